@@ -1,0 +1,50 @@
+import { devModeConfig, DEMO_CLIENT_ID } from "../config/dev-mode.js";
+import { loadConfigFile } from "../config/load.js";
+import type { TesseraConfig } from "../config/types.js";
+import { stderrLogger } from "../internal/logger.js";
+import { createTesseraServer } from "../server/tessera-server.js";
+
+/** `tessera serve [--config FILE]`: runs the token service until SIGINT/SIGTERM. */
+export async function serve(args: string[]): Promise<void> {
+  let configPath = process.env["TESSERA_CONFIG"] || undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--config" || arg === "-c") configPath = args[++i];
+    else if (arg.startsWith("--config=")) configPath = arg.slice("--config=".length);
+    else throw new Error(`unknown argument to serve: ${arg}`);
+  }
+  if (configPath === "") throw new Error("--config needs a file");
+
+  let config: TesseraConfig;
+  let demoSecret: string | undefined;
+  if (configPath !== undefined) {
+    config = loadConfigFile(configPath);
+  } else {
+    ({ config, demoSecret } = devModeConfig());
+  }
+
+  const server = await createTesseraServer({ config, logger: stderrLogger });
+  if (demoSecret !== undefined) {
+    process.stderr.write(
+      [
+        "",
+        "  ************************************************************************",
+        "  *  DEV MODE: no --config given. In-memory store, a key generated now,  *",
+        "  *  and a demo client. Nothing is persisted. Do not use in production.  *",
+        "  ************************************************************************",
+        "",
+      ].join("\n") + "\n",
+    );
+    // The one place a secret is printed: dev mode's demo client, once, at start.
+    process.stdout.write(
+      `demo client: client_id=${DEMO_CLIENT_ID} client_secret=${demoSecret} audience=demo scopes="demo.read demo.write" http=${server.httpUrl} grpc=${server.grpcAddress}\n`,
+    );
+  }
+
+  await new Promise<void>((resolve) => {
+    const shutdown = () => resolve();
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+  await server.stop();
+}

@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { ConfigError } from "./config-error.js";
+import { validateConfig, type EnvOverrides, type SecretResolver } from "./validate.js";
+import type { TesseraConfig } from "./types.js";
+
+/** Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed). */
+export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
+  return (reference, field) => {
+    if (reference.startsWith("env:")) {
+      const value = env[reference.slice(4)];
+      if (!value) throw new ConfigError(field, `environment variable ${reference.slice(4)} is not set`);
+      return value;
+    }
+    const path = reference.slice(5);
+    try {
+      return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    } catch {
+      throw new ConfigError(field, `cannot read ${path}`);
+    }
+  };
+}
+
+/** Reads a YAML or JSON configuration file, applies environment overrides and validates it. */
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): TesseraConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError("--config", `cannot read ${path}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ConfigError("--config", `${path} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`);
+  }
+  return validateConfig(doc ?? {}, env as EnvOverrides, secretResolver(env));
+}

@@ -1,0 +1,99 @@
+import type { JSONWebKeySet } from "jose";
+
+/** JWS algorithms Tessera signs access tokens with. ES256 is the default: fast to sign and verify. */
+export type SigningAlgorithm = "ES256" | "EdDSA" | "RS256";
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["ES256", "EdDSA", "RS256"];
+
+/** Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9). */
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "client_secret_jwt" | "private_key_jwt";
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  "client_secret_basic",
+  "client_secret_post",
+  "client_secret_jwt",
+  "private_key_jwt",
+];
+
+export const GRANT_CLIENT_CREDENTIALS = "client_credentials";
+export const GRANT_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+export type GrantType = typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_JWT_BEARER;
+export const GRANT_TYPES: readonly GrantType[] = [GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER];
+
+/** One audience a client may get tokens for, and the scopes it may get there. */
+export interface GrantConfig {
+  /** The audience: a resource indicator (absolute URI), a service name or another client's id. Matched exactly. */
+  audience: string;
+  /** The scopes the client may request for this audience. */
+  scopes: string[];
+}
+
+/** A registered client. */
+export interface ClientConfig {
+  /** The client identifier; also usable as an audience (every client can be a resource server). */
+  id: string;
+  /** The one authentication method this client uses. */
+  authMethod: ClientAuthMethod;
+  /**
+   * client_secret_basic / client_secret_post: SHA-256 digests of the client's
+   * secrets, as `sha256:<base64url>` (`tessera secret` makes one). At most two,
+   * so that a secret can be rotated.
+   */
+  secretHashes?: string[];
+  /**
+   * client_secret_jwt: the shared HMAC secret (at least 32 bytes). Given as
+   * `env:NAME` or `file:PATH` so that it is not written in the config file;
+   * the loaded configuration holds the resolved value.
+   */
+  jwtSecret?: string;
+  /** private_key_jwt: the client's public keys. */
+  jwks?: JSONWebKeySet;
+  /** Grant types the client may use. Default: client_credentials. */
+  grantTypes: GrantType[];
+  /** Audiences and scopes the client may get tokens for. */
+  grants: GrantConfig[];
+  /** Further audience names under which this client acts as a resource server (besides its id). */
+  audiences: string[];
+  /** Whether the client may introspect tokens issued for its audiences (RFC 7662). Default false. */
+  introspection: boolean;
+  /** Lifetime of tokens issued to this client, capped by tokens.maxLifetimeSeconds. Default: tokens.lifetimeSeconds. */
+  tokenLifetimeSeconds?: number;
+}
+
+export interface ListenerConfig {
+  /** Interface to bind. Default 127.0.0.1 (loopback only). */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+}
+
+export interface TlsConfig {
+  /** PEM certificate chain file. */
+  certFile: string;
+  /** PEM private key file. */
+  keyFile: string;
+}
+
+/** The whole Tessera configuration, after defaults and validation. */
+export interface TesseraConfig {
+  /** The issuer identifier (`iss` of every token, `aud` of client assertions). Default: http://<http.host>:<http.port>. */
+  issuer: string;
+  /** The HTTP listener: Connect, gRPC-Web, OAuth endpoints; HTTP/1.1 and h2c. Default 127.0.0.1:8080. */
+  http: ListenerConfig & { tls?: TlsConfig };
+  /** The gRPC listener (grpc-js). Default 127.0.0.1:9090. */
+  grpc: ListenerConfig & { tls?: TlsConfig };
+  tokens: {
+    /** Default access-token lifetime in seconds. Default 300. */
+    lifetimeSeconds: number;
+    /** Upper bound for any per-client lifetime. Default 3600. */
+    maxLifetimeSeconds: number;
+  };
+  signing: {
+    /** Algorithm of a generated key. Default ES256. */
+    algorithm: SigningAlgorithm;
+    /** A PEM (PKCS#8) or JWK private key file; when absent a key is generated at start (one process only). */
+    keyFile?: string;
+  };
+  /** Registered clients. */
+  clients: ClientConfig[];
+  /** True when Tessera runs with generated defaults and a demo client. */
+  devMode: boolean;
+}

@@ -1,0 +1,275 @@
+import type { JSONWebKeySet } from "jose";
+import { ConfigError } from "./config-error.js";
+import { DEFAULTS } from "./defaults.js";
+import {
+  CLIENT_AUTH_METHODS,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_TYPES,
+  SIGNING_ALGORITHMS,
+  type ClientAuthMethod,
+  type ClientConfig,
+  type GrantConfig,
+  type GrantType,
+  type SigningAlgorithm,
+  type TesseraConfig,
+  type TlsConfig,
+} from "./types.js";
+
+type Obj = Record<string, unknown>;
+
+/** Resolves `env:NAME` and `file:PATH` secret references. */
+export type SecretResolver = (reference: string, field: string) => string;
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function obj(value: unknown, field: string): Obj {
+  if (value === undefined) return {};
+  if (!isObj(value)) throw new ConfigError(field, "must be an object");
+  return value;
+}
+
+function knownKeys(value: Obj, field: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ConfigError(field ? `${field}.${key}` : key, "unknown field");
+  }
+}
+
+function str(value: unknown, field: string): string {
+  if (typeof value !== "string" || value.length === 0) throw new ConfigError(field, "must be a non-empty string");
+  return value;
+}
+
+function optStr(value: unknown, field: string): string | undefined {
+  return value === undefined ? undefined : str(value, field);
+}
+
+function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function bool(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ConfigError(field, "must be true or false");
+  return value;
+}
+
+function strList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError(field, "must be a list of strings");
+  return value.map((item, i) => str(item, `${field}[${i}]`));
+}
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(field, `must be one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function listener(value: unknown, field: string, host: string, port: number): TesseraConfig["http"] {
+  const o = obj(value, field);
+  knownKeys(o, field, ["host", "port", "tls"]);
+  const result: TesseraConfig["http"] = {
+    host: optStr(o["host"], `${field}.host`) ?? host,
+    port: int(o["port"], `${field}.port`, 0, 65535, port),
+  };
+  if (o["tls"] !== undefined) {
+    const t = obj(o["tls"], `${field}.tls`);
+    knownKeys(t, `${field}.tls`, ["certFile", "keyFile"]);
+    const tls: TlsConfig = { certFile: str(t["certFile"], `${field}.tls.certFile`), keyFile: str(t["keyFile"], `${field}.tls.keyFile`) };
+    result.tls = tls;
+  }
+  return result;
+}
+
+function grant(value: unknown, field: string): GrantConfig {
+  const o = obj(value, field);
+  knownKeys(o, field, ["audience", "scopes"]);
+  const audience = str(o["audience"], `${field}.audience`);
+  if (/\s/.test(audience)) throw new ConfigError(`${field}.audience`, "must not contain white space");
+  const scopes = strList(o["scopes"], `${field}.scopes`);
+  scopes.forEach((scope, i) => {
+    if (!SCOPE_TOKEN.test(scope)) throw new ConfigError(`${field}.scopes[${i}]`, "is not a valid scope token (RFC 6749 §3.3)");
+  });
+  return { audience, scopes };
+}
+
+const SECRET_HASH = /^sha256:[A-Za-z0-9_-]{43}$/;
+
+function jwks(value: unknown, field: string): JSONWebKeySet {
+  const o = obj(value, field);
+  if (!Array.isArray(o["keys"]) || o["keys"].length === 0) throw new ConfigError(`${field}.keys`, "must be a non-empty list of JWKs");
+  o["keys"].forEach((key: unknown, i: number) => {
+    if (!isObj(key) || typeof key["kty"] !== "string") throw new ConfigError(`${field}.keys[${i}]`, "must be a JWK with kty");
+    for (const priv of ["d", "p", "q", "dp", "dq", "qi", "k"]) {
+      if (priv in key) throw new ConfigError(`${field}.keys[${i}].${priv}`, "a client's registered key must be public");
+    }
+  });
+  return o as unknown as JSONWebKeySet;
+}
+
+function client(value: unknown, field: string, resolveSecret: SecretResolver, seen: Set<string>): ClientConfig {
+  const o = obj(value, field);
+  knownKeys(o, field, [
+    "id",
+    "authMethod",
+    "secretHashes",
+    "jwtSecret",
+    "jwks",
+    "grantTypes",
+    "grants",
+    "audiences",
+    "introspection",
+    "tokenLifetimeSeconds",
+  ]);
+  const id = str(o["id"], `${field}.id`);
+  if (!/^[\x21-\x7E]+$/.test(id)) {
+    throw new ConfigError(`${field}.id`, "must be printable ASCII without spaces");
+  }
+  if (seen.has(id)) throw new ConfigError(`${field}.id`, `duplicate client id "${id}"`);
+  seen.add(id);
+  const authMethod: ClientAuthMethod = oneOf(o["authMethod"], `${field}.authMethod`, CLIENT_AUTH_METHODS);
+  const result: ClientConfig = {
+    id,
+    authMethod,
+    grantTypes: o["grantTypes"] === undefined ? [GRANT_CLIENT_CREDENTIALS] : [],
+    grants: [],
+    audiences: strList(o["audiences"], `${field}.audiences`),
+    introspection: bool(o["introspection"], `${field}.introspection`, false),
+  };
+  if (o["grantTypes"] !== undefined) {
+    result.grantTypes = strList(o["grantTypes"], `${field}.grantTypes`).map((g, i) =>
+      oneOf<GrantType>(g, `${field}.grantTypes[${i}]`, GRANT_TYPES),
+    );
+  }
+  if (!Array.isArray(o["grants"] ?? [])) throw new ConfigError(`${field}.grants`, "must be a list");
+  result.grants = ((o["grants"] ?? []) as unknown[]).map((g, i) => grant(g, `${field}.grants[${i}]`));
+  const audiences = new Set<string>();
+  result.grants.forEach((g, i) => {
+    if (audiences.has(g.audience)) throw new ConfigError(`${field}.grants[${i}].audience`, `duplicate audience "${g.audience}"`);
+    audiences.add(g.audience);
+  });
+  if (o["tokenLifetimeSeconds"] !== undefined) {
+    result.tokenLifetimeSeconds = int(o["tokenLifetimeSeconds"], `${field}.tokenLifetimeSeconds`, 1, 86400, 0);
+  }
+
+  const needs = (key: string, when: boolean) => {
+    if (when && o[key] === undefined) throw new ConfigError(`${field}.${key}`, `is required for ${authMethod}`);
+    if (!when && o[key] !== undefined) throw new ConfigError(`${field}.${key}`, `is not used by ${authMethod}`);
+  };
+  const secretMethod = authMethod === "client_secret_basic" || authMethod === "client_secret_post";
+  needs("secretHashes", secretMethod);
+  needs("jwtSecret", authMethod === "client_secret_jwt");
+  needs("jwks", authMethod === "private_key_jwt");
+  if (secretMethod) {
+    const hashes = strList(o["secretHashes"], `${field}.secretHashes`);
+    if (hashes.length < 1 || hashes.length > 2) throw new ConfigError(`${field}.secretHashes`, "must hold one or two hashes");
+    hashes.forEach((h, i) => {
+      if (!SECRET_HASH.test(h)) throw new ConfigError(`${field}.secretHashes[${i}]`, "must be sha256:<43 base64url characters>");
+    });
+    result.secretHashes = hashes;
+  }
+  if (authMethod === "client_secret_jwt") {
+    const ref = str(o["jwtSecret"], `${field}.jwtSecret`);
+    if (!ref.startsWith("env:") && !ref.startsWith("file:")) {
+      throw new ConfigError(`${field}.jwtSecret`, "must be a reference, env:NAME or file:PATH, not the secret itself");
+    }
+    const secret = resolveSecret(ref, `${field}.jwtSecret`);
+    if (Buffer.byteLength(secret, "utf8") < 32) throw new ConfigError(`${field}.jwtSecret`, "the secret must be at least 32 bytes");
+    result.jwtSecret = secret;
+  }
+  if (authMethod === "private_key_jwt") result.jwks = jwks(o["jwks"], `${field}.jwks`);
+  return result;
+}
+
+/** Environment variables that override the file (documented in README). */
+export interface EnvOverrides {
+  TESSERA_ISSUER?: string | undefined;
+  TESSERA_HTTP_HOST?: string | undefined;
+  TESSERA_HTTP_PORT?: string | undefined;
+  TESSERA_GRPC_HOST?: string | undefined;
+  TESSERA_GRPC_PORT?: string | undefined;
+  TESSERA_TOKEN_LIFETIME?: string | undefined;
+  TESSERA_SIGNING_ALG?: string | undefined;
+  TESSERA_SIGNING_KEY_FILE?: string | undefined;
+}
+
+/**
+ * Validates a parsed configuration document, applies environment overrides and
+ * defaults, and returns the typed configuration. Throws ConfigError naming the
+ * first bad field.
+ */
+export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
+  const root = obj(doc, "(root)");
+  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients"]);
+  const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
+  const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
+  if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
+  if (env.TESSERA_HTTP_PORT) http.port = int(env.TESSERA_HTTP_PORT, "TESSERA_HTTP_PORT", 0, 65535, 0);
+  if (env.TESSERA_GRPC_HOST) grpc.host = env.TESSERA_GRPC_HOST;
+  if (env.TESSERA_GRPC_PORT) grpc.port = int(env.TESSERA_GRPC_PORT, "TESSERA_GRPC_PORT", 0, 65535, 0);
+
+  const issuer = env.TESSERA_ISSUER || optStr(root["issuer"], "issuer") || `http://${http.host}:${http.port}`;
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    throw new ConfigError("issuer", "must be an absolute URL");
+  }
+  if (issuerUrl.search || issuerUrl.hash || !["http:", "https:"].includes(issuerUrl.protocol)) {
+    throw new ConfigError("issuer", "must be an http(s) URL without query or fragment (RFC 8414 §2)");
+  }
+
+  const tokensDoc = obj(root["tokens"], "tokens");
+  knownKeys(tokensDoc, "tokens", ["lifetimeSeconds", "maxLifetimeSeconds"]);
+  const maxLifetimeSeconds = int(tokensDoc["maxLifetimeSeconds"], "tokens.maxLifetimeSeconds", 1, 86400, DEFAULTS.maxTokenLifetimeSeconds);
+  const lifetimeSeconds = int(
+    env.TESSERA_TOKEN_LIFETIME ?? tokensDoc["lifetimeSeconds"],
+    env.TESSERA_TOKEN_LIFETIME ? "TESSERA_TOKEN_LIFETIME" : "tokens.lifetimeSeconds",
+    1,
+    maxLifetimeSeconds,
+    Math.min(DEFAULTS.tokenLifetimeSeconds, maxLifetimeSeconds),
+  );
+
+  const signingDoc = obj(root["signing"], "signing");
+  knownKeys(signingDoc, "signing", ["algorithm", "keyFile"]);
+  const algorithm = oneOf<SigningAlgorithm>(
+    env.TESSERA_SIGNING_ALG ?? signingDoc["algorithm"],
+    env.TESSERA_SIGNING_ALG ? "TESSERA_SIGNING_ALG" : "signing.algorithm",
+    SIGNING_ALGORITHMS,
+    DEFAULTS.signingAlgorithm,
+  );
+  const signing: TesseraConfig["signing"] = { algorithm };
+  const keyFile = env.TESSERA_SIGNING_KEY_FILE || optStr(signingDoc["keyFile"], "signing.keyFile");
+  if (keyFile !== undefined) signing.keyFile = keyFile;
+
+  if (root["clients"] !== undefined && !Array.isArray(root["clients"])) throw new ConfigError("clients", "must be a list");
+  const seen = new Set<string>();
+  const clients = ((root["clients"] ?? []) as unknown[]).map((c, i) => client(c, `clients[${i}]`, resolveSecret, seen));
+  clients.forEach((c, i) => {
+    if (c.tokenLifetimeSeconds !== undefined && c.tokenLifetimeSeconds > maxLifetimeSeconds) {
+      throw new ConfigError(`clients[${i}].tokenLifetimeSeconds`, `must not exceed tokens.maxLifetimeSeconds (${maxLifetimeSeconds})`);
+    }
+  });
+
+  return {
+    issuer,
+    http,
+    grpc,
+    tokens: { lifetimeSeconds, maxLifetimeSeconds },
+    signing,
+    clients,
+    devMode: false,
+  };
+}

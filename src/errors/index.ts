@@ -1,0 +1,2 @@
+export * from "./tessera-error.js";
+export { toHttpError, wwwAuthenticate, type HttpErrorResponse } from "./to-http.js";

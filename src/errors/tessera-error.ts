@@ -1,0 +1,222 @@
+/** OAuth 2.0 error codes (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009, RFC 8707) that Tessera answers with. */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "unsupported_token_type"
+  | "invalid_scope"
+  | "invalid_target"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "slow_down"
+  | "temporarily_unavailable"
+  | "server_error";
+
+/**
+ * gRPC status codes used by the error model. The numbers are fixed by the gRPC
+ * protocol, so grpc-js and Connect share them.
+ */
+export const GrpcCode = {
+  INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+/** Which HTTP authentication scheme a 401/403 answer challenges with. */
+export type AuthChallenge = "Basic" | "Bearer";
+
+interface ErrorShape {
+  readonly code: string;
+  readonly error: OAuthErrorCode;
+  readonly status: number;
+  readonly grpcCode: GrpcCode;
+}
+
+/**
+ * The one error model of Tessera. Every failure the service reports is a
+ * subclass with a stable `ERR_*` code, the OAuth error name, the HTTP status and
+ * the gRPC code; transports map it once (to-http.ts, to-grpc.ts, to-connect.ts).
+ * Messages are written for the caller and never contain a secret or a token.
+ */
+export abstract class TesseraError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_INVALID_CLIENT`. */
+  readonly code: string;
+  /** OAuth error name for the `error` member. */
+  readonly error: OAuthErrorCode;
+  /** HTTP status of the OAuth surface. */
+  readonly status: number;
+  /** gRPC status code of the gRPC and Connect surfaces. */
+  readonly grpcCode: GrpcCode;
+  /** Seconds after which a retry makes sense (429, 503). */
+  readonly retryAfterSeconds: number | undefined;
+  /** The `WWW-Authenticate` scheme to challenge with, if any. */
+  readonly challenge: AuthChallenge | undefined;
+  /** For insufficient_scope: the scopes the resource requires. */
+  readonly requiredScopes: readonly string[];
+  /** For insufficient_scope: the audience the resource requires. */
+  readonly requiredAudience: string | undefined;
+
+  protected constructor(shape: ErrorShape, description: string, extra: ErrorExtra = {}) {
+    super(description);
+    this.name = new.target.name;
+    this.code = shape.code;
+    this.error = shape.error;
+    this.status = shape.status;
+    this.grpcCode = shape.grpcCode;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
+    this.challenge = extra.challenge;
+    this.requiredScopes = extra.requiredScopes ?? [];
+    this.requiredAudience = extra.requiredAudience;
+  }
+}
+
+interface ErrorExtra {
+  retryAfterSeconds?: number | undefined;
+  challenge?: AuthChallenge | undefined;
+  requiredScopes?: readonly string[] | undefined;
+  requiredAudience?: string | undefined;
+}
+
+/** Malformed request: a missing, repeated or invalid parameter. */
+export class InvalidRequestError extends TesseraError {
+  constructor(description: string) {
+    super({ code: "ERR_INVALID_REQUEST", error: "invalid_request", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
+  }
+}
+
+/**
+ * Client authentication failed. The description is the same whatever the
+ * reason, so that an unknown client and a wrong secret are indistinguishable.
+ */
+export class InvalidClientError extends TesseraError {
+  constructor(options: { basicChallenge?: boolean } = {}) {
+    super(
+      { code: "ERR_INVALID_CLIENT", error: "invalid_client", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED },
+      "client authentication failed",
+      { challenge: options.basicChallenge ? "Basic" : undefined },
+    );
+  }
+}
+
+/** The authorization grant (e.g. a JWT-bearer assertion) is invalid. */
+export class InvalidGrantError extends TesseraError {
+  constructor(description: string) {
+    super({ code: "ERR_INVALID_GRANT", error: "invalid_grant", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
+  }
+}
+
+/** The client may not use this grant type. */
+export class UnauthorizedClientError extends TesseraError {
+  constructor(description: string) {
+    super({ code: "ERR_UNAUTHORIZED_CLIENT", error: "unauthorized_client", status: 400, grpcCode: GrpcCode.PERMISSION_DENIED }, description);
+  }
+}
+
+/** The grant type is not supported by this server. */
+export class UnsupportedGrantTypeError extends TesseraError {
+  constructor(description: string) {
+    super({ code: "ERR_UNSUPPORTED_GRANT_TYPE", error: "unsupported_grant_type", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
+  }
+}
+
+/**
+ * A requested scope is malformed (INVALID_ARGUMENT) or outside the client's
+ * grant (PERMISSION_DENIED). Never answered by silently dropping the scope.
+ */
+export class InvalidScopeError extends TesseraError {
+  constructor(description: string, options: { malformed?: boolean } = {}) {
+    super(
+      {
+        code: "ERR_INVALID_SCOPE",
+        error: "invalid_scope",
+        status: 400,
+        grpcCode: options.malformed ? GrpcCode.INVALID_ARGUMENT : GrpcCode.PERMISSION_DENIED,
+      },
+      description,
+    );
+  }
+}
+
+/** The resource (RFC 8707) is malformed (INVALID_ARGUMENT) or not granted (PERMISSION_DENIED). */
+export class InvalidTargetError extends TesseraError {
+  constructor(description: string, options: { malformed?: boolean } = {}) {
+    super(
+      {
+        code: "ERR_INVALID_TARGET",
+        error: "invalid_target",
+        status: 400,
+        grpcCode: options.malformed ? GrpcCode.INVALID_ARGUMENT : GrpcCode.PERMISSION_DENIED,
+      },
+      description,
+    );
+  }
+}
+
+/** A resource server got no token (`tokenSent: false`) or a bad one. */
+export class InvalidTokenError extends TesseraError {
+  /** False when the request carried no token at all (RFC 6750 §3.1: no error code in the challenge). */
+  readonly tokenSent: boolean;
+  constructor(description: string, options: { tokenSent?: boolean } = {}) {
+    super(
+      { code: "ERR_INVALID_TOKEN", error: "invalid_token", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED },
+      description,
+      { challenge: "Bearer" },
+    );
+    this.tokenSent = options.tokenSent ?? true;
+  }
+}
+
+/** A valid token that lacks the audience or scopes the resource requires. */
+export class InsufficientScopeError extends TesseraError {
+  constructor(description: string, required: { scopes: readonly string[]; audience?: string }) {
+    super(
+      { code: "ERR_INSUFFICIENT_SCOPE", error: "insufficient_scope", status: 403, grpcCode: GrpcCode.PERMISSION_DENIED },
+      description,
+      { challenge: "Bearer", requiredScopes: required.scopes, requiredAudience: required.audience },
+    );
+  }
+}
+
+/** Too many failed attempts from one source: slow down. */
+export class RateLimitedError extends TesseraError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      { code: "ERR_RATE_LIMITED", error: "slow_down", status: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED },
+      "too many failed attempts, retry later",
+      { retryAfterSeconds },
+    );
+  }
+}
+
+/**
+ * A dependency the answer relies on (Redis, the key store) is unavailable.
+ * Never reported as invalid_client, invalid_token or inactive: that would turn
+ * an outage into a wrong security answer.
+ */
+export class TemporarilyUnavailableError extends TesseraError {
+  constructor(description: string, retryAfterSeconds = 1) {
+    super(
+      { code: "ERR_TEMPORARILY_UNAVAILABLE", error: "temporarily_unavailable", status: 503, grpcCode: GrpcCode.UNAVAILABLE },
+      description,
+      { retryAfterSeconds },
+    );
+  }
+}
+
+/** An unexpected failure; the description is generic so that no internal detail leaks. */
+export class ServerError extends TesseraError {
+  constructor(description = "internal error") {
+    super({ code: "ERR_SERVER_ERROR", error: "server_error", status: 500, grpcCode: GrpcCode.INTERNAL }, description);
+  }
+}
+
+/** The error to report for anything thrown: Tessera errors as they are, anything else as a generic server_error. */
+export function asTesseraError(err: unknown): TesseraError {
+  return err instanceof TesseraError ? err : new ServerError();
+}

@@ -1,0 +1,124 @@
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type {
+  Metadata,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  StatusObject,
+  UntypedServiceImplementation,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+} from "@grpc/grpc-js";
+import { toGrpcStatus } from "../../errors/to-grpc.js";
+
+/** What a bridged handler learns about its call. */
+export interface GrpcCallContext {
+  /** The request metadata (headers). */
+  readonly metadata: Metadata;
+  /** The peer address, e.g. "127.0.0.1:51234". */
+  readonly peer: string;
+  /** Aborted when the call is cancelled or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** The method being called. */
+  readonly method: DescMethod;
+}
+
+type UnaryOf<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? (request: MessageShape<I>, call: GrpcCallContext) => Promise<MessageInitShape<O>>
+  : never;
+type ServerStreamOf<M> = M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? (request: MessageShape<I>, call: GrpcCallContext) => AsyncIterable<MessageInitShape<O>>
+  : never;
+
+/** Handlers for a protobuf-es described service, keyed by the method's localName. */
+export type GrpcServiceImpl<S extends DescService> = {
+  [K in keyof S["method"]]: UnaryOf<S["method"][K]> | ServerStreamOf<S["method"][K]>;
+};
+
+/** Maps a thrown value to the status sent to the caller. Default: the Tessera error model (to-grpc.ts). */
+export type GrpcErrorMapper = (thrown: unknown) => Partial<StatusObject> & { code: number };
+
+/**
+ * Serves a protobuf-es described service on @grpc/grpc-js, which has no
+ * protobuf-es plugin: builds the grpc-js service definition from the
+ * descriptor (binary serialization with protobuf-es) and adapts unary and
+ * server-streaming handlers. Client- and bidi-streaming methods are refused.
+ *
+ * @example
+ * const { definition, implementation } = bridgeService(TokenService, handlers);
+ * server.addService(definition, implementation);
+ */
+export function bridgeService<S extends DescService>(
+  service: S,
+  impl: GrpcServiceImpl<S>,
+  options: { mapError?: GrpcErrorMapper } = {},
+): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+  const mapError = options.mapError ?? toGrpcStatus;
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const implementation: UntypedServiceImplementation = {};
+  const handlers = impl as unknown as Record<string, (req: unknown, call: GrpcCallContext) => Promise<unknown> | AsyncIterable<unknown>>;
+  for (const method of service.methods) {
+    const handler = handlers[method.localName];
+    if (handler === undefined) throw new Error(`no handler for ${service.typeName}.${method.name}`);
+    if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") {
+      throw new Error(`${service.typeName}.${method.name}: ${method.methodKind} methods are not supported by the grpc-js bridge`);
+    }
+    definition[method.name] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: false,
+      responseStream: method.methodKind === "server_streaming",
+      requestSerialize: (message: MessageShape<DescMessage>) => Buffer.from(toBinary(method.input, message)),
+      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      responseSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.output, create(method.output, init))),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      originalName: method.localName,
+    };
+    implementation[method.name] =
+      method.methodKind === "unary"
+        ? unaryHandler(method, handler as (req: unknown, call: GrpcCallContext) => Promise<unknown>, mapError)
+        : serverStreamHandler(method, handler as (req: unknown, call: GrpcCallContext) => AsyncIterable<unknown>, mapError);
+  }
+  return { definition, implementation };
+}
+
+function callContext(method: DescMethod, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): GrpcCallContext {
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.once("cancelled", () => controller.abort());
+  return { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal, method };
+}
+
+function unaryHandler(
+  method: DescMethod,
+  handler: (req: unknown, call: GrpcCallContext) => Promise<unknown>,
+  mapError: GrpcErrorMapper,
+): handleUnaryCall<unknown, unknown> {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    handler(call.request, callContext(method, call)).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(mapError(err)),
+    );
+  };
+}
+
+function serverStreamHandler(
+  method: DescMethod,
+  handler: (req: unknown, call: GrpcCallContext) => AsyncIterable<unknown>,
+  mapError: GrpcErrorMapper,
+): handleServerStreamingCall<unknown, unknown> {
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    const context = callContext(method, call);
+    void (async () => {
+      try {
+        for await (const response of handler(call.request, context)) {
+          if (context.signal.aborted) return;
+          if (!call.write(response)) await new Promise((resolve) => call.once("drain", resolve));
+        }
+        call.end();
+      } catch (err) {
+        if (!context.signal.aborted) call.emit("error", mapError(err));
+      }
+    })();
+  };
+}

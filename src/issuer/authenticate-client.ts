@@ -1,0 +1,141 @@
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
+import type { ClientAuthMethod } from "../config/types.js";
+import { InvalidClientError, InvalidRequestError, TesseraError } from "../errors/tessera-error.js";
+import { secretMatchesDigest } from "../internal/constant-time.js";
+import type { RegisteredClient } from "../registry/registered-client.js";
+import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "./issuer-context.js";
+
+export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/** HMAC algorithms for client_secret_jwt; asymmetric ones for private_key_jwt. Never mixed. */
+const ASSERTION_ALGORITHMS: Record<"client_secret_jwt" | "private_key_jwt", string[]> = {
+  client_secret_jwt: ["HS256", "HS384", "HS512"],
+  private_key_jwt: ["ES256", "ES384", "ES512", "EdDSA", "Ed25519", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
+};
+
+/** A client whose credentials checked out. A client assertion is consumed only by consumeClientAssertion. */
+export interface AuthenticatedClient {
+  readonly client: RegisteredClient;
+  readonly method: ClientAuthMethod;
+  /** The single-use record of the assertion's jti, claimed right before the request takes effect. */
+  readonly assertionReplayKey?: { key: string; expiresAt: number };
+}
+
+/** Digest of a random secret, compared against when the client is unknown so the timing matches. */
+const UNKNOWN_CLIENT_DIGEST = Buffer.alloc(32);
+
+function verifySecret(client: RegisteredClient | undefined, secret: string): boolean {
+  const digests = client?.secretDigests.length ? client.secretDigests : [UNKNOWN_CLIENT_DIGEST];
+  let ok = false;
+  for (const digest of digests) ok = secretMatchesDigest(secret, digest) || ok;
+  return ok && client !== undefined;
+}
+
+/**
+ * Authenticates the client of a request with exactly one method (RFC 6749
+ * §2.3): Basic header, secret in the body, or a JWT client assertion (RFC 7523
+ * §2.2, §3). Every failure of the credentials gives the same invalid_client
+ * answer; a request that uses two methods or none is invalid_request /
+ * invalid_client. Changes no state: see consumeClientAssertion.
+ */
+export async function authenticateClient(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
+  const usesAssertion = input.clientAssertion !== undefined || input.clientAssertionType !== undefined;
+  const usesBody = input.clientSecret !== undefined;
+  const used = [input.basic !== undefined, usesBody, usesAssertion].filter(Boolean).length;
+  if (used > 1) throw new InvalidRequestError("use exactly one client authentication method per request");
+  if (used === 0) throw new InvalidClientError();
+
+  if (input.basic !== undefined) {
+    const { clientId, clientSecret } = input.basic;
+    if (input.clientId !== undefined && input.clientId !== clientId) {
+      throw new InvalidRequestError("client_id in the body differs from the Basic credentials");
+    }
+    return secretClient(ctx, clientId, clientSecret, "client_secret_basic");
+  }
+  if (usesBody) {
+    if (input.clientId === undefined) throw new InvalidClientError();
+    return secretClient(ctx, input.clientId, input.clientSecret!, "client_secret_post");
+  }
+  return assertionClient(ctx, input);
+}
+
+function secretClient(ctx: IssuerContext, clientId: string, secret: string, method: ClientAuthMethod): AuthenticatedClient {
+  const client = ctx.clients.get(clientId);
+  const ok = verifySecret(client, secret);
+  if (!ok || client === undefined || client.authMethod !== method) {
+    throw new InvalidClientError({ basicChallenge: method === "client_secret_basic" });
+  }
+  return { client, method };
+}
+
+async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
+  if (input.clientAssertionType !== CLIENT_ASSERTION_TYPE) {
+    throw new InvalidRequestError(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+  }
+  if (!input.clientAssertion) throw new InvalidRequestError("client_assertion is missing");
+  const assertion = input.clientAssertion;
+
+  let unverified: JWTPayload;
+  let alg: string | undefined;
+  try {
+    unverified = decodeJwt(assertion);
+    alg = decodeProtectedHeader(assertion).alg;
+  } catch {
+    throw new InvalidClientError();
+  }
+  const clientId = typeof unverified.sub === "string" ? unverified.sub : undefined;
+  if (input.clientId !== undefined && input.clientId !== clientId) throw new InvalidClientError();
+  const client = clientId === undefined ? undefined : ctx.clients.get(clientId);
+  if (client === undefined || (client.authMethod !== "client_secret_jwt" && client.authMethod !== "private_key_jwt")) {
+    throw new InvalidClientError();
+  }
+  const algorithms = ASSERTION_ALGORITHMS[client.authMethod];
+  if (alg === undefined || !algorithms.includes(alg)) throw new InvalidClientError();
+
+  let payload: JWTPayload;
+  try {
+    const options = {
+      algorithms,
+      issuer: client.id,
+      subject: client.id,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: new Date(ctx.clock.now()),
+      requiredClaims: ["exp", "jti", "iss", "sub", "aud"],
+    };
+    payload =
+      client.authMethod === "client_secret_jwt"
+        ? (await jwtVerify(assertion, client.jwtSecret!, options)).payload
+        : (await jwtVerify(assertion, client.assertionKeys!, options)).payload;
+  } catch (err) {
+    if (err instanceof TesseraError) throw err;
+    throw new InvalidClientError();
+  }
+
+  // aud must name this issuer and nothing else (RFC 7523 §3, audience-injection hardening).
+  const aud = payload.aud;
+  const audOk = aud === ctx.issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === ctx.issuer);
+  const now = ctx.clock.now() / 1000;
+  const exp = payload.exp!;
+  const jti = payload.jti;
+  if (!audOk || typeof jti !== "string" || jti.length === 0 || exp - now > MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
+    throw new InvalidClientError();
+  }
+  return {
+    client,
+    method: client.authMethod,
+    assertionReplayKey: { key: `client-assertion:${client.id}:${jti}`, expiresAt: Math.ceil(exp + CLOCK_SKEW_SECONDS) },
+  };
+}
+
+/**
+ * Records the client assertion's jti as used, atomically. Called right before
+ * the request takes effect (a token is minted, a revocation stored), so that
+ * of many parallel copies of one assertion exactly one succeeds, and a request
+ * refused for another reason leaves the assertion unused.
+ */
+export async function consumeClientAssertion(ctx: IssuerContext, authenticated: AuthenticatedClient): Promise<void> {
+  const record = authenticated.assertionReplayKey;
+  if (record === undefined) return;
+  if (!(await ctx.replay.claim(record.key, record.expiresAt))) throw new InvalidClientError();
+}

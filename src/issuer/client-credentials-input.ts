@@ -1,0 +1,37 @@
+import { InvalidRequestError } from "../errors/tessera-error.js";
+
+/** The client authentication parameters of a request, as received (RFC 6749 §2.3, RFC 7521 §4.2). */
+export interface ClientCredentialsInput {
+  /** From an `Authorization: Basic` header, already form-url-decoded. */
+  basic?: { clientId: string; clientSecret: string } | undefined;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+  clientAssertionType?: string | undefined;
+  clientAssertion?: string | undefined;
+}
+
+function formUrlDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, " "));
+  } catch {
+    throw new InvalidRequestError("malformed Basic credentials");
+  }
+}
+
+/**
+ * Parses an `Authorization` header value. Returns the Basic credentials
+ * (form-url-decoded as RFC 6749 §2.3.1 requires), or undefined when the header
+ * is absent or uses another scheme.
+ */
+export function parseBasicAuthorization(header: string | null | undefined): ClientCredentialsInput["basic"] {
+  if (!header) return undefined;
+  const match = /^Basic[ ]+([A-Za-z0-9+/=._~-]*)\s*$/i.exec(header);
+  if (!match) {
+    if (/^Basic\b/i.test(header)) throw new InvalidRequestError("malformed Basic credentials");
+    return undefined;
+  }
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) throw new InvalidRequestError("malformed Basic credentials");
+  return { clientId: formUrlDecode(decoded.slice(0, colon)), clientSecret: formUrlDecode(decoded.slice(colon + 1)) };
+}

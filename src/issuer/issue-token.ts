@@ -1,0 +1,49 @@
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER } from "../config/types.js";
+import { InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
+import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
+import { authorizeTarget, checkTargetSyntax, type TargetRequest } from "./authorize-request.js";
+import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import type { IssuerContext } from "./issuer-context.js";
+import { mintAccessToken } from "./mint-access-token.js";
+
+/** A token request, transport-neutral. */
+export interface IssueTokenInput extends TargetRequest {
+  grantType: string;
+  credentials: ClientCredentialsInput;
+  /** The RFC 7523 §2.1 authorization grant, for the jwt-bearer grant type. */
+  assertion?: string | undefined;
+}
+
+/** The token response (RFC 6749 §5.1). */
+export interface IssuedToken {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  readonly expiresIn: number;
+  readonly scopes: readonly string[];
+  readonly audience: string;
+}
+
+/**
+ * The token endpoint: validates the request, authenticates the client,
+ * authorizes audience and scopes against its grant, consumes a client
+ * assertion, and only then signs the token.
+ */
+export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+  const grantType = input.grantType || GRANT_CLIENT_CREDENTIALS;
+  if (grantType === GRANT_JWT_BEARER) {
+    throw new UnsupportedGrantTypeError("the jwt-bearer grant is not enabled on this server");
+  }
+  if (grantType !== GRANT_CLIENT_CREDENTIALS) throw new UnsupportedGrantTypeError("unsupported grant_type");
+  if (input.assertion) throw new InvalidRequestError("assertion is not a parameter of the client_credentials grant");
+  checkTargetSyntax(input);
+
+  const authenticated = await authenticateClient(ctx, input.credentials);
+  const { client } = authenticated;
+  if (!client.grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
+    throw new UnauthorizedClientError("the client may not use the client_credentials grant");
+  }
+  const target = authorizeTarget(client, input);
+  await consumeClientAssertion(ctx, authenticated);
+  const minted = await mintAccessToken(ctx, client, target);
+  return { accessToken: minted.accessToken, tokenType: "Bearer", expiresIn: minted.expiresIn, scopes: minted.scopes, audience: minted.audience };
+}

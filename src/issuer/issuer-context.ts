@@ -1,0 +1,22 @@
+import type { TesseraConfig } from "../config/types.js";
+import type { Clock } from "../internal/clock.js";
+import type { KeyStore } from "../keys/key-store.js";
+import type { ClientRegistry } from "../registry/client-registry.js";
+import type { DenyList, ReplayGuard } from "../store/types.js";
+
+/** What the issuer's operations depend on: narrow interfaces, wired by the composition root. */
+export interface IssuerContext {
+  /** The issuer identifier: `iss` of tokens, the only accepted `aud` of client assertions. */
+  readonly issuer: string;
+  readonly tokens: TesseraConfig["tokens"];
+  readonly clients: ClientRegistry;
+  readonly keys: KeyStore;
+  readonly replay: ReplayGuard;
+  readonly denyList: DenyList;
+  readonly clock: Clock;
+}
+
+/** Clock skew tolerated on client assertions and tokens (seconds). */
+export const CLOCK_SKEW_SECONDS = 60;
+/** Longest lifetime accepted for a client assertion (RFC 7523 practice: minutes). */
+export const MAX_ASSERTION_LIFETIME_SECONDS = 300;

@@ -1,0 +1,40 @@
+/**
+ * The auth rule of one RPC, resolved from our proto options
+ * (tessera.v1.method_auth / service_auth) or the built-in allow-list.
+ */
+export type ResolvedAuthRule =
+  /** No credentials at all. */
+  | { readonly kind: "public"; readonly source: RuleSource }
+  /** The method authenticates an OAuth client itself (introspection, revocation). */
+  | { readonly kind: "client_authentication"; readonly source: RuleSource }
+  /** A bearer token for `audience` carrying every scope of `allOf` and every scope of one `anyOf` set (if any). */
+  | {
+      readonly kind: "bearer";
+      readonly audience: string;
+      readonly allOf: readonly string[];
+      readonly anyOf: readonly (readonly string[])[];
+      readonly source: RuleSource;
+    };
+
+/** Where a rule came from, for error messages and `policy check`. */
+export type RuleSource = "method" | "service" | "allow-list";
+
+/** Whether granted scopes satisfy a bearer rule (exact string match). */
+export function scopesSatisfy(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>, granted: ReadonlySet<string> | readonly string[]): boolean {
+  const has = Array.isArray(granted) ? (s: string) => granted.includes(s) : (s: string) => (granted as ReadonlySet<string>).has(s);
+  if (!rule.allOf.every(has)) return false;
+  return rule.anyOf.length === 0 || rule.anyOf.some((set) => set.every(has));
+}
+
+/**
+ * The least-privilege scopes to request for a bearer rule: every all-of scope
+ * plus the first any-of alternative.
+ */
+export function leastPrivilegeScopes(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): string[] {
+  return [...new Set([...rule.allOf, ...(rule.anyOf[0] ?? [])])];
+}
+
+/** The scopes to name in an insufficient_scope answer. */
+export function describeRequiredScopes(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): string[] {
+  return leastPrivilegeScopes(rule);
+}

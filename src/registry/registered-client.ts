@@ -1,0 +1,35 @@
+import { createLocalJWKSet, type JWTVerifyGetKey } from "jose";
+import type { ClientAuthMethod, ClientConfig, GrantConfig, GrantType } from "../config/types.js";
+
+/** A client as the issuer uses it: its configuration with credentials decoded once. */
+export interface RegisteredClient {
+  readonly id: string;
+  readonly authMethod: ClientAuthMethod;
+  readonly grantTypes: readonly GrantType[];
+  readonly grants: readonly GrantConfig[];
+  /** Every audience this client answers to as a resource server: its id and its configured audiences. */
+  readonly resourceAudiences: ReadonlySet<string>;
+  readonly introspection: boolean;
+  readonly tokenLifetimeSeconds: number | undefined;
+  /** client_secret_basic/post: SHA-256 digests of the active secrets. */
+  readonly secretDigests: readonly Buffer[];
+  /** client_secret_jwt: the HMAC key. */
+  readonly jwtSecret: Uint8Array | undefined;
+  /** private_key_jwt: resolves the client's public key for an assertion. */
+  readonly assertionKeys: JWTVerifyGetKey | undefined;
+}
+
+export function registeredClient(config: ClientConfig): RegisteredClient {
+  return Object.freeze({
+    id: config.id,
+    authMethod: config.authMethod,
+    grantTypes: Object.freeze([...config.grantTypes]),
+    grants: Object.freeze(config.grants.map((g) => Object.freeze({ audience: g.audience, scopes: Object.freeze([...g.scopes]) as string[] }))),
+    resourceAudiences: new Set([config.id, ...config.audiences]),
+    introspection: config.introspection,
+    tokenLifetimeSeconds: config.tokenLifetimeSeconds,
+    secretDigests: (config.secretHashes ?? []).map((h) => Buffer.from(h.slice("sha256:".length), "base64url")),
+    jwtSecret: config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret),
+    assertionKeys: config.jwks === undefined ? undefined : createLocalJWKSet(config.jwks),
+  });
+}

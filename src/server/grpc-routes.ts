@@ -1,0 +1,29 @@
+import type { Server } from "@grpc/grpc-js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
+import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/service-bridge.js";
+import { healthHandlers, type HealthState } from "./health.js";
+import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
+
+function callInfo(call: GrpcCallContext): CallInfo {
+  const value = call.metadata.get("authorization")[0];
+  return { authorization: typeof value === "string" ? value : undefined };
+}
+
+/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge. */
+export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState): void {
+  const token = bridgeService(TokenService, {
+    issueToken: (req, call) => handlers.issueToken(req, callInfo(call)),
+    introspect: (req, call) => handlers.introspect(req, callInfo(call)),
+    getJwks: () => handlers.getJwks(),
+    revoke: (req, call) => handlers.revoke(req, callInfo(call)),
+  });
+  server.addService(token.definition, token.implementation);
+  const healthImpl = healthHandlers(health);
+  const healthService = bridgeService(Health, {
+    check: (req) => healthImpl.check(req),
+    list: () => healthImpl.list(),
+    watch: (req, call) => healthImpl.watch(req, call),
+  });
+  server.addService(healthService.definition, healthService.implementation);
+}

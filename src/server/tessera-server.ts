@@ -1,0 +1,146 @@
+import { readFileSync } from "node:fs";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
+import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
+import type { TesseraConfig } from "../config/types.js";
+import { systemClock, type Clock } from "../internal/clock.js";
+import { silentLogger, type Logger } from "../internal/logger.js";
+import type { IssuerContext } from "../issuer/issuer-context.js";
+import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
+import { generateSigningKey, loadSigningKeyFile } from "../keys/signing-key.js";
+import { authRulesOf } from "../policy/read-auth-rules.js";
+import { StaticClientRegistry } from "../registry/client-registry.js";
+import { MemoryDenyList, MemoryReplayGuard } from "../store/memory/memory-store.js";
+import type { DenyList, ReplayGuard } from "../store/types.js";
+import { connectRoutes } from "./connect-routes.js";
+import { addGrpcRoutes } from "./grpc-routes.js";
+import { HealthState, ServingStatus } from "./health.js";
+import { createHttpListener } from "./http-listener.js";
+import { httpRoutes } from "./http-routes.js";
+import { tokenServiceHandlers } from "./token-service-handlers.js";
+
+/** Options of createTesseraServer. Every dependency has an embedded default. */
+export interface TesseraServerOptions {
+  config: TesseraConfig;
+  /** Signing keys. Default: signing.keyFile, or a key generated at start. */
+  keys?: KeyStore;
+  /** Single-use records. Default: in this process's memory. */
+  replay?: ReplayGuard;
+  /** Revocations. Default: in this process's memory. */
+  denyList?: DenyList;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A running Tessera: where it listens, and how to stop it. */
+export interface TesseraServer {
+  /** Base URL of the HTTP listener (Connect, gRPC-Web, OAuth endpoints). */
+  readonly httpUrl: string;
+  /** host:port of the grpc-js listener. */
+  readonly grpcAddress: string;
+  readonly issuer: string;
+  /** The issuer's dependencies, for embedding and tests. */
+  readonly context: IssuerContext;
+  stop(): Promise<void>;
+}
+
+/** Requests larger than this are refused on every surface. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+async function defaultKeyStore(config: TesseraConfig): Promise<KeyStore> {
+  const { algorithm, keyFile } = config.signing;
+  const key = keyFile ? await loadSigningKeyFile(keyFile, algorithm) : await generateSigningKey(algorithm);
+  return MemoryKeyStore.single(key);
+}
+
+function bindGrpc(server: GrpcServer, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
+}
+
+function shutdownGrpc(server: GrpcServer, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The composition root: wires configuration, keys, registry, stores and the
+ * issuer, and serves them on the HTTP listener (Connect, gRPC-Web, gRPC over
+ * h2c, health) and the grpc-js listener (gRPC, health).
+ */
+export async function createTesseraServer(options: TesseraServerOptions): Promise<TesseraServer> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  authRulesOf(TokenService);
+
+  const context: IssuerContext = {
+    issuer: config.issuer,
+    tokens: config.tokens,
+    clients: new StaticClientRegistry(config.clients),
+    keys: options.keys ?? (await defaultKeyStore(config)),
+    replay: options.replay ?? new MemoryReplayGuard(clock),
+    denyList: options.denyList ?? new MemoryDenyList(clock),
+    clock,
+  };
+  const handlers = tokenServiceHandlers(context);
+  const health = new HealthState();
+
+  const connectHandler = connectNodeAdapter({
+    routes: connectRoutes(handlers, health),
+    readMaxBytes: MAX_REQUEST_BYTES,
+    fallback: httpRoutes({ health }),
+  });
+  const http = createHttpListener(connectHandler, config.http.tls);
+  const grpc = new GrpcServer({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
+  addGrpcRoutes(grpc, handlers, health);
+
+  const grpcCredentials = config.grpc.tls
+    ? ServerCredentials.createSsl(null, [
+        { cert_chain: readFileSync(config.grpc.tls.certFile), private_key: readFileSync(config.grpc.tls.keyFile) },
+      ])
+    : ServerCredentials.createInsecure();
+
+  let grpcPort: number;
+  let httpAddress: Awaited<ReturnType<typeof http.listen>>;
+  try {
+    grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
+    httpAddress = await http.listen(config.http.host, config.http.port);
+  } catch (err) {
+    grpc.forceShutdown();
+    await http.close();
+    throw err;
+  }
+
+  health.set("", ServingStatus.SERVING);
+  health.set(TokenService.typeName, ServingStatus.SERVING);
+  const httpHost = httpAddress.family === "IPv6" ? `[${httpAddress.address}]` : httpAddress.address;
+  const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
+  const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
+  const grpcAddress = `${grpcHost}:${grpcPort}`;
+  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer: config.issuer });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    httpUrl,
+    grpcAddress,
+    issuer: config.issuer,
+    context,
+    stop: () => {
+      stopping ??= (async () => {
+        health.set("", ServingStatus.NOT_SERVING);
+        health.set(TokenService.typeName, ServingStatus.NOT_SERVING);
+        await Promise.all([shutdownGrpc(grpc, 2000), http.close()]);
+        logger.info("tessera stopped");
+      })();
+      return stopping;
+    },
+  };
+}

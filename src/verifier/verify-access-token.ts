@@ -1,0 +1,127 @@
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type KeyObject } from "jose";
+import { InvalidTokenError, TesseraError } from "../errors/tessera-error.js";
+import type { Clock } from "../internal/clock.js";
+import type { AccessTokenClaims } from "./access-token-claims.js";
+
+/** Finds the verification key for an exact `kid`; resolves undefined when no such key is known. */
+export type VerificationKeyResolver = (kid: string, alg: string) => Promise<CryptoKey | KeyObject | undefined>;
+
+/** Options of verifyAccessToken. */
+export interface VerifyAccessTokenOptions {
+  /** The expected `iss`, compared exactly. */
+  issuer: string;
+  /** Accepted `alg` values; `none` and HMAC are never accepted whatever is listed. */
+  algorithms: readonly string[];
+  /** Seconds of clock skew tolerated on exp, nbf and iat. */
+  clockToleranceSeconds: number;
+  /** Upper bound for exp − iat, in seconds: a token that claims to live longer is refused. */
+  maxLifetimeSeconds: number;
+  clock: Clock;
+}
+
+const ACCEPTED_TYP = new Set(["at+jwt", "application/at+jwt"]);
+
+function reject(reason: string): never {
+  throw new InvalidTokenError(reason);
+}
+
+function numericClaim(payload: JWTPayload, name: "exp" | "iat" | "nbf"): number | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value)) reject(`the token's ${name} claim is malformed`);
+  return value;
+}
+
+/**
+ * The checks that need no key: structure, typ, alg allow-list, iss, exp, nbf and
+ * lifetime. They run before any key lookup, so that an expired or foreign token
+ * never causes a JWKS fetch.
+ */
+export function precheckAccessToken(token: string, options: VerifyAccessTokenOptions): { kid: string; alg: string; payload: JWTPayload } {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  let payload: JWTPayload;
+  try {
+    header = decodeProtectedHeader(token);
+    payload = decodeJwt(token);
+  } catch {
+    return reject("the token is not a well-formed JWT");
+  }
+  if (token.split(".").length !== 3) reject("the token is not a JWS compact serialization");
+  const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
+  if (!ACCEPTED_TYP.has(typ)) reject("the token is not an access token (typ must be at+jwt)");
+  const alg = header.alg;
+  if (typeof alg !== "string" || alg === "none" || alg.startsWith("HS") || !options.algorithms.includes(alg)) {
+    reject("the token's signing algorithm is not accepted");
+  }
+  if (typeof header.kid !== "string" || header.kid.length === 0) reject("the token has no key id");
+  if (payload.iss !== options.issuer) reject("the token was not issued by the expected issuer");
+  const now = options.clock.now() / 1000;
+  const exp = numericClaim(payload, "exp");
+  const iat = numericClaim(payload, "iat");
+  const nbf = numericClaim(payload, "nbf");
+  if (exp === undefined || iat === undefined) reject("the token lacks exp or iat");
+  if (exp <= now - options.clockToleranceSeconds) reject("the token has expired");
+  if (nbf !== undefined && nbf > now + options.clockToleranceSeconds) reject("the token is not valid yet");
+  if (iat > now + options.clockToleranceSeconds) reject("the token was issued in the future");
+  if (exp - iat > options.maxLifetimeSeconds) reject("the token's lifetime exceeds the accepted maximum");
+  return { kid: header.kid, alg, payload };
+}
+
+function claimsOf(payload: JWTPayload): AccessTokenClaims {
+  const { iss, sub, aud, exp, iat, nbf, jti } = payload;
+  const clientId = payload["client_id"];
+  const scope = payload["scope"];
+  if (typeof sub !== "string" || typeof jti !== "string" || typeof clientId !== "string") {
+    reject("the token lacks sub, jti or client_id");
+  }
+  if (typeof aud !== "string" && !(Array.isArray(aud) && aud.length === 1 && typeof aud[0] === "string")) {
+    reject("the token must have exactly one audience");
+  }
+  if (scope !== undefined && typeof scope !== "string") reject("the token's scope claim is malformed");
+  return Object.freeze({
+    iss: iss as string,
+    sub,
+    aud: typeof aud === "string" ? aud : (aud[0] as string),
+    exp: exp as number,
+    iat: iat as number,
+    nbf,
+    jti,
+    clientId,
+    scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s.length > 0) : []),
+    raw: Object.freeze({ ...payload }),
+  });
+}
+
+/**
+ * Verifies an RFC 9068 access token (RFC 8725 rules): typ, algorithm
+ * allow-list, key by exact kid from the resolver only (jku, x5u, jwk and x5c
+ * headers are never used), signature, iss, exp/nbf/iat with leeway, lifetime
+ * cap, unknown `crit` refused. Audience, scopes and revocation are the caller's
+ * checks. Throws InvalidTokenError; rethrows TesseraErrors of the resolver
+ * (e.g. an unavailable key source) unchanged.
+ */
+export async function verifyAccessToken(
+  token: string,
+  resolveKey: VerificationKeyResolver,
+  options: VerifyAccessTokenOptions,
+): Promise<AccessTokenClaims> {
+  const { kid, alg } = precheckAccessToken(token, options);
+  const key = await resolveKey(kid, alg);
+  if (key === undefined) reject("the token was signed with an unknown key");
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [alg],
+      issuer: options.issuer,
+      typ: "at+jwt",
+      clockTolerance: options.clockToleranceSeconds,
+      currentDate: new Date(options.clock.now()),
+      requiredClaims: ["exp", "iat", "jti", "sub"],
+    });
+    return claimsOf(payload);
+  } catch (err) {
+    if (err instanceof TesseraError) throw err;
+    if (err instanceof joseErrors.JWTExpired) reject("the token has expired");
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed) reject("the token's signature is invalid");
+    return reject("the token is invalid");
+  }
+}
