@@ -72,6 +72,22 @@ export interface TlsConfig {
   keyFile: string;
 }
 
+/** An external issuer trusted for the jwt-bearer grant (RFC 7523 §2.1), e.g. a workload identity provider. */
+export interface TrustedIssuerConfig {
+  /** The issuer identifier, matched exactly against the assertion's `iss`. */
+  issuer: string;
+  /** Its public keys, inline. Exactly one of jwks and jwksUri. */
+  jwks?: JSONWebKeySet;
+  /** Where its public keys are fetched (timeout 5 s, 256 KiB cap, refetch cooldown 30 s). https, or http on loopback. */
+  jwksUri?: string;
+  /** Accepted assertion algorithms. Default: RS256, PS256, ES256, ES384, EdDSA. */
+  algorithms: string[];
+  /** Which assertion subject stands for which registered client. */
+  subjects: { subject: string; clientId: string }[];
+}
+
+export const DEFAULT_GRANT_ALGORITHMS = ["RS256", "PS256", "ES256", "ES384", "EdDSA"];
+
 /** The whole Tessera configuration, after defaults and validation. */
 export interface TesseraConfig {
   /** The issuer identifier (`iss` of every token, `aud` of client assertions). Default: http://<http.host>:<http.port>. */
@@ -94,6 +110,10 @@ export interface TesseraConfig {
   };
   /** Registered clients. */
   clients: ClientConfig[];
+  /** External issuers for the jwt-bearer grant. */
+  trustedIssuers: TrustedIssuerConfig[];
+  /** True when no issuer was configured: it is then the HTTP listener's URL, as bound (port 0 resolved). */
+  issuerFromListener: boolean;
   /** True when Tessera runs with generated defaults and a demo client. */
   devMode: boolean;
 }

@@ -3,7 +3,9 @@ import { ConfigError } from "./config-error.js";
 import { DEFAULTS } from "./defaults.js";
 import {
   CLIENT_AUTH_METHODS,
+  DEFAULT_GRANT_ALGORITHMS,
   GRANT_CLIENT_CREDENTIALS,
+  GRANT_JWT_BEARER,
   GRANT_TYPES,
   SIGNING_ALGORITHMS,
   type ClientAuthMethod,
@@ -13,6 +15,7 @@ import {
   type SigningAlgorithm,
   type TesseraConfig,
   type TlsConfig,
+  type TrustedIssuerConfig,
 } from "./types.js";
 
 type Obj = Record<string, unknown>;
@@ -193,6 +196,52 @@ function client(value: unknown, field: string, resolveSecret: SecretResolver, se
   return result;
 }
 
+const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function trustedIssuer(value: unknown, field: string, clients: readonly ClientConfig[]): TrustedIssuerConfig {
+  const o = obj(value, field);
+  knownKeys(o, field, ["issuer", "jwks", "jwksUri", "algorithms", "subjects"]);
+  const result: TrustedIssuerConfig = {
+    issuer: str(o["issuer"], `${field}.issuer`),
+    algorithms: o["algorithms"] === undefined ? [...DEFAULT_GRANT_ALGORITHMS] : strList(o["algorithms"], `${field}.algorithms`),
+    subjects: [],
+  };
+  result.algorithms.forEach((alg, i) => {
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) throw new ConfigError(`${field}.algorithms[${i}]`, "must be an asymmetric JWS algorithm");
+  });
+  if ((o["jwks"] === undefined) === (o["jwksUri"] === undefined)) throw new ConfigError(`${field}.jwks`, "give exactly one of jwks and jwksUri");
+  if (o["jwks"] !== undefined) result.jwks = jwks(o["jwks"], `${field}.jwks`);
+  if (o["jwksUri"] !== undefined) {
+    const uri = str(o["jwksUri"], `${field}.jwksUri`);
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new ConfigError(`${field}.jwksUri`, "must be an absolute URL");
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+      throw new ConfigError(`${field}.jwksUri`, "must be https (http only on loopback)");
+    }
+    result.jwksUri = uri;
+  }
+  if (!Array.isArray(o["subjects"]) || o["subjects"].length === 0) throw new ConfigError(`${field}.subjects`, "must be a non-empty list");
+  result.subjects = (o["subjects"] as unknown[]).map((m, i) => {
+    const f = `${field}.subjects[${i}]`;
+    const mapping = obj(m, f);
+    knownKeys(mapping, f, ["subject", "clientId"]);
+    const clientId = str(mapping["clientId"], `${f}.clientId`);
+    const client = clients.find((c) => c.id === clientId);
+    if (client === undefined) throw new ConfigError(`${f}.clientId`, `no client "${clientId}"`);
+    if (!client.grantTypes.includes(GRANT_JWT_BEARER)) throw new ConfigError(`${f}.clientId`, `client "${clientId}" does not allow the jwt-bearer grant`);
+    return { subject: str(mapping["subject"], `${f}.subject`), clientId };
+  });
+  return result;
+}
+
 /** Environment variables that override the file (documented in README). */
 export interface EnvOverrides {
   TESSERA_ISSUER?: string | undefined;
@@ -212,7 +261,7 @@ export interface EnvOverrides {
  */
 export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
   const root = obj(doc, "(root)");
-  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients"]);
+  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers"]);
   const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
   const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
   if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
@@ -220,14 +269,18 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   if (env.TESSERA_GRPC_HOST) grpc.host = env.TESSERA_GRPC_HOST;
   if (env.TESSERA_GRPC_PORT) grpc.port = int(env.TESSERA_GRPC_PORT, "TESSERA_GRPC_PORT", 0, 65535, 0);
 
-  const issuer = env.TESSERA_ISSUER || optStr(root["issuer"], "issuer") || `http://${http.host}:${http.port}`;
+  const urlHost = http.host.includes(":") ? `[${http.host}]` : http.host;
+  const configuredIssuer = env.TESSERA_ISSUER || optStr(root["issuer"], "issuer");
+  const issuer = configuredIssuer ?? `${http.tls ? "https" : "http"}://${urlHost}:${http.port}`;
+  if (issuer.trim() !== issuer) throw new ConfigError("issuer", "must not have leading or trailing white space");
   let issuerUrl: URL;
   try {
     issuerUrl = new URL(issuer);
   } catch {
     throw new ConfigError("issuer", "must be an absolute URL");
   }
-  if (issuerUrl.search || issuerUrl.hash || !["http:", "https:"].includes(issuerUrl.protocol)) {
+  // URL.search and URL.hash are "" for an empty query ("…/?") or fragment ("…#"): check the string too.
+  if (issuer.includes("?") || issuer.includes("#") || issuerUrl.search || issuerUrl.hash || !["http:", "https:"].includes(issuerUrl.protocol)) {
     throw new ConfigError("issuer", "must be an http(s) URL without query or fragment (RFC 8414 §2)");
   }
 
@@ -235,7 +288,7 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   knownKeys(tokensDoc, "tokens", ["lifetimeSeconds", "maxLifetimeSeconds"]);
   const maxLifetimeSeconds = int(tokensDoc["maxLifetimeSeconds"], "tokens.maxLifetimeSeconds", 1, 86400, DEFAULTS.maxTokenLifetimeSeconds);
   const lifetimeSeconds = int(
-    env.TESSERA_TOKEN_LIFETIME ?? tokensDoc["lifetimeSeconds"],
+    env.TESSERA_TOKEN_LIFETIME || tokensDoc["lifetimeSeconds"],
     env.TESSERA_TOKEN_LIFETIME ? "TESSERA_TOKEN_LIFETIME" : "tokens.lifetimeSeconds",
     1,
     maxLifetimeSeconds,
@@ -245,7 +298,7 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   const signingDoc = obj(root["signing"], "signing");
   knownKeys(signingDoc, "signing", ["algorithm", "keyFile"]);
   const algorithm = oneOf<SigningAlgorithm>(
-    env.TESSERA_SIGNING_ALG ?? signingDoc["algorithm"],
+    env.TESSERA_SIGNING_ALG || signingDoc["algorithm"],
     env.TESSERA_SIGNING_ALG ? "TESSERA_SIGNING_ALG" : "signing.algorithm",
     SIGNING_ALGORITHMS,
     DEFAULTS.signingAlgorithm,
@@ -263,6 +316,9 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
     }
   });
 
+  if (root["trustedIssuers"] !== undefined && !Array.isArray(root["trustedIssuers"])) throw new ConfigError("trustedIssuers", "must be a list");
+  const trustedIssuers = ((root["trustedIssuers"] ?? []) as unknown[]).map((t, i) => trustedIssuer(t, `trustedIssuers[${i}]`, clients));
+
   return {
     issuer,
     http,
@@ -270,6 +326,8 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
     tokens: { lifetimeSeconds, maxLifetimeSeconds },
     signing,
     clients,
+    trustedIssuers,
+    issuerFromListener: configuredIssuer === undefined,
     devMode: false,
   };
 }

@@ -20,6 +20,7 @@ export type OAuthErrorCode =
  */
 export const GrpcCode = {
   INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
@@ -179,6 +180,23 @@ export class InsufficientScopeError extends TesseraError {
       { code: "ERR_INSUFFICIENT_SCOPE", error: "insufficient_scope", status: 403, grpcCode: GrpcCode.PERMISSION_DENIED },
       description,
       { challenge: "Bearer", requiredScopes: required.scopes, requiredAudience: required.audience },
+    );
+  }
+}
+
+/** A named thing (e.g. a service in a health check) does not exist. */
+export class NotFoundError extends TesseraError {
+  constructor(description: string) {
+    super({ code: "ERR_NOT_FOUND", error: "invalid_request", status: 404, grpcCode: GrpcCode.NOT_FOUND }, description);
+  }
+}
+
+/** The request body exceeds the size limit (HTTP 413). */
+export class PayloadTooLargeError extends TesseraError {
+  constructor(limitBytes: number) {
+    super(
+      { code: "ERR_PAYLOAD_TOO_LARGE", error: "invalid_request", status: 413, grpcCode: GrpcCode.RESOURCE_EXHAUSTED },
+      `request body larger than ${limitBytes} bytes`,
     );
   }
 }

@@ -9,7 +9,7 @@ import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /** HMAC algorithms for client_secret_jwt; asymmetric ones for private_key_jwt. Never mixed. */
-const ASSERTION_ALGORITHMS: Record<"client_secret_jwt" | "private_key_jwt", string[]> = {
+export const ASSERTION_ALGORITHMS: Record<"client_secret_jwt" | "private_key_jwt", string[]> = {
   client_secret_jwt: ["HS256", "HS384", "HS512"],
   private_key_jwt: ["ES256", "ES384", "ES512", "EdDSA", "Ed25519", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
 };

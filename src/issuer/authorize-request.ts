@@ -19,6 +19,7 @@ export interface AuthorizedTarget {
 }
 
 function checkResourceSyntax(resource: string): void {
+  if (!/^[\x21-\x7E]+$/.test(resource)) throw new InvalidTargetError("resource must be an absolute URI without spaces", { malformed: true });
   let url: URL;
   try {
     url = new URL(resource);

@@ -1,10 +1,11 @@
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER } from "../config/types.js";
-import { InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
+import { InvalidGrantError, InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
 import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
 import { authorizeTarget, checkTargetSyntax, type TargetRequest } from "./authorize-request.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
-import { mintAccessToken } from "./mint-access-token.js";
+import { verifyJwtBearerGrant } from "./jwt-bearer-grant.js";
+import { mintAccessToken, type MintedToken } from "./mint-access-token.js";
 
 /** A token request, transport-neutral. */
 export interface IssueTokenInput extends TargetRequest {
@@ -31,7 +32,8 @@ export interface IssuedToken {
 export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
   const grantType = input.grantType || GRANT_CLIENT_CREDENTIALS;
   if (grantType === GRANT_JWT_BEARER) {
-    throw new UnsupportedGrantTypeError("the jwt-bearer grant is not enabled on this server");
+    if (!ctx.trustedIssuers.enabled) throw new UnsupportedGrantTypeError("the jwt-bearer grant is not enabled on this server");
+    return jwtBearer(ctx, input);
   }
   if (grantType !== GRANT_CLIENT_CREDENTIALS) throw new UnsupportedGrantTypeError("unsupported grant_type");
   if (input.assertion) throw new InvalidRequestError("assertion is not a parameter of the client_credentials grant");
@@ -44,6 +46,20 @@ export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Pr
   }
   const target = authorizeTarget(client, input);
   await consumeClientAssertion(ctx, authenticated);
-  const minted = await mintAccessToken(ctx, client, target);
+  return issued(await mintAccessToken(ctx, client, target));
+}
+
+async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+  checkTargetSyntax(input);
+  const grant = await verifyJwtBearerGrant(ctx, input.assertion, input.credentials);
+  const target = authorizeTarget(grant.client, input);
+  if (grant.authenticated !== undefined) await consumeClientAssertion(ctx, grant.authenticated);
+  if (!(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
+    throw new InvalidGrantError("the assertion has already been used");
+  }
+  return issued(await mintAccessToken(ctx, grant.client, target));
+}
+
+function issued(minted: MintedToken): IssuedToken {
   return { accessToken: minted.accessToken, tokenType: "Bearer", expiresIn: minted.expiresIn, scopes: minted.scopes, audience: minted.audience };
 }

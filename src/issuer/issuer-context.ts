@@ -2,6 +2,7 @@ import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { ClientRegistry } from "../registry/client-registry.js";
+import type { TrustedIssuerRegistry } from "../registry/trusted-issuers.js";
 import type { DenyList, ReplayGuard } from "../store/types.js";
 
 /** What the issuer's operations depend on: narrow interfaces, wired by the composition root. */
@@ -10,6 +11,8 @@ export interface IssuerContext {
   readonly issuer: string;
   readonly tokens: TesseraConfig["tokens"];
   readonly clients: ClientRegistry;
+  /** External issuers whose JWTs the jwt-bearer grant accepts. */
+  readonly trustedIssuers: TrustedIssuerRegistry;
   readonly keys: KeyStore;
   readonly replay: ReplayGuard;
   readonly denyList: DenyList;

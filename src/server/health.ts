@@ -1,4 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { NotFoundError } from "../errors/tessera-error.js";
 import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   type HealthCheckRequest,
@@ -35,7 +36,8 @@ export function healthHandlers(state: HealthState) {
   return {
     async check(req: HealthCheckRequest): Promise<MessageInitShape<typeof HealthCheckResponseSchema>> {
       const status = state.get(req.service);
-      if (status === undefined) return { status: ServingStatus.SERVICE_UNKNOWN };
+      // grpc.health.v1: Check of an unknown service fails with NOT_FOUND; Watch reports SERVICE_UNKNOWN.
+      if (status === undefined) throw new NotFoundError("unknown service");
       return { status };
     },
     async list(): Promise<MessageInitShape<typeof HealthListResponseSchema>> {

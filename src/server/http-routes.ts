@@ -1,28 +1,67 @@
-import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { TesseraConfig } from "../config/types.js";
+import { getJwks } from "../issuer/get-jwks.js";
+import type { IssuerContext } from "../issuer/issuer-context.js";
 import type { HealthState } from "./health.js";
 import { ServingStatus } from "./health.js";
+import { refuseMethod, sendError, sendJson, type HttpRoute } from "./http-io.js";
+import { introspectionEndpoint } from "./oauth/introspection-endpoint.js";
+import { OAUTH_PATHS, serverMetadata } from "./oauth/metadata.js";
+import { revocationEndpoint } from "./oauth/revocation-endpoint.js";
+import { tokenEndpoint } from "./oauth/token-endpoint.js";
 
-/** The request/response pair of connect-node's fallback handler (HTTP/1.1 or HTTP/2). */
-type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type Req = Parameters<NodeHandler>[0];
-type Res = Parameters<NodeHandler>[1];
-
-function json(res: Res, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
-  res.end(text);
+export interface HttpRouteDeps {
+  ctx: IssuerContext;
+  config: TesseraConfig;
+  health: HealthState;
 }
 
-/** Plain HTTP routes served beside Connect: liveness and readiness. Anything else is 404. */
-export function httpRoutes(deps: { health: HealthState }): (req: Req, res: Res) => void {
-  return (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz" || path === "/readyz") {
-      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "method_not_allowed" }, { allow: "GET, HEAD" });
-      if (path === "/healthz") return json(res, 200, { status: "ok" });
-      const ready = deps.health.get("") === ServingStatus.SERVING;
-      return json(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+function getOnly(route: HttpRoute): HttpRoute {
+  return (req, res) => (refuseMethod(req, res, ["GET", "HEAD"]) ? undefined : route(req, res));
+}
+
+/**
+ * The plain HTTP routes served beside Connect: the OAuth 2.0 endpoints,
+ * discovery, liveness and readiness. Anything else is 404.
+ */
+export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
+  const { ctx, config, health } = deps;
+  const issuerPath = new URL(ctx.issuer).pathname.replace(/\/$/, "");
+  const metadata = getOnly((_req, res) =>
+    sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" }),
+  );
+  const routes = new Map<string, HttpRoute>([
+    [OAUTH_PATHS.token, tokenEndpoint(ctx)],
+    [OAUTH_PATHS.introspection, introspectionEndpoint(ctx)],
+    [OAUTH_PATHS.revocation, revocationEndpoint(ctx)],
+    [OAUTH_PATHS.jwks, getOnly((_req, res) => sendJson(res, 200, getJwks(ctx), { "cache-control": "public, max-age=60" }))],
+    [OAUTH_PATHS.metadata, metadata],
+    ["/healthz", getOnly((_req, res) => sendJson(res, 200, { status: "ok" }, { "cache-control": "no-store" }))],
+    [
+      "/readyz",
+      getOnly((_req, res) => {
+        const ready = health.get("") === ServingStatus.SERVING;
+        sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" }, { "cache-control": "no-store" });
+      }),
+    ],
+  ]);
+  // RFC 8414 §3: an issuer with a path has its metadata under /.well-known/oauth-authorization-server/<path>.
+  if (issuerPath !== "") routes.set(`${OAUTH_PATHS.metadata}${issuerPath}`, metadata);
+  // Served under the issuer's path too, so that endpoints derived from the issuer URL resolve.
+  if (issuerPath !== "") {
+    for (const path of [OAUTH_PATHS.token, OAUTH_PATHS.introspection, OAUTH_PATHS.revocation, OAUTH_PATHS.jwks]) {
+      routes.set(`${issuerPath}${path}`, routes.get(path)!);
     }
-    json(res, 404, { error: "not_found" });
+  }
+
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const route = routes.get(path);
+    if (route === undefined) return sendJson(res, 404, { error: "not_found" }, { "cache-control": "no-store" });
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((err: unknown) => {
+        if (res.headersSent) res.destroy();
+        else sendError(res, err);
+      });
   };
 }

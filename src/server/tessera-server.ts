@@ -10,12 +10,15 @@ import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
 import { generateSigningKey, loadSigningKeyFile } from "../keys/signing-key.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
 import { StaticClientRegistry } from "../registry/client-registry.js";
+import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
+import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
+import { RemoteKeySet } from "../keys/remote-key-set.js";
 import { MemoryDenyList, MemoryReplayGuard } from "../store/memory/memory-store.js";
 import type { DenyList, ReplayGuard } from "../store/types.js";
 import { connectRoutes } from "./connect-routes.js";
 import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
-import { createHttpListener } from "./http-listener.js";
+import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 
@@ -80,39 +83,53 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   authRulesOf(TokenService);
+  const keys = options.keys ?? (await defaultKeyStore(config));
+
+  // Listen first: with port 0 and no configured issuer, the issuer is the URL actually bound.
+  let serveHttp: HttpHandler = (_req, res) => {
+    res.writeHead(503);
+    res.end();
+  };
+  const http = createHttpListener((req, res) => serveHttp(req, res), config.http.tls);
+  const grpc = new GrpcServer({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
+  const grpcCredentials = config.grpc.tls
+    ? ServerCredentials.createSsl(null, [
+        { cert_chain: readFileSync(config.grpc.tls.certFile), private_key: readFileSync(config.grpc.tls.keyFile) },
+      ])
+    : ServerCredentials.createInsecure();
+  let httpAddress: Awaited<ReturnType<typeof http.listen>>;
+  try {
+    httpAddress = await http.listen(config.http.host, config.http.port);
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+  const httpHost = httpAddress.family === "IPv6" ? `[${httpAddress.address}]` : httpAddress.address;
+  const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
+  const issuer = config.issuerFromListener ? httpUrl : config.issuer;
 
   const context: IssuerContext = {
-    issuer: config.issuer,
+    issuer,
     tokens: config.tokens,
     clients: new StaticClientRegistry(config.clients),
-    keys: options.keys ?? (await defaultKeyStore(config)),
+    trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
+    keys,
     replay: options.replay ?? new MemoryReplayGuard(clock),
     denyList: options.denyList ?? new MemoryDenyList(clock),
     clock,
   };
   const handlers = tokenServiceHandlers(context);
   const health = new HealthState();
-
-  const connectHandler = connectNodeAdapter({
+  serveHttp = connectNodeAdapter({
     routes: connectRoutes(handlers, health),
     readMaxBytes: MAX_REQUEST_BYTES,
-    fallback: httpRoutes({ health }),
+    fallback: httpRoutes({ ctx: context, config, health }),
   });
-  const http = createHttpListener(connectHandler, config.http.tls);
-  const grpc = new GrpcServer({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
   addGrpcRoutes(grpc, handlers, health);
 
-  const grpcCredentials = config.grpc.tls
-    ? ServerCredentials.createSsl(null, [
-        { cert_chain: readFileSync(config.grpc.tls.certFile), private_key: readFileSync(config.grpc.tls.keyFile) },
-      ])
-    : ServerCredentials.createInsecure();
-
   let grpcPort: number;
-  let httpAddress: Awaited<ReturnType<typeof http.listen>>;
   try {
     grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
-    httpAddress = await http.listen(config.http.host, config.http.port);
   } catch (err) {
     grpc.forceShutdown();
     await http.close();
@@ -121,17 +138,15 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
 
   health.set("", ServingStatus.SERVING);
   health.set(TokenService.typeName, ServingStatus.SERVING);
-  const httpHost = httpAddress.family === "IPv6" ? `[${httpAddress.address}]` : httpAddress.address;
-  const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
-  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer: config.issuer });
+  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer });
 
   let stopping: Promise<void> | undefined;
   return {
     httpUrl,
     grpcAddress,
-    issuer: config.issuer,
+    issuer,
     context,
     stop: () => {
       stopping ??= (async () => {

@@ -1,0 +1,85 @@
+import type { CryptoKey, JSONWebKeySet, JWSHeaderParameters, KeyObject } from "jose";
+import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
+import { systemClock, type Clock } from "../internal/clock.js";
+import { singleFlight } from "../internal/single-flight.js";
+import { localKeySet, type HeaderKeyResolver } from "./local-key-set.js";
+
+/** Fetches a JWK Set; rejects on any failure. */
+export type JwksFetcher = () => Promise<JSONWebKeySet>;
+
+/** Options of RemoteKeySet. */
+export interface RemoteKeySetOptions {
+  /** Where the keys come from (an HTTP JWKS, GetJwks, ...). */
+  fetch: JwksFetcher;
+  /** Minimum time between two fetches, whatever triggers them (unknown kid floods included). Default 30 s. */
+  cooldownMs?: number;
+  /** Age after which the set is refreshed on the next use (the last good set stays in use if that fails). Default 5 min. */
+  maxAgeMs?: number;
+  clock?: Clock;
+}
+
+/**
+ * A key set fetched from elsewhere and cached. An unknown `kid` triggers at
+ * most one refetch per cooldown, so a flood of random kids causes no fetch
+ * storm; a failed refresh keeps the last good set. Key selection by kid, alg
+ * and key type is jose's (createLocalJWKSet).
+ */
+export class RemoteKeySet {
+  readonly #fetch: JwksFetcher;
+  readonly #cooldownMs: number;
+  readonly #maxAgeMs: number;
+  readonly #clock: Clock;
+  #local: HeaderKeyResolver | undefined;
+  #kids = new Set<string>();
+  #fetchedAt = Number.NEGATIVE_INFINITY;
+  #attemptedAt = Number.NEGATIVE_INFINITY;
+  readonly #refresh: () => Promise<void>;
+
+  constructor(options: RemoteKeySetOptions) {
+    this.#fetch = options.fetch;
+    this.#cooldownMs = options.cooldownMs ?? 30_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
+    this.#clock = options.clock ?? systemClock;
+    this.#refresh = singleFlight(async () => {
+      this.#attemptedAt = this.#clock.now();
+      const jwks = await this.#fetch();
+      this.#local = localKeySet(jwks);
+      this.#kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string"));
+      this.#fetchedAt = this.#clock.now();
+    });
+  }
+
+  /** Whether a fetch is allowed now: false while cooling down. */
+  #mayFetch(): boolean {
+    return this.#clock.now() - this.#attemptedAt >= this.#cooldownMs;
+  }
+
+  /** Refreshes when allowed; a failure keeps the last good set and is reported only when there is none. */
+  async #tryRefresh(): Promise<void> {
+    try {
+      await this.#refresh();
+    } catch {
+      if (this.#local === undefined) throw new TemporarilyUnavailableError("the key set cannot be fetched");
+    }
+  }
+
+  /** Fetches the set now (e.g. at start), ignoring the cooldown. Rejects if it fails. */
+  async load(): Promise<void> {
+    await this.#refresh();
+  }
+
+  /** Whether a kid is in the current set (no fetch). */
+  has(kid: string): boolean {
+    return this.#kids.has(kid);
+  }
+
+  /** The key for a JWS header, or undefined when no key matches even after an allowed refetch. */
+  async resolve(header: JWSHeaderParameters): Promise<CryptoKey | KeyObject | undefined> {
+    const stale = this.#clock.now() - this.#fetchedAt > this.#maxAgeMs;
+    if (this.#local === undefined || ((stale || !this.has(header.kid ?? "")) && this.#mayFetch())) {
+      await this.#tryRefresh();
+    }
+    if (this.#local === undefined) throw new TemporarilyUnavailableError("the key set cannot be fetched");
+    return this.#local(header);
+  }
+}

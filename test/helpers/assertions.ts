@@ -1,0 +1,33 @@
+import { SignJWT, type CryptoKey } from "jose";
+import { randomUUID } from "node:crypto";
+import { CLIENT_ASSERTION_TYPE } from "../../src/issuer/authenticate-client.js";
+
+export { CLIENT_ASSERTION_TYPE };
+
+export interface AssertionOptions {
+  clientId: string;
+  audience: string | string[];
+  key: CryptoKey | Uint8Array;
+  alg: string;
+  /** Epoch seconds of "now" for iat/exp. */
+  now: number;
+  lifetime?: number;
+  jti?: string | null;
+  iss?: string;
+  sub?: string;
+  kid?: string;
+  omitExp?: boolean;
+}
+
+/** Signs an RFC 7523 client assertion; every claim can be bent for negative tests. */
+export async function clientAssertion(o: AssertionOptions): Promise<string> {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: o.alg, ...(o.kid ? { kid: o.kid } : {}) })
+    .setIssuer(o.iss ?? o.clientId)
+    .setSubject(o.sub ?? o.clientId)
+    .setAudience(o.audience)
+    .setIssuedAt(o.now);
+  if (!o.omitExp) jwt.setExpirationTime(o.now + (o.lifetime ?? 60));
+  if (o.jti !== null) jwt.setJti(o.jti ?? randomUUID());
+  return jwt.sign(o.key);
+}

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from "node:child_process";
+
+/** The repository root: bin/tessera.js resolves its TypeScript from here. */
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A spawned process whose output is collected, with bounded waits on it. */
+export interface Spawned {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in the stream's output so far or to come; rejects on timeout or exit. */
+  waitFor(stream: "stdout" | "stderr", pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when the process exits; rejects when it has not within `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kills the process if it is still running (SIGKILL). */
+  kill(): void;
+}
+
+/** Environment for a child: this process's, without TESSERA_* variables, plus `env`. */
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TESSERA_")));
+  return { ...base, ...env };
+}
+
+/** Spawns `node bin/tessera.js ...args` in the repository root. */
+export function spawnTessera(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, ["bin/tessera.js", ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const output = { stdout: "", stderr: "" };
+  const listeners = new Set<() => void>();
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const notify = () => {
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    output.stdout += chunk;
+    notify();
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    output.stderr += chunk;
+    notify();
+  });
+  child.once("close", (code, signal) => {
+    exit = { code, signal };
+    notify();
+  });
+
+  function until<T>(check: () => T | undefined, onExit: () => Error | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(listener);
+      };
+      const listener = () => {
+        const value = check();
+        if (value !== undefined) {
+          done();
+          resolve(value);
+          return;
+        }
+        const err = exit === undefined ? undefined : onExit();
+        if (err !== undefined) {
+          done();
+          reject(err);
+        }
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nstdout:\n${output.stdout}\nstderr:\n${output.stderr}`));
+      }, timeoutMs);
+      listeners.add(listener);
+      listener();
+    });
+  }
+
+  return {
+    child,
+    stdout: () => output.stdout,
+    stderr: () => output.stderr,
+    waitFor: (stream, pattern, timeoutMs = 15_000) =>
+      until(
+        () => output[stream].match(pattern) ?? undefined,
+        () => new Error(`process exited (${JSON.stringify(exit)}) before ${stream} matched ${pattern}\nstdout:\n${output.stdout}\nstderr:\n${output.stderr}`),
+        timeoutMs,
+        `${stream} to match ${pattern}`,
+      ),
+    exited: (timeoutMs = 15_000) => until(() => exit, () => undefined, timeoutMs, "the process to exit"),
+    kill: () => {
+      if (exit === undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
+import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
+import { FrozenClock } from "../helpers/frozen-clock.js";
+
+/** A JWKS server on loopback whose answer the test controls, counting requests. */
+let mode: "ok" | "error" | "huge" | "hang" | "redirect" = "ok";
+let keys: JWK[] = [];
+let requests = 0;
+const sockets = new Set<Socket>();
+const server: Server = createServer((_req, res) => {
+  requests++;
+  if (mode === "hang") return;
+  if (mode === "error") return void res.writeHead(500).end();
+  if (mode === "redirect") return void res.writeHead(302, { location: "http://127.0.0.1:1/" }).end();
+  res.writeHead(200, { "content-type": "application/json" });
+  if (mode === "huge") return void res.end(JSON.stringify({ keys, padding: "x".repeat(300 * 1024) }));
+  res.end(JSON.stringify({ keys }));
+});
+server.on("connection", (s: Socket) => {
+  sockets.add(s);
+  s.once("close", () => sockets.delete(s));
+});
+let url = "";
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+});
+after(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function jwk(kid: string): Promise<JWK> {
+  const { publicKey } = await generateKeyPair("ES256", { extractable: true });
+  return { ...(await exportJWK(publicKey)), kid, alg: "ES256" };
+}
+
+describe("RemoteKeySet over a real HTTP JWKS", () => {
+  test("unknown kids: at most one fetch per cooldown, even under a flood", async () => {
+    mode = "ok";
+    keys = [await jwk("k1")];
+    requests = 0;
+    const clock = new FrozenClock();
+    const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock, cooldownMs: 30_000 });
+    assert.ok(await set.resolve({ alg: "ES256", kid: "k1" }));
+    assert.equal(requests, 1);
+    const flood = await Promise.all(Array.from({ length: 200 }, (_, i) => set.resolve({ alg: "ES256", kid: `random-${i}` })));
+    assert.ok(flood.every((k) => k === undefined));
+    assert.equal(requests, 1, "no refetch inside the cooldown");
+    clock.advance(31);
+    keys = [...keys, await jwk("k2")];
+    await Promise.all(Array.from({ length: 50 }, () => set.resolve({ alg: "ES256", kid: "k2" })));
+    assert.equal(requests, 2, "one refetch after the cooldown, shared by concurrent callers");
+    assert.ok(await set.resolve({ alg: "ES256", kid: "k2" }));
+  });
+
+  test("a failed refresh keeps the last good set", async () => {
+    mode = "ok";
+    keys = [await jwk("good")];
+    const clock = new FrozenClock();
+    const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock, cooldownMs: 1000, maxAgeMs: 60_000 });
+    assert.ok(await set.resolve({ alg: "ES256", kid: "good" }));
+    mode = "error";
+    clock.advance(120);
+    requests = 0;
+    assert.ok(await set.resolve({ alg: "ES256", kid: "good" }), "stale set used when the refresh fails");
+    assert.equal(requests, 1);
+    assert.equal(await set.resolve({ alg: "ES256", kid: "other" }), undefined);
+  });
+
+  test("no set at all and the source down: temporarily unavailable, never 'unknown key'", async () => {
+    mode = "error";
+    const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock: new FrozenClock() });
+    await assert.rejects(set.resolve({ alg: "ES256", kid: "k" }), TemporarilyUnavailableError);
+  });
+
+  test("size cap, timeout and redirects are enforced by the fetcher", async () => {
+    keys = [await jwk("k")];
+    mode = "huge";
+    await assert.rejects(httpJwksFetcher(url, { maxBytes: 64 * 1024 })(), /too large/);
+    mode = "hang";
+    const started = Date.now();
+    await assert.rejects(httpJwksFetcher(url, { timeoutMs: 200 })());
+    assert.ok(Date.now() - started < 5000);
+    mode = "redirect";
+    await assert.rejects(httpJwksFetcher(url)());
+    mode = "ok";
+  });
+});
