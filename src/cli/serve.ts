@@ -1,4 +1,4 @@
-import { devModeConfig, DEMO_CLIENT_ID } from "../config/dev-mode.js";
+import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../config/dev-mode.js";
 import { loadConfigFile } from "../config/load.js";
 import type { TesseraConfig } from "../config/types.js";
 import { stderrLogger } from "../internal/logger.js";
@@ -37,7 +37,7 @@ export async function serve(args: string[]): Promise<void> {
     );
     // The one place a secret is printed: dev mode's demo client, once, at start.
     process.stdout.write(
-      `demo client: client_id=${DEMO_CLIENT_ID} client_secret=${demoSecret} audience=demo scopes="demo.read demo.write" http=${server.httpUrl} grpc=${server.grpcAddress}\n`,
+      `demo client: client_id=${DEMO_CLIENT_ID} client_secret=${demoSecret} audience=${DEMO_AUDIENCE} scopes="${DEMO_SCOPES.join(" ")}" http=${server.httpUrl} grpc=${server.grpcAddress}\n`,
     );
   }
 

@@ -5,7 +5,7 @@ import { secretResolver } from "./load.js";
 import type { TesseraConfig } from "./types.js";
 
 export const DEMO_CLIENT_ID = "demo";
-export const DEMO_AUDIENCE = "demo";
+export const DEMO_AUDIENCE = "https://demo.example";
 export const DEMO_SCOPES = ["demo.read", "demo.write"];
 
 /** The stored form of a client secret: `sha256:<base64url digest>`. */
@@ -20,7 +20,8 @@ export function generateClientSecret(): string {
 
 /**
  * Dev mode: no configuration file. One demo client (client_secret_basic) that
- * may get tokens for the audience "demo" and introspect them. The secret is
+ * may get tokens for the audience https://demo.example and, as that resource
+ * server, introspect them. The secret is
  * generated now and exists only in this process.
  */
 export function devModeConfig(env: NodeJS.ProcessEnv = process.env): { config: TesseraConfig; demoSecret: string } {
@@ -33,6 +34,7 @@ export function devModeConfig(env: NodeJS.ProcessEnv = process.env): { config: T
           authMethod: "client_secret_basic",
           secretHashes: [hashClientSecret(demoSecret)],
           grants: [{ audience: DEMO_AUDIENCE, scopes: DEMO_SCOPES }],
+          audiences: [DEMO_AUDIENCE],
           introspection: true,
         },
       ],

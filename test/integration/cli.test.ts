@@ -88,15 +88,15 @@ describe("tessera serve (dev mode)", () => {
     const res = await fetch(`${httpUrl}/tessera.v1.TokenService/IssueToken`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization },
-      body: JSON.stringify({ audience: "demo", scopes: ["demo.read"] }),
+      body: JSON.stringify({ audience, scopes: ["demo.read"] }),
     });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { accessToken: string; tokenType: string; expiresIn: string; scopes: string[]; audience: string };
     assert.equal(body.tokenType, "Bearer");
     assert.equal(body.expiresIn, "300");
     assert.deepEqual(body.scopes, ["demo.read"]);
-    assert.equal(body.audience, "demo");
-    assert.equal((await verifiedToken(body.accessToken, jwksJson, "demo", httpUrl!)).payload["scope"], "demo.read");
+    assert.equal(body.audience, audience);
+    assert.equal((await verifiedToken(body.accessToken, jwksJson, audience!, httpUrl!)).payload["scope"], "demo.read");
 
     // A wrong secret is a Connect unauthenticated error, without the secret in it.
     const refused = await fetch(`${httpUrl}/tessera.v1.TokenService/IssueToken`, {

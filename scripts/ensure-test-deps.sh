@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests drive for real, when they are missing
+# (Debian/Ubuntu, as root or with sudo). Run by `npm test` (pretest), so that
+# `npm ci && npm test` is all the set-up a fresh machine needs.
+#   redis-server: store tests start their own instances on free ports
+#   curl, jq, openssl: README walkthrough, CLI and TLS tests
+set -euo pipefail
+
+packages=(redis-server curl jq openssl)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "tests need these packages, please install them: ${missing[*]}" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "tests need these packages (run as root to install them): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "installing test dependencies: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
