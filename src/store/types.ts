@@ -21,3 +21,25 @@ export interface DenyList {
   /** Whether the token is revoked. */
   isRevoked(issuer: string, jti: string): Promise<boolean>;
 }
+
+/** One revocation, as pushed to verifiers. */
+export interface RevocationEvent {
+  readonly issuer: string;
+  readonly jti: string;
+  /** Epoch seconds after which the token is expired anyway and the entry can be dropped. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Revocations pushed to verifiers as they happen. A subscriber first gets
+ * every revocation still in force, then each new one; after a lost connection
+ * it is caught up with what it missed, so that no revocation is skipped.
+ */
+export interface RevocationFeed {
+  /**
+   * Starts delivering revocations to `listener`. Resolves once the
+   * revocations in force have been delivered; the returned function stops
+   * the subscription.
+   */
+  subscribe(listener: (event: RevocationEvent) => void): Promise<() => void>;
+}

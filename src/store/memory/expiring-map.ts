@@ -38,6 +38,12 @@ export class ExpiringMap<V> {
     this.#entries.delete(key);
   }
 
+  /** The live values. */
+  *values(): IterableIterator<V> {
+    const now = this.#nowSeconds();
+    for (const entry of this.#entries.values()) if (entry.expiresAt > now) yield entry.value;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
-import type { DenyList, ReplayGuard } from "../types.js";
+import type { DenyList, ReplayGuard, RevocationEvent, RevocationFeed } from "../types.js";
 import { ExpiringMap } from "./expiring-map.js";
 
 /** Single-use records for one process. */
@@ -15,17 +15,25 @@ export class MemoryReplayGuard implements ReplayGuard {
   }
 }
 
-/** Revocations for one process. */
-export class MemoryDenyList implements DenyList {
-  readonly #revoked: ExpiringMap<true>;
+/** Revocations for one process, pushed to in-process subscribers (e.g. interceptors beside the issuer). */
+export class MemoryDenyList implements DenyList, RevocationFeed {
+  readonly #revoked: ExpiringMap<RevocationEvent>;
+  readonly #listeners = new Set<(event: RevocationEvent) => void>();
   constructor(clock: Clock = systemClock) {
     this.#revoked = new ExpiringMap(clock);
   }
   async revoke(issuer: string, jti: string, expiresAt: number): Promise<void> {
-    this.#revoked.set(denyKey(issuer, jti), true, expiresAt);
+    const event: RevocationEvent = Object.freeze({ issuer, jti, expiresAt });
+    this.#revoked.set(denyKey(issuer, jti), event, expiresAt);
+    for (const listener of this.#listeners) listener(event);
   }
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
     return this.#revoked.has(denyKey(issuer, jti));
+  }
+  async subscribe(listener: (event: RevocationEvent) => void): Promise<() => void> {
+    for (const event of this.#revoked.values()) listener(event);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 }
 
