@@ -22,8 +22,36 @@ export class MemoryKeyStore implements KeyStore {
 
   constructor(entries: { key: SigningKey; state: KeyState }[]) {
     if (entries.filter((e) => e.state === "active").length !== 1) throw new Error("a key store needs exactly one active key");
-    this.#entries = [...entries];
-    this.#jwks = Object.freeze(this.#entries.map((e) => e.key.publicJwk));
+    this.#entries = entries.map((e) => ({ ...e }));
+    this.#jwks = this.#publish();
+  }
+
+  #publish(): readonly JWK[] {
+    return Object.freeze(this.#entries.map((e) => e.key.publicJwk));
+  }
+
+  /** Publishes a key that does not sign yet (state next), so that verifiers can learn it first. */
+  addNext(key: SigningKey): void {
+    if (this.#entries.some((e) => e.key.kid === key.kid)) throw new Error(`key ${key.kid} is already in the store`);
+    this.#entries.push({ key, state: "next" });
+    this.#jwks = this.#publish();
+  }
+
+  /** Makes a published key the signing key; the previous one is retired (still published). */
+  activate(kid: string): void {
+    const next = this.#entries.find((e) => e.key.kid === kid);
+    if (next === undefined) throw new Error(`key ${kid} is not in the store`);
+    for (const entry of this.#entries) if (entry.state === "active") entry.state = "retired";
+    next.state = "active";
+  }
+
+  /** Stops publishing a retired key (once every token it signed has expired). */
+  remove(kid: string): void {
+    const index = this.#entries.findIndex((e) => e.key.kid === kid);
+    if (index < 0) return;
+    if (this.#entries[index]!.state === "active") throw new Error("the active key cannot be removed");
+    this.#entries.splice(index, 1);
+    this.#jwks = this.#publish();
   }
 
   static single(key: SigningKey): MemoryKeyStore {

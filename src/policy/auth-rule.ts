@@ -34,6 +34,16 @@ export function leastPrivilegeScopes(rule: Extract<ResolvedAuthRule, { kind: "be
   return [...new Set([...rule.allOf, ...(rule.anyOf[0] ?? [])])];
 }
 
+/**
+ * Every least-privilege scope set that satisfies a bearer rule, in order of
+ * declaration: the all-of scopes plus one any-of alternative each (or the
+ * all-of scopes alone when there are no alternatives).
+ */
+export function scopeAlternatives(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): string[][] {
+  if (rule.anyOf.length === 0) return [[...rule.allOf]];
+  return rule.anyOf.map((set) => [...new Set([...rule.allOf, ...set])]);
+}
+
 /** The scopes to name in an insufficient_scope answer. */
 export function describeRequiredScopes(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): string[] {
   return leastPrivilegeScopes(rule);

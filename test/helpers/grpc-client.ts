@@ -1,6 +1,6 @@
 import { create, fromBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientOptions, type ServiceError } from "@grpc/grpc-js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { bridgeService, type GrpcServiceImpl } from "../../src/interceptors/grpc/service-bridge.js";
@@ -21,7 +21,12 @@ export interface GrpcJsClient<S extends DescService> {
 }
 
 /** Creates a grpc-js client for `service` at host:port (insecure unless credentials are given). */
-export function grpcJsClient<S extends DescService>(service: S, address: string, channelCredentials: ChannelCredentials = credentials.createInsecure()): GrpcJsClient<S> {
+export function grpcJsClient<S extends DescService>(
+  service: S,
+  address: string,
+  channelCredentials: ChannelCredentials = credentials.createInsecure(),
+  clientOptions: ClientOptions = {},
+): GrpcJsClient<S> {
   // The bridge needs handlers; a client never calls them.
   const stubs = Object.fromEntries(
     service.methods.map((m) => [
@@ -33,7 +38,7 @@ export function grpcJsClient<S extends DescService>(service: S, address: string,
   );
   const { definition } = bridgeService(service, stubs as unknown as GrpcServiceImpl<S>);
   const Ctor = makeGenericClientConstructor(definition, service.typeName);
-  const client = new Ctor(address, channelCredentials);
+  const client = new Ctor(address, channelCredentials, clientOptions);
   return {
     raw: client,
     unary(method, request, options = {}) {

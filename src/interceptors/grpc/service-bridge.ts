@@ -1,15 +1,16 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import type {
+import {
   Metadata,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  StatusObject,
-  UntypedServiceImplementation,
-  handleServerStreamingCall,
-  handleUnaryCall,
-  sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type StatusObject,
+  type UntypedServiceImplementation,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type sendUnaryData,
 } from "@grpc/grpc-js";
+import { TesseraError } from "../../errors/tessera-error.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 
 /** What a bridged handler learns about its call. */
@@ -36,8 +37,24 @@ export type GrpcServiceImpl<S extends DescService> = {
   [K in keyof S["method"]]: UnaryOf<S["method"][K]> | ServerStreamOf<S["method"][K]>;
 };
 
-/** Maps a thrown value to the status sent to the caller. Default: the Tessera error model (to-grpc.ts). */
+/** Maps a thrown value to the status sent to the caller. */
 export type GrpcErrorMapper = (thrown: unknown) => Partial<StatusObject> & { code: number };
+
+/**
+ * The default mapping: Tessera errors through the error model (to-grpc.ts); a
+ * thrown grpc-style status (`{ code, details }`, as grpc-js handlers pass to
+ * their callback) as it is; anything else as a generic INTERNAL error.
+ */
+export function defaultGrpcErrorMapper(thrown: unknown): Partial<StatusObject> & { code: number } {
+  if (!(thrown instanceof TesseraError) && typeof thrown === "object" && thrown !== null) {
+    const { code, details } = thrown as { code?: unknown; details?: unknown };
+    if (typeof code === "number" && Number.isInteger(code) && code > 0 && code <= 16 && typeof details === "string") {
+      const metadata = (thrown as { metadata?: unknown }).metadata;
+      return { code, details, ...(metadata instanceof Metadata ? { metadata } : {}) };
+    }
+  }
+  return toGrpcStatus(thrown);
+}
 
 /**
  * Serves a protobuf-es described service on @grpc/grpc-js, which has no
@@ -54,7 +71,7 @@ export function bridgeService<S extends DescService>(
   impl: GrpcServiceImpl<S>,
   options: { mapError?: GrpcErrorMapper } = {},
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
-  const mapError = options.mapError ?? toGrpcStatus;
+  const mapError = options.mapError ?? defaultGrpcErrorMapper;
   const definition: Record<string, ServiceDefinition[string]> = {};
   const implementation: UntypedServiceImplementation = {};
   const handlers = impl as unknown as Record<string, (req: unknown, call: GrpcCallContext) => Promise<unknown> | AsyncIterable<unknown>>;

@@ -1,0 +1,44 @@
+// The Files service of the example mesh, served on grpc-js through the
+// protobuf-es bridge. The caller comes from grpcPrincipal(call).
+import { create } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
+import { FileSchema, FilesService, type File } from "../../gen/example/files/v1/files_pb.js";
+import { grpcPrincipal, type GrpcServiceImpl } from "../../src/grpc.js";
+
+class NotFound extends Error {
+  readonly code = status.NOT_FOUND;
+  readonly details: string;
+  constructor(id: string) {
+    super(`no file ${id}`);
+    this.details = this.message;
+  }
+}
+
+export function filesService(): GrpcServiceImpl<typeof FilesService> {
+  const files = new Map<string, File>();
+  let nextId = 1;
+  const find = (id: string) => {
+    const file = files.get(id);
+    if (file === undefined) throw new NotFound(id);
+    return file;
+  };
+  return {
+    getFile: async (req) => ({ file: find(req.id) }),
+    createFile: async (req, call) => {
+      const owner = grpcPrincipal(call)?.clientId ?? "unknown";
+      const file = create(FileSchema, { id: `file-${nextId++}`, name: `${owner}/${req.name}`, content: req.content });
+      files.set(file.id, file);
+      return { file };
+    },
+    updateFile: async (req) => {
+      const file = find(req.id);
+      file.content = req.content;
+      return { file };
+    },
+    deleteFile: async (req) => {
+      find(req.id);
+      files.delete(req.id);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { InvalidTokenError } from "../../errors/tessera-error.js";
+import { toConnectError } from "../../errors/to-connect.js";
+import { findAuthRule } from "../../policy/read-auth-rules.js";
+import { authRulesOf } from "../../policy/read-auth-rules.js";
+import type { AccessTokenClaims } from "../../verifier/access-token-claims.js";
+import type { Principal } from "../../verifier/principal.js";
+import type { TokenVerifier } from "../../verifier/token-verifier.js";
+
+/** The verified caller of a Connect handler; undefined for public methods. */
+export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "tessera principal" });
+
+/**
+ * The verified caller of a Connect handler. Throws in a method without a
+ * bearer rule (there is no caller to speak of there).
+ *
+ * @example
+ * createEvent(req, ctx) { const caller = principal(ctx); ... caller.clientId ... }
+ */
+export function principal(ctx: HandlerContext): Principal {
+  const value = ctx.values.get(principalKey);
+  if (value === undefined) throw new ConnectError("no authenticated caller on this call", Code.Internal);
+  return value;
+}
+
+/** Ends a response stream with UNAUTHENTICATED once the token expires or is revoked. */
+async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVerifier, claims: AccessTokenClaims): AsyncIterable<T> {
+  let stopWatching: () => void = () => {};
+  const ended = new Promise<"expired" | "revoked">((resolve) => {
+    stopWatching = verifier.watch(claims, resolve);
+  });
+  const iterator = messages[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), ended]);
+      if (typeof next === "string") throw toConnectError(new InvalidTokenError(`the token ${next === "expired" ? "expired" : "was revoked"} during the stream`));
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    stopWatching();
+    void iterator.return?.();
+  }
+}
+
+/**
+ * A Connect server interceptor that enforces the auth rule each method
+ * declares in its proto (tessera.v1.method_auth / service_auth): no or bad
+ * token → UNAUTHENTICATED; a valid token without the audience or scopes →
+ * PERMISSION_DENIED with the required scopes in the error details and a
+ * `www-authenticate` header. Streams are checked at start and ended when the
+ * token expires or is revoked. The caller reaches handlers as principal(ctx).
+ * A method without a rule is refused (prefer protect(), which refuses to start).
+ */
+export function authInterceptor(verifier: TokenVerifier): Interceptor {
+  return (next) => async (req) => {
+    const rule = findAuthRule(req.method);
+    if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
+    let caller: Principal | undefined;
+    try {
+      caller = await verifier.check(req.header.get("authorization"), rule);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+    if (caller === undefined) return next(req);
+    req.contextValues.set(principalKey, caller);
+    const res = await next(req);
+    if (!res.stream) return res;
+    return { ...res, message: untilTokenEnds(res.message, verifier, caller.claims) };
+  };
+}
+
+/**
+ * Wraps Connect routes so that every service registered on them is protected
+ * by authInterceptor, and checks the rules of every method when the routes
+ * are built: a method without a declared rule makes the server refuse to
+ * start (AuthRuleError names it).
+ *
+ * @example
+ * const verifier = remoteVerifier({ issuer: "http://127.0.0.1:8080" });
+ * await verifier.start();
+ * http2.createServer(connectNodeAdapter({
+ *   routes: protect(verifier, (router) => router.service(CalendarService, calendar)),
+ * })).listen(8443);
+ */
+export function protect(verifier: TokenVerifier, routes: (router: ConnectRouter) => void): (router: ConnectRouter) => void {
+  const interceptor = authInterceptor(verifier);
+  return (router) => {
+    const guarded: ConnectRouter = {
+      get handlers() {
+        return router.handlers;
+      },
+      service(service, implementation, options) {
+        authRulesOf(service);
+        router.service(service, implementation, { ...options, interceptors: [interceptor, ...(options?.interceptors ?? [])] });
+        return this;
+      },
+      rpc(method, impl, options) {
+        if (findAuthRule(method) === undefined) authRulesOf(method.parent);
+        router.rpc(method, impl, { ...options, interceptors: [interceptor, ...(options?.interceptors ?? [])] });
+        return this;
+      },
+    };
+    routes(guarded);
+  };
+}

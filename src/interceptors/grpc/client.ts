@@ -1,0 +1,167 @@
+import type { DescService } from "@bufbuild/protobuf";
+import {
+  credentials,
+  InterceptingCall,
+  Metadata,
+  status as GrpcStatus,
+  type CallCredentials,
+  type Interceptor,
+  type InterceptingListener,
+  type StatusObject,
+} from "@grpc/grpc-js";
+import { toGrpcStatus } from "../../errors/to-grpc.js";
+import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
+import { rulesByPath, type RulesByPath } from "../../policy/rules-by-path.js";
+import type { TokenSource } from "../../token-source/token-source.js";
+import { tokenForRule } from "../token-for-rule.js";
+import { cleartextRefusal, isLoopbackHost } from "../transport-security.js";
+import { authErrorDetail } from "./status-detail.js";
+
+/** Options of tokenClientInterceptor and tokenCallCredentials. */
+export interface GrpcTokenOptions {
+  /** Where tokens come from (cached, refreshed ahead, single-flight). */
+  tokens: TokenSource;
+  /** The services called, whose proto options say which audience and scopes each method needs. */
+  services?: readonly DescService[];
+  /** Or rules already resolved by path (e.g. from servicesFromDescriptorSet). */
+  rules?: RulesByPath;
+}
+
+function resolveRules(options: GrpcTokenOptions): RulesByPath {
+  return new Map([...(options.rules ?? []), ...rulesByPath(options.services ?? [])]);
+}
+
+function bearerRule(rules: RulesByPath, path: string): Extract<ResolvedAuthRule, { kind: "bearer" }> | undefined {
+  const rule = rules.get(path);
+  return rule?.kind === "bearer" ? rule : undefined;
+}
+
+function refusedAsInvalidToken(status: StatusObject): boolean {
+  if (status.code !== GrpcStatus.UNAUTHENTICATED) return false;
+  const detail = authErrorDetail(status.metadata);
+  if (detail !== undefined) return detail.error === "invalid_token";
+  const challenge = status.metadata.get("www-authenticate")[0];
+  return typeof challenge === "string" && /error="invalid_token"/.test(challenge);
+}
+
+function statusOf(err: unknown): StatusObject {
+  const { code, details, metadata } = toGrpcStatus(err);
+  return { code, details, metadata };
+}
+
+/**
+ * A grpc-js client interceptor that attaches `authorization: Bearer` to calls
+ * of methods with a bearer rule: a token for the rule's audience with the
+ * least scopes it needs, from a TokenSource. When the server refuses the token
+ * as invalid (e.g. revoked), it is dropped and a unary call is retried once
+ * with a new one. Token service down → UNAVAILABLE.
+ *
+ * Insecure channels: tokens go only to loopback targets unless allowInsecure;
+ * `channel` says where the client connects.
+ *
+ * @example
+ * const client = new FilesClient("127.0.0.1:50052", grpc.credentials.createInsecure(), {
+ *   interceptors: [tokenClientInterceptor({ tokens, services: [FilesService], channel: { target: "127.0.0.1:50052", tls: false } })],
+ * });
+ */
+export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { target: string; tls: boolean }; allowInsecure?: boolean }): Interceptor {
+  const host = options.channel.target.replace(/^dns:(\/\/\/)?/, "").replace(/:\d+$/, "");
+  if (!options.channel.tls && !options.allowInsecure && !isLoopbackHost(host)) throw new Error(cleartextRefusal(options.channel.target));
+  const rules = resolveRules(options);
+  const { tokens } = options;
+
+  return (callOptions, nextCall) => {
+    const definition = callOptions.method_definition;
+    const rule = bearerRule(rules, definition.path);
+    if (rule === undefined) return new InterceptingCall(nextCall(callOptions));
+    const unary = !definition.requestStream && !definition.responseStream;
+
+    let sentMessage: unknown;
+    let token: string | undefined;
+    let scopes: readonly string[] = [];
+    let retried = false;
+
+    return new InterceptingCall(nextCall(callOptions), {
+      start(metadata, listener, next) {
+        const withToken = (onToken: (value: string) => void) =>
+          tokenForRule(tokens, rule).then(
+            (got) => {
+              scopes = got.scopes;
+              onToken(got.token);
+            },
+            (err: unknown) => listener.onReceiveStatus(statusOf(err)),
+          );
+
+        withToken((value) => {
+          token = value;
+          metadata.set("authorization", `Bearer ${value}`);
+          if (!unary) return next(metadata, listener);
+          // The first attempt's answer is held until its status says whether to retry.
+          let receivedMetadata: Metadata | undefined;
+          let received: unknown;
+          let receivedAny = false;
+          const attempt: InterceptingListener = {
+            onReceiveMetadata: (md) => {
+              receivedMetadata = md;
+            },
+            onReceiveMessage: (message) => {
+              received = message;
+              receivedAny = true;
+            },
+            onReceiveStatus: (status) => {
+              if (!retried && refusedAsInvalidToken(status)) {
+                retried = true;
+                tokens.invalidate(rule.audience, scopes, token!);
+                withToken((fresh) => {
+                  token = fresh;
+                  const retryMetadata = metadata.clone();
+                  retryMetadata.set("authorization", `Bearer ${fresh}`);
+                  const again = nextCall(callOptions);
+                  again.start(retryMetadata, {
+                    onReceiveMetadata: (md) => listener.onReceiveMetadata(md),
+                    onReceiveMessage: (message) => listener.onReceiveMessage(message),
+                    onReceiveStatus: (s) => listener.onReceiveStatus(s),
+                  });
+                  again.sendMessage(sentMessage);
+                  again.halfClose();
+                });
+                return;
+              }
+              if (receivedMetadata !== undefined) listener.onReceiveMetadata(receivedMetadata);
+              if (receivedAny) listener.onReceiveMessage(received);
+              listener.onReceiveStatus(status);
+            },
+          };
+          next(metadata, attempt);
+        });
+      },
+      sendMessage(message, next) {
+        sentMessage = message;
+        next(message);
+      },
+    });
+  };
+}
+
+/**
+ * grpc-js CallCredentials with the same tokens, for TLS channels (grpc-js
+ * never sends call credentials over an insecure channel). Combine with
+ * grpc.credentials.combineChannelCredentials(createSsl(...), tokenCallCredentials(...)).
+ * No retry on a refused token: use tokenClientInterceptor for that.
+ */
+export function tokenCallCredentials(options: GrpcTokenOptions): CallCredentials {
+  const rules = resolveRules(options);
+  return credentials.createFromMetadataGenerator((params, callback) => {
+    const service = new URL(params.service_url).pathname.replace(/^\//, "");
+    const rule = bearerRule(rules, `/${service}/${params.method_name}`);
+    const metadata = new Metadata();
+    if (rule === undefined) return callback(null, metadata);
+    tokenForRule(options.tokens, rule).then(
+      ({ token }) => {
+        metadata.set("authorization", `Bearer ${token}`);
+        callback(null, metadata);
+      },
+      (err: unknown) => callback(Object.assign(new Error(statusOf(err).details), { code: statusOf(err).code })),
+    );
+  });
+}

@@ -1,0 +1,4 @@
+export { authServerInterceptor, grpcPrincipal, type GrpcAuthOptions } from "./server.js";
+export { tokenClientInterceptor, tokenCallCredentials, type GrpcTokenOptions } from "./client.js";
+export { bridgeService, defaultGrpcErrorMapper, type GrpcCallContext, type GrpcServiceImpl, type GrpcErrorMapper } from "./service-bridge.js";
+export { authErrorDetail } from "./status-detail.js";

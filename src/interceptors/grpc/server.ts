@@ -1,0 +1,99 @@
+import type { DescService } from "@bufbuild/protobuf";
+import {
+  Metadata,
+  ServerInterceptingCall,
+  status as GrpcStatus,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from "@grpc/grpc-js";
+import { InvalidTokenError } from "../../errors/tessera-error.js";
+import { toGrpcStatus } from "../../errors/to-grpc.js";
+import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
+import { PUBLIC_SERVICES } from "../../policy/read-auth-rules.js";
+import { rulesByPath, type RulesByPath } from "../../policy/rules-by-path.js";
+import type { Principal } from "../../verifier/principal.js";
+import type { TokenVerifier } from "../../verifier/token-verifier.js";
+
+/** Options of authServerInterceptor. */
+export interface GrpcAuthOptions {
+  verifier: TokenVerifier;
+  /** The services served, whose proto options declare the rules (protobuf-es descriptors). */
+  services?: readonly DescService[];
+  /** Or rules already resolved by path (e.g. from servicesFromDescriptorSet). */
+  rules?: RulesByPath;
+}
+
+const principals = new WeakMap<Metadata, Principal>();
+
+/**
+ * The verified caller of a grpc-js handler, from the call's metadata;
+ * undefined in public methods.
+ *
+ * @example
+ * createEvent(call, callback) { const caller = grpcPrincipal(call); ... }
+ */
+export function grpcPrincipal(call: { readonly metadata: Metadata }): Principal | undefined {
+  return principals.get(call.metadata);
+}
+
+function ruleFor(rules: RulesByPath, path: string): ResolvedAuthRule | undefined {
+  const rule = rules.get(path);
+  if (rule !== undefined) return rule;
+  const service = path.split("/")[1] ?? "";
+  return PUBLIC_SERVICES.has(service) ? { kind: "public", source: "allow-list" } : undefined;
+}
+
+function firstString(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * A grpc-js server interceptor that enforces the auth rule each method
+ * declares in its proto: no or bad token → UNAUTHENTICATED; a valid token
+ * without the audience or scopes → PERMISSION_DENIED with the required scopes
+ * in `grpc-status-details-bin` and a `www-authenticate` trailer. A path
+ * without a rule is refused. Streams are ended when the token expires or is
+ * revoked. Building it throws AuthRuleError for any method without a rule, so
+ * the server refuses to start. Handlers read the caller with grpcPrincipal(call).
+ *
+ * @example
+ * const server = new grpc.Server({ interceptors: [authServerInterceptor({ verifier, services: [FilesService] })] });
+ */
+export function authServerInterceptor(options: GrpcAuthOptions): ServerInterceptor {
+  const rules = new Map([...(options.rules ?? []), ...rulesByPath(options.services ?? [])]);
+  const { verifier } = options;
+  return (method, call: ServerInterceptingCallInterface) => {
+    const rule = ruleFor(rules, method.path);
+    const streaming = method.requestStream || method.responseStream;
+    let stopWatching: (() => void) | undefined;
+    const refuse = (err: unknown) => call.sendStatus(toGrpcStatus(err));
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            if (rule === undefined) {
+              call.sendStatus({ code: GrpcStatus.PERMISSION_DENIED, details: "no auth rule is declared for this method", metadata: new Metadata() });
+              return;
+            }
+            verifier.check(firstString(metadata, "authorization"), rule).then((caller) => {
+              if (caller !== undefined) {
+                principals.set(metadata, caller);
+                if (streaming) {
+                  stopWatching = verifier.watch(caller.claims, (reason) =>
+                    refuse(new InvalidTokenError(`the token ${reason === "expired" ? "expired" : "was revoked"} during the stream`)),
+                  );
+                }
+              }
+              nextMetadata(metadata);
+            }, refuse);
+          },
+          onCancel: () => stopWatching?.(),
+        }),
+      sendStatus: (status, next) => {
+        stopWatching?.();
+        next(status);
+      },
+    });
+  };
+}

@@ -1,0 +1,35 @@
+import { InvalidScopeError } from "../errors/tessera-error.js";
+import { scopeAlternatives, type ResolvedAuthRule } from "../policy/auth-rule.js";
+import type { TokenSource } from "../token-source/token-source.js";
+
+type BearerRule = Extract<ResolvedAuthRule, { kind: "bearer" }>;
+
+/** Which alternative of a rule this client was granted, once found. */
+const granted = new WeakMap<TokenSource, WeakMap<BearerRule, number>>();
+
+/**
+ * A token with the least scopes that satisfy a method's rule. With any-of
+ * alternatives, the first one the client's grant allows: an alternative the
+ * token service refuses as invalid_scope is skipped, and the one that worked
+ * is remembered for the next calls. Rejects with the last refusal when none works.
+ */
+export async function tokenForRule(tokens: TokenSource, rule: BearerRule): Promise<{ token: string; scopes: readonly string[] }> {
+  let memo = granted.get(tokens);
+  if (memo === undefined) granted.set(tokens, (memo = new WeakMap()));
+  const alternatives = scopeAlternatives(rule);
+  const first = memo.get(rule) ?? 0;
+  let lastError: unknown;
+  for (let i = 0; i < alternatives.length; i++) {
+    const index = (first + i) % alternatives.length;
+    const scopes = alternatives[index]!;
+    try {
+      const token = await tokens.get(rule.audience, scopes);
+      memo.set(rule, index);
+      return { token, scopes };
+    } catch (err) {
+      if (!(err instanceof InvalidScopeError)) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import { SignJWT, type CryptoKey, type KeyObject } from "jose";
+import { errorFromOAuthResponse } from "../errors/from-oauth-error.js";
+import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
+import type { FetchedToken, TokenFetcher } from "./token-source.js";
+
+/** How the client authenticates to the token endpoint. */
+export type ClientAuthentication =
+  | { method: "client_secret_basic"; secret: string }
+  | { method: "client_secret_post"; secret: string }
+  /** RFC 7523: an assertion signed with the client's private key (no shared secret). */
+  | { method: "private_key_jwt"; key: CryptoKey | KeyObject; alg: string; kid?: string }
+  /** RFC 7523: an assertion signed with the client secret (HS256). */
+  | { method: "client_secret_jwt"; secret: string };
+
+/** Options of clientCredentialsFetcher. */
+export interface ClientCredentialsFetcherOptions {
+  /** The token endpoint, e.g. "http://127.0.0.1:8080/oauth2/token". */
+  tokenEndpoint: string;
+  /** The issuer identifier, the `aud` of client assertions. Default: the token endpoint without "/oauth2/token". */
+  issuer?: string;
+  clientId: string;
+  auth: ClientAuthentication;
+  /** Abort a token request after this long. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Send `audience` instead of `resource` (for audiences that are not URIs). Default: `resource` for absolute URIs, else `audience`. */
+  audienceParameter?: "resource" | "audience";
+}
+
+const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, "+");
+}
+
+function isAbsoluteUri(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value);
+}
+
+/**
+ * Fetches tokens from an OAuth 2.0 token endpoint with the client_credentials
+ * grant (Tessera's, or any RFC 6749 server). A network failure or a 5xx is
+ * TemporarilyUnavailableError (UNAVAILABLE to the caller); an OAuth error is
+ * mapped to the same error classes the server uses.
+ *
+ * @example
+ * const source = new TokenSource({ fetch: clientCredentialsFetcher({
+ *   tokenEndpoint: "http://127.0.0.1:8080/oauth2/token", clientId: "tasks",
+ *   auth: { method: "client_secret_basic", secret: process.env.TASKS_SECRET! } }) });
+ */
+export function clientCredentialsFetcher(options: ClientCredentialsFetcherOptions): TokenFetcher {
+  const issuer = options.issuer ?? options.tokenEndpoint.replace(/\/oauth2\/token$/, "");
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const hmacKey = options.auth.method === "client_secret_jwt" ? new TextEncoder().encode(options.auth.secret) : undefined;
+
+  async function assertion(key: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
+      .setIssuer(options.clientId)
+      .setSubject(options.clientId)
+      .setAudience(issuer)
+      .setIssuedAt()
+      .setExpirationTime("60s")
+      .setJti(randomUUID())
+      .sign(key);
+  }
+
+  return async ({ audience, scopes }): Promise<FetchedToken> => {
+    const params = new URLSearchParams({ grant_type: "client_credentials" });
+    const target = options.audienceParameter ?? (isAbsoluteUri(audience) ? "resource" : "audience");
+    params.set(target, audience);
+    if (scopes.length > 0) params.set("scope", scopes.join(" "));
+    const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+    const auth = options.auth;
+    switch (auth.method) {
+      case "client_secret_basic":
+        headers["authorization"] = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(auth.secret)}`).toString("base64")}`;
+        break;
+      case "client_secret_post":
+        params.set("client_id", options.clientId);
+        params.set("client_secret", auth.secret);
+        break;
+      case "private_key_jwt":
+        params.set("client_assertion_type", ASSERTION_TYPE);
+        params.set("client_assertion", await assertion(auth.key, auth.alg, auth.kid));
+        break;
+      case "client_secret_jwt":
+        params.set("client_assertion_type", ASSERTION_TYPE);
+        params.set("client_assertion", await assertion(hmacKey!, "HS256"));
+        break;
+    }
+
+    let response: Response;
+    try {
+      response = await fetch(options.tokenEndpoint, { method: "POST", headers, body: params.toString(), signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    } catch {
+      throw new TemporarilyUnavailableError("the token service cannot be reached");
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = (await response.json()) as Record<string, unknown>;
+    } catch {
+      throw new TemporarilyUnavailableError(`the token service answered HTTP ${response.status} without JSON`);
+    }
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
+      throw errorFromOAuthResponse(response.status, body, Number.isFinite(retryAfter) ? retryAfter : undefined);
+    }
+    const accessToken = body["access_token"];
+    const expiresIn = body["expires_in"];
+    if (typeof accessToken !== "string" || typeof expiresIn !== "number" || String(body["token_type"]).toLowerCase() !== "bearer") {
+      throw new TemporarilyUnavailableError("the token service answered a malformed token response");
+    }
+    return { accessToken, expiresIn };
+  };
+}

@@ -1,0 +1,19 @@
+import { InvalidTokenError } from "../errors/tessera-error.js";
+
+/** RFC 6750 §2.1 b64token. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * The bearer token of an `authorization` header value (RFC 6750 §2.1), or
+ * undefined when there is none. A malformed header or another scheme is
+ * refused as invalid_token; no token at all is reported by the caller.
+ */
+export function bearerToken(authorization: string | null | undefined): string | undefined {
+  if (authorization === null || authorization === undefined || authorization === "") return undefined;
+  const space = authorization.indexOf(" ");
+  const scheme = space < 0 ? authorization : authorization.slice(0, space);
+  if (scheme.toLowerCase() !== "bearer") throw new InvalidTokenError("the authorization header must use the Bearer scheme");
+  const token = authorization.slice(space + 1).trim();
+  if (!B64TOKEN.test(token)) throw new InvalidTokenError("the bearer token is malformed");
+  return token;
+}
