@@ -13,6 +13,7 @@ export function bearerToken(authorization: string | null | undefined): string | 
   const space = authorization.indexOf(" ");
   const scheme = space < 0 ? authorization : authorization.slice(0, space);
   if (scheme.toLowerCase() !== "bearer") throw new InvalidTokenError("the authorization header must use the Bearer scheme");
+  if (space < 0) throw new InvalidTokenError("the bearer token is missing from the authorization header");
   const token = authorization.slice(space + 1).trim();
   if (!B64TOKEN.test(token)) throw new InvalidTokenError("the bearer token is malformed");
   return token;

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SignJWT } from "jose";
+import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { generateSigningKey } from "../../src/keys/signing-key.js";
+import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
+import { bearerToken } from "../../src/verifier/bearer-token.js";
+import { TokenVerifier } from "../../src/verifier/token-verifier.js";
+import { FrozenClock } from "../helpers/frozen-clock.js";
+
+const ISS = "https://tessera.example";
+const key = await generateSigningKey("ES256");
+const keys = { resolve: async (h: { kid?: string }) => (h.kid === key.kid ? key.publicKey : undefined) };
+const rule = { kind: "bearer", audience: "svc", allOf: ["a"], anyOf: [["b"], ["c", "d"]], source: "method" } as const;
+
+async function token(clock: FrozenClock, claims: Record<string, unknown> = {}): Promise<string> {
+  const now = clock.seconds();
+  return new SignJWT({ client_id: "caller", scope: "a b", ...claims })
+    .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
+    .setIssuer(ISS).setSubject("caller").setAudience((claims["aud"] as string) ?? "svc").setIssuedAt(now).setExpirationTime(now + 300).setJti((claims["jti"] as string) ?? `j-${Math.random()}`)
+    .sign(key.privateKey);
+}
+
+describe("TokenVerifier", () => {
+  test("revocations: fail-closed until loaded (UNAVAILABLE), fail-open when asked", async () => {
+    const clock = new FrozenClock();
+    const feed = new MemoryDenyList(clock);
+    const closed = new TokenVerifier({ issuer: ISS, keys, revocations: feed, clock });
+    await assert.rejects(closed.verify(await token(clock)), TemporarilyUnavailableError);
+    await closed.start();
+    assert.ok(await closed.verify(await token(clock)));
+    const open = new TokenVerifier({ issuer: ISS, keys, revocations: feed, revocationPolicy: "fail-open", clock });
+    assert.ok(await open.verify(await token(clock)));
+  });
+
+  test("a pushed revocation applies at once, also to a token already in the cache", async () => {
+    const clock = new FrozenClock();
+    const feed = new MemoryDenyList(clock);
+    await feed.revoke(ISS, "revoked-before", clock.seconds() + 300);
+    const verifier = new TokenVerifier({ issuer: ISS, keys, revocations: feed, clock });
+    await verifier.start();
+    await assert.rejects(verifier.verify(await token(clock, { jti: "revoked-before" })), /revoked/, "revocations in force are loaded at start");
+    const t = await token(clock, { jti: "live" });
+    await verifier.verify(t);
+    await feed.revoke(ISS, "live", clock.seconds() + 300);
+    await assert.rejects(verifier.verify(t), InvalidTokenError);
+  });
+
+  test("the cache never serves an expired token and stays bounded", async () => {
+    const clock = new FrozenClock();
+    const verifier = new TokenVerifier({ issuer: ISS, keys, clock, cacheSize: 2, clockToleranceSeconds: 30 });
+    const t = await token(clock);
+    await verifier.verify(t);
+    for (let i = 0; i < 5; i++) await verifier.verify(await token(clock));
+    clock.advance(331);
+    await assert.rejects(verifier.verify(t), /expired/);
+  });
+
+  test("authorize: the audience, then all-of plus one any-of alternative, exact match", async () => {
+    const clock = new FrozenClock();
+    const verifier = new TokenVerifier({ issuer: ISS, keys, clock });
+    assert.ok(await verifier.check(`Bearer ${await token(clock)}`, rule));
+    assert.ok(await verifier.check(`Bearer ${await token(clock, { scope: "a c d" })}`, rule));
+    for (const scope of ["a", "a c", "b", "a B", "a bb"]) {
+      await assert.rejects(verifier.check(`Bearer ${await token(clock, { scope })}`, rule), InsufficientScopeError, scope);
+    }
+    await assert.rejects(verifier.check(`Bearer ${await token(clock, { aud: "other" })}`, rule), (err: InsufficientScopeError) => {
+      assert.equal(err.requiredAudience, "svc");
+      assert.deepEqual(err.requiredScopes, ["a", "b"]);
+      return true;
+    });
+    assert.equal(await verifier.check(undefined, { kind: "public", source: "method" }), undefined);
+  });
+
+  test("no token, other schemes and malformed bearer headers", async () => {
+    const clock = new FrozenClock();
+    const verifier = new TokenVerifier({ issuer: ISS, keys, clock });
+    await assert.rejects(verifier.check(undefined, rule), (err: InvalidTokenError) => err.tokenSent === false);
+    await assert.rejects(verifier.check("", rule), (err: InvalidTokenError) => err.tokenSent === false);
+    assert.equal(bearerToken("bearer abc.def.ghi"), "abc.def.ghi", "the scheme is case-insensitive");
+    for (const header of ["Basic abc", "Bearer", "Bearer a b", "Bearer a,b", "Token abc"]) {
+      assert.throws(() => bearerToken(header), InvalidTokenError, header);
+    }
+  });
+
+  test("watch ends at expiry or revocation, once", async () => {
+    const clock = new FrozenClock(Date.now());
+    const feed = new MemoryDenyList(clock);
+    const verifier = new TokenVerifier({ issuer: ISS, keys, revocations: feed, clock });
+    await verifier.start();
+    const claims = await verifier.verify(await token(clock, { jti: "watched" }));
+    const reasons: string[] = [];
+    verifier.watch(claims, (r) => reasons.push(r));
+    await feed.revoke(ISS, "watched", claims.exp);
+    await feed.revoke(ISS, "watched", claims.exp);
+    assert.deepEqual(reasons, ["revoked"]);
+    assert.equal(verifier.stillValid(claims), false);
+  });
+});
