@@ -1,9 +1,9 @@
 import { create, fromBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Metadata, credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientOptions, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, credentials, type ChannelCredentials, type Client, type ClientOptions, type ServiceError } from "@grpc/grpc-js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
-import { bridgeService, type GrpcServiceImpl } from "../../src/interceptors/grpc/service-bridge.js";
+import { grpcClientConstructor } from "../../src/interceptors/grpc/service-bridge.js";
 
 type InputOf<M> = M extends { input: infer I extends DescMessage } ? I : never;
 type OutputOf<M> = M extends { output: infer O extends DescMessage } ? O : never;
@@ -27,17 +27,7 @@ export function grpcJsClient<S extends DescService>(
   channelCredentials: ChannelCredentials = credentials.createInsecure(),
   clientOptions: ClientOptions = {},
 ): GrpcJsClient<S> {
-  // The bridge needs handlers; a client never calls them.
-  const stubs = Object.fromEntries(
-    service.methods.map((m) => [
-      m.localName,
-      () => {
-        throw new Error("client-side stub");
-      },
-    ]),
-  );
-  const { definition } = bridgeService(service, stubs as unknown as GrpcServiceImpl<S>);
-  const Ctor = makeGenericClientConstructor(definition, service.typeName);
+  const Ctor = grpcClientConstructor(service);
   const client = new Ctor(address, channelCredentials, clientOptions);
   return {
     raw: client,

@@ -23,7 +23,7 @@ export const FILES = "example.files.v1.FilesService";
 
 /** The mesh's clients: id → secret and grants. */
 export const MESH_CLIENTS = {
-  tasks: { scopes: { [CALENDAR]: ["event.view", "event.create"], [FILES]: ["file.view"] } },
+  tasks: { scopes: { [CALENDAR]: ["event.view", "event.create"], [FILES]: ["file.view", "file.create"] } },
   admin: { scopes: { [CALENDAR]: ["event.view", "event.delete", "calendar.admin"] } },
   deleter: { scopes: { [CALENDAR]: ["event.view", "event.delete"] } },
   filer: { scopes: { [FILES]: ["file.view"] } },

@@ -1,6 +1,8 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
+  makeGenericClientConstructor,
   Metadata,
+  type ServiceClientConstructor,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -57,10 +59,44 @@ export function defaultGrpcErrorMapper(thrown: unknown): Partial<StatusObject> &
 }
 
 /**
+ * The grpc-js service definition of a protobuf-es described service: paths,
+ * streaming kinds and binary serialization with protobuf-es. Requests and
+ * responses may be messages or init objects.
+ */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  for (const method of service.methods) {
+    definition[method.name] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.input, create(method.input, init))),
+      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      responseSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.output, create(method.output, init))),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      originalName: method.localName,
+    };
+  }
+  return definition;
+}
+
+/**
+ * A grpc-js client class for a protobuf-es described service (methods by
+ * their proto names, callback style, as grpc-js generates them).
+ *
+ * @example
+ * const FilesClient = grpcClientConstructor(FilesService);
+ * const files = new FilesClient("127.0.0.1:50052", grpc.credentials.createInsecure(), { interceptors });
+ */
+export function grpcClientConstructor(service: DescService): ServiceClientConstructor {
+  return makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
+}
+
+/**
  * Serves a protobuf-es described service on @grpc/grpc-js, which has no
- * protobuf-es plugin: builds the grpc-js service definition from the
- * descriptor (binary serialization with protobuf-es) and adapts unary and
- * server-streaming handlers. Client- and bidi-streaming methods are refused.
+ * protobuf-es plugin: the definition comes from grpcServiceDefinition, and
+ * unary and server-streaming handlers are adapted. Client- and bidi-streaming
+ * methods are refused.
  *
  * @example
  * const { definition, implementation } = bridgeService(TokenService, handlers);
@@ -72,7 +108,6 @@ export function bridgeService<S extends DescService>(
   options: { mapError?: GrpcErrorMapper } = {},
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const mapError = options.mapError ?? defaultGrpcErrorMapper;
-  const definition: Record<string, ServiceDefinition[string]> = {};
   const implementation: UntypedServiceImplementation = {};
   const handlers = impl as unknown as Record<string, (req: unknown, call: GrpcCallContext) => Promise<unknown> | AsyncIterable<unknown>>;
   for (const method of service.methods) {
@@ -81,22 +116,12 @@ export function bridgeService<S extends DescService>(
     if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") {
       throw new Error(`${service.typeName}.${method.name}: ${method.methodKind} methods are not supported by the grpc-js bridge`);
     }
-    definition[method.name] = {
-      path: `/${service.typeName}/${method.name}`,
-      requestStream: false,
-      responseStream: method.methodKind === "server_streaming",
-      requestSerialize: (message: MessageShape<DescMessage>) => Buffer.from(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.output, create(method.output, init))),
-      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
-      originalName: method.localName,
-    };
     implementation[method.name] =
       method.methodKind === "unary"
         ? unaryHandler(method, handler as (req: unknown, call: GrpcCallContext) => Promise<unknown>, mapError)
         : serverStreamHandler(method, handler as (req: unknown, call: GrpcCallContext) => AsyncIterable<unknown>, mapError);
   }
-  return { definition, implementation };
+  return { definition: grpcServiceDefinition(service), implementation };
 }
 
 function callContext(method: DescMethod, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): GrpcCallContext {
