@@ -42,6 +42,10 @@ interface Entry {
  * background; concurrent callers share one fetch (single-flight), so 1000
  * cold calls cost one token request. When the token service is down, cached
  * tokens keep being used until shortly before they expire.
+ *
+ * @example
+ * const tokens = new TokenSource({ fetch: clientCredentialsFetcher({ tokenEndpoint, clientId: "tasks", auth }) });
+ * const token = await tokens.get("example.calendar.v1.CalendarService", ["event.view"]);
  */
 export class TokenSource {
   readonly #fetch: TokenFetcher;

@@ -4,7 +4,9 @@
 // a JWKS flood without a fetch storm, and a token service outage.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { generateKeyPair, SignJWT } from "jose";
+import { jwksFromTokenService } from "../../src/connect.js";
 import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
@@ -197,22 +199,35 @@ describe("JWKS fetches", () => {
   });
 });
 
+describe("keys over GetJwks", () => {
+  test("a verifier can read the keys with TokenService/GetJwks over gRPC", async () => {
+    const transport = createGrpcTransport({ baseUrl: `http://${tessera.server.grpcAddress}` });
+    const overRpc = new TokenVerifier({ issuer: tessera.server.issuer, keys: new RemoteKeySet({ fetch: jwksFromTokenService(transport) }) });
+    const claims = await overRpc.verify(await rawToken(tessera.server, "tasks", CALENDAR));
+    assert.equal(claims.clientId, "tasks");
+  });
+});
+
 describe("token service outage", () => {
   test("verifiers keep accepting cached tokens and clients keep using them; a new token is UNAVAILABLE", async () => {
     const own = await startMeshTessera();
     const local = remoteVerifier({ issuer: own.server.issuer, revocations: own.denyList });
     await local.start();
     const servers = await startCalendars(local);
-    const { tokens } = meshTokens(own.server, "tasks");
-    const api = calendarClient("connect-2", servers.connectUrl, { tokens });
+    const api = calendarClient("connect-2", servers.connectUrl, { tokens: meshTokens(own.server, "tasks").tokens });
+    const grpcApi = calendarClient("grpc-js", servers.grpcAddress, { tokens: meshTokens(own.server, "tasks").tokens });
     try {
       await api.listEvents();
+      await grpcApi.listEvents();
       await own.server.stop();
-      for (let i = 0; i < 20; i++) await api.listEvents();
-      const failure = await fails(api.createEvent("needs a new token"));
-      assert.equal(failure.code, UNAVAILABLE);
+      for (let i = 0; i < 20; i++) await Promise.all([api.listEvents(), grpcApi.listEvents()]);
+      for (const client of [api, grpcApi]) {
+        const failure = await fails(client.createEvent("needs a new token"));
+        assert.equal(failure.code, UNAVAILABLE, client.name);
+      }
     } finally {
       api.close();
+      grpcApi.close();
       await servers.stop();
       local.stop();
     }

@@ -51,6 +51,9 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  * `www-authenticate` header. Streams are checked at start and ended when the
  * token expires or is revoked. The caller reaches handlers as principal(ctx).
  * A method without a rule is refused (prefer protect(), which refuses to start).
+ *
+ * @example
+ * connectNodeAdapter({ routes, interceptors: [authInterceptor(verifier)] });
  */
 export function authInterceptor(verifier: TokenVerifier): Interceptor {
   return (next) => async (req) => {

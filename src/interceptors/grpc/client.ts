@@ -148,6 +148,10 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
  * never sends call credentials over an insecure channel). Combine with
  * grpc.credentials.combineChannelCredentials(createSsl(...), tokenCallCredentials(...)).
  * No retry on a refused token: use tokenClientInterceptor for that.
+ *
+ * @example
+ * const channel = credentials.combineChannelCredentials(credentials.createSsl(ca), tokenCallCredentials({ tokens, services: [FilesService] }));
+ * const files = new FilesClient("files.internal:443", channel);
  */
 export function tokenCallCredentials(options: GrpcTokenOptions): CallCredentials {
   const rules = resolveRules(options);
