@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from "../config/config-error.js";
+import { keys } from "./keys.js";
 import { secret } from "./secret.js";
 import { serve } from "./serve.js";
 
@@ -8,6 +9,7 @@ const USAGE = `usage: tessera <command>
 commands:
   serve [--config FILE]   run the token service (no FILE: dev mode with a demo client)
   secret                  generate a client secret and its hash for the configuration
+  keys generate|kek       generate a signing key (PEM) or a key-encryption key
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
     case "secret":
       secret();
       return 0;
+    case "keys":
+      return keys(rest);
     case undefined:
     case "help":
     case "--help":

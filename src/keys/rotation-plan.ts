@@ -1,0 +1,87 @@
+import type { KeyRecord, KeyRingState } from "./key-record.js";
+
+/** When keys change. */
+export interface RotationPolicy {
+  /** How long a key signs before the next one takes over. */
+  rotationPeriodSeconds: number;
+  /** How long a key is published before it may sign: longer than any verifier's JWKS cache and refetch cooldown. */
+  leadTimeSeconds: number;
+  /** How long a retired or revoked key's record is kept: the longest token lifetime plus clock skew. */
+  retainSeconds: number;
+}
+
+/** Makes a new key record in state `next`, published at `now`. */
+export type NewKeyRecord = (now: number) => Promise<KeyRecord>;
+
+function replace(records: readonly KeyRecord[], kid: string, update: Partial<KeyRecord>): KeyRecord[] {
+  return records.map((r) => (r.kid === kid ? { ...r, ...update } : r));
+}
+
+function earliestNext(records: readonly KeyRecord[]): KeyRecord | undefined {
+  return records.filter((r) => r.state === "next").sort((a, b) => a.publishedAt - b.publishedAt)[0];
+}
+
+/**
+ * The scheduled step of a key ring at `now`, or undefined when nothing is due
+ * (the caller stores it as the next version):
+ * drop records past removeAt; make sure one key signs; promote the next key
+ * once the rotation is due (period elapsed or requested) and it has been
+ * published for the lead time; keep one next key published at all times, so
+ * that a standby exists for an emergency and is already known to verifiers.
+ */
+export async function planRotation(state: KeyRingState, now: number, policy: RotationPolicy, newKey: NewKeyRecord): Promise<KeyRingState | undefined> {
+  let records = state.records.filter((r) => r.removeAt === undefined || r.removeAt > now);
+  let rotateRequestedAt = state.rotateRequestedAt;
+  let changed = records.length !== state.records.length;
+
+  let active = records.find((r) => r.state === "active");
+  if (active === undefined) {
+    const standby = earliestNext(records);
+    if (standby !== undefined) {
+      records = replace(records, standby.kid, { state: "active", activatedAt: now });
+    } else {
+      records = [...records, { ...(await newKey(now)), state: "active", activatedAt: now }];
+    }
+    active = records.find((r) => r.state === "active")!;
+    changed = true;
+  }
+
+  const next = earliestNext(records);
+  const due = rotateRequestedAt !== undefined || now >= (active.activatedAt ?? active.publishedAt) + policy.rotationPeriodSeconds;
+  if (due && next !== undefined && now >= next.publishedAt + policy.leadTimeSeconds) {
+    records = replace(records, active.kid, { state: "retired", endedAt: now, removeAt: now + policy.retainSeconds });
+    records = replace(records, next.kid, { state: "active", activatedAt: now });
+    rotateRequestedAt = undefined;
+    changed = true;
+  }
+
+  if (earliestNext(records) === undefined) {
+    records = [...records, await newKey(now)];
+    changed = true;
+  }
+
+  if (!changed) return undefined;
+  return { version: state.version, records, ...(rotateRequestedAt !== undefined ? { rotateRequestedAt } : {}) };
+}
+
+/** `keys rotate`: the next key takes over as soon as it has been published for the lead time. */
+export function requestRotation(state: KeyRingState, now: number): KeyRingState {
+  return { ...state, rotateRequestedAt: state.rotateRequestedAt ?? now };
+}
+
+/**
+ * Emergency: the key is withdrawn from JWKS at once and its tokens are to be
+ * rejected. If it was signing, the standby (next) key signs from now on; a
+ * new standby is published by the next planRotation.
+ */
+export async function revokeKey(state: KeyRingState, kid: string, now: number, policy: RotationPolicy, newKey: NewKeyRecord): Promise<KeyRingState> {
+  const record = state.records.find((r) => r.kid === kid);
+  if (record === undefined) throw new Error(`no key ${kid} in the key ring`);
+  if (record.state === "revoked") return state;
+  let records = replace(state.records, kid, { state: "revoked", endedAt: now, removeAt: now + policy.retainSeconds });
+  if (record.state === "active") {
+    const standby = earliestNext(records);
+    records = standby !== undefined ? replace(records, standby.kid, { state: "active", activatedAt: now }) : [...records, { ...(await newKey(now)), state: "active", activatedAt: now }];
+  }
+  return { ...state, records };
+}
