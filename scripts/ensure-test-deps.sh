@@ -2,11 +2,14 @@
 # Installs the system packages the tests drive for real, when they are missing
 # (Debian/Ubuntu, as root or with sudo). Run by `npm test` (pretest), so that
 # `npm ci && npm test` is all the set-up a fresh machine needs.
-#   redis-server: store tests start their own instances on free ports
+#   redis-server: store and fault tests start their own instances (standalone and a
+#     3-master Cluster) on free ports
+#   redis-tools: redis-cli, which creates the test Cluster (a dependency of
+#     redis-server, listed so that a machine missing it alone is fixed too)
 #   curl, jq, openssl: README walkthrough, CLI and TLS tests
 set -euo pipefail
 
-packages=(redis-server curl jq openssl)
+packages=(redis-server redis-tools curl jq openssl)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

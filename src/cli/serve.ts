@@ -29,8 +29,15 @@ export async function serve(args: string[]): Promise<void> {
       [
         "",
         "  ************************************************************************",
-        "  *  DEV MODE: no --config given. In-memory store, a key generated now,  *",
-        "  *  and a demo client. Nothing is persisted. Do not use in production.  *",
+        ...(config.redis === undefined
+          ? [
+              "  *  DEV MODE: no --config given. In-memory store, a key generated now,  *",
+              "  *  and a demo client. Nothing is persisted. Do not use in production.  *",
+            ]
+          : [
+              "  *  DEV MODE: no --config given. State in Redis (REDIS_URL), a key      *",
+              "  *  generated now and a demo client. Do not use in production.          *",
+            ]),
         "  ************************************************************************",
         "",
       ].join("\n") + "\n",

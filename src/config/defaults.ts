@@ -9,4 +9,15 @@ export const DEFAULTS = {
   /** No per-client lifetime may exceed one hour. */
   maxTokenLifetimeSeconds: 3600,
   signingAlgorithm: "ES256",
+  /** Our own prefix on every Redis key (not ioredis' keyPrefix option). */
+  redisKeyPrefix: "tessera:",
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 500,
+  /** Redis operations fail fast: a request waits at most this long before answering 503. */
+  redisCommandTimeoutMs: 2000,
+  /** Active introspection answers are cached this long at most (and never past the token's exp). */
+  introspectionCacheSeconds: 60,
+  /** 10 failed authentications per (client, source) within 60 s, then 429 until the window ends. */
+  rateLimitFailures: 10,
+  rateLimitWindowSeconds: 60,
 } as const;

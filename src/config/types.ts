@@ -88,6 +88,40 @@ export interface TrustedIssuerConfig {
 
 export const DEFAULT_GRANT_ALGORITHMS = ["RS256", "PS256", "ES256", "ES384", "EdDSA"];
 
+/** A Redis node address. */
+export interface RedisNodeConfig {
+  host: string;
+  port: number;
+}
+
+/**
+ * Shared state in Redis (deny-list and revocation feed, introspection cache,
+ * assertion replay, failed-authentication counts). Exactly one of `url`,
+ * `sentinels` (with `name`) and `cluster`.
+ */
+export interface RedisConfig {
+  /** Standalone server: `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). REDIS_URL overrides. */
+  url?: string;
+  /** Sentinel: the sentinels' addresses; `name` is the monitored master's name. */
+  sentinels?: RedisNodeConfig[];
+  /** Sentinel: the name of the master set. */
+  name?: string;
+  /** Cluster: some of its nodes (the rest is discovered). */
+  cluster?: RedisNodeConfig[];
+  /** ACL user name (sentinel and cluster; a URL carries its own). */
+  username?: string;
+  /** Password, given as `env:NAME` or `file:PATH` (sentinel and cluster; a URL carries its own); resolved here. */
+  password?: string;
+  /** Prefix of every key Tessera writes. Default "tessera:". */
+  keyPrefix: string;
+  /** Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Default 0. */
+  waitReplicas: 0 | 1;
+  /** How long a revocation waits for the replica, in milliseconds. Default 500. */
+  waitTimeoutMs: number;
+  /** Longest a Redis operation may take before the request fails with 503, in milliseconds. Default 2000. */
+  commandTimeoutMs: number;
+}
+
 /** The whole Tessera configuration, after defaults and validation. */
 export interface TesseraConfig {
   /** The issuer identifier (`iss` of every token, `aud` of client assertions). Default: http://<http.host>:<http.port>. */
@@ -112,6 +146,19 @@ export interface TesseraConfig {
   clients: ClientConfig[];
   /** External issuers for the jwt-bearer grant. */
   trustedIssuers: TrustedIssuerConfig[];
+  /** Shared state in Redis; absent: in this process's memory (one replica only). */
+  redis?: RedisConfig;
+  introspection: {
+    /** How long an active introspection answer is cached (never past the token's exp); 0: no cache. Default 60. */
+    cacheSeconds: number;
+  };
+  /** Throttling of failed client authentications per (client, source address). */
+  rateLimit: {
+    /** Failed authentications within the window after which the pair gets 429; 0: no throttling. Default 10. */
+    failures: number;
+    /** The window, in seconds, counted from the first failure. Default 60. */
+    windowSeconds: number;
+  };
   /** True when no issuer was configured: it is then the HTTP listener's URL, as bound (port 0 resolved). */
   issuerFromListener: boolean;
   /** True when Tessera runs with generated defaults and a demo client. */

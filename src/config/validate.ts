@@ -12,6 +12,8 @@ import {
   type ClientConfig,
   type GrantConfig,
   type GrantType,
+  type RedisConfig,
+  type RedisNodeConfig,
   type SigningAlgorithm,
   type TesseraConfig,
   type TlsConfig,
@@ -242,6 +244,90 @@ function trustedIssuer(value: unknown, field: string, clients: readonly ClientCo
   return result;
 }
 
+function redisNode(value: unknown, field: string): RedisNodeConfig {
+  const text = str(value, field);
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port < 1 || port > 65535) throw new ConfigError(field, "must be host:port (IPv6 as [addr]:port)");
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function redisNodes(value: unknown, field: string): RedisNodeConfig[] {
+  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(field, "must be a non-empty list of host:port");
+  return value.map((v, i) => redisNode(v, `${field}[${i}]`));
+}
+
+function redisUrl(value: unknown, field: string): string {
+  const url = str(value, field);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // The URL may hold a password: never echo it.
+    throw new ConfigError(field, "must be a redis:// or rediss:// URL");
+  }
+  if ((parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || parsed.hostname === "") {
+    throw new ConfigError(field, "must be a redis:// or rediss:// URL");
+  }
+  if (parsed.pathname !== "" && parsed.pathname !== "/" && !/^\/\d{1,2}$/.test(parsed.pathname)) {
+    throw new ConfigError(field, "the path, if any, must be a database number");
+  }
+  return url;
+}
+
+/**
+ * The `redis` section, or REDIS_URL: absent both, undefined (memory store).
+ * Exactly one topology: url (standalone), sentinels + name, or cluster.
+ */
+function redis(value: unknown, envUrl: string | undefined, resolveSecret: SecretResolver): RedisConfig | undefined {
+  if (value === undefined && !envUrl) return undefined;
+  const o = obj(value, "redis");
+  knownKeys(o, "redis", ["url", "sentinels", "name", "cluster", "username", "password", "keyPrefix", "waitReplicas", "waitTimeoutMs", "commandTimeoutMs"]);
+  const keyPrefix = o["keyPrefix"] === undefined ? DEFAULTS.redisKeyPrefix : str(o["keyPrefix"], "redis.keyPrefix");
+  // Tessera adds its own hash tags ({…}) where keys must share a Cluster slot: a brace in the prefix would override them.
+  if (!/^[\x21-\x7A\x7C\x7E]+$/.test(keyPrefix) || keyPrefix.length > 64) {
+    throw new ConfigError("redis.keyPrefix", "must be at most 64 printable ASCII characters without spaces, { or }");
+  }
+  const waitReplicas = int(o["waitReplicas"], "redis.waitReplicas", 0, 1, DEFAULTS.redisWaitReplicas) as 0 | 1;
+  const config: RedisConfig = {
+    keyPrefix,
+    waitReplicas,
+    waitTimeoutMs: int(o["waitTimeoutMs"], "redis.waitTimeoutMs", 10, 60_000, DEFAULTS.redisWaitTimeoutMs),
+    commandTimeoutMs: int(o["commandTimeoutMs"], "redis.commandTimeoutMs", 50, 60_000, DEFAULTS.redisCommandTimeoutMs),
+  };
+  if (envUrl) {
+    for (const other of ["url", "sentinels", "name", "cluster"]) {
+      if (o[other] !== undefined) throw new ConfigError("REDIS_URL", `conflicts with redis.${other} in the configuration file`);
+    }
+    config.url = redisUrl(envUrl, "REDIS_URL");
+  } else {
+    const topologies = ["url", "sentinels", "cluster"].filter((k) => o[k] !== undefined);
+    if (topologies.length !== 1) throw new ConfigError("redis", "give exactly one of url, sentinels (with name) and cluster");
+    if (o["url"] !== undefined) config.url = redisUrl(o["url"], "redis.url");
+    if (o["sentinels"] !== undefined) {
+      config.sentinels = redisNodes(o["sentinels"], "redis.sentinels");
+      config.name = str(o["name"], "redis.name");
+    } else if (o["name"] !== undefined) {
+      throw new ConfigError("redis.name", "is used only with redis.sentinels");
+    }
+    if (o["cluster"] !== undefined) config.cluster = redisNodes(o["cluster"], "redis.cluster");
+  }
+  if (config.url !== undefined) {
+    for (const k of ["username", "password"]) {
+      if (o[k] !== undefined) throw new ConfigError(`redis.${k}`, "is given in the URL for a standalone server");
+    }
+  }
+  if (o["username"] !== undefined) config.username = str(o["username"], "redis.username");
+  if (o["password"] !== undefined) {
+    const ref = str(o["password"], "redis.password");
+    if (!ref.startsWith("env:") && !ref.startsWith("file:")) {
+      throw new ConfigError("redis.password", "must be a reference, env:NAME or file:PATH, not the password itself");
+    }
+    config.password = resolveSecret(ref, "redis.password");
+  }
+  return config;
+}
+
 /** Environment variables that override the file (documented in README). */
 export interface EnvOverrides {
   TESSERA_ISSUER?: string | undefined;
@@ -252,6 +338,8 @@ export interface EnvOverrides {
   TESSERA_TOKEN_LIFETIME?: string | undefined;
   TESSERA_SIGNING_ALG?: string | undefined;
   TESSERA_SIGNING_KEY_FILE?: string | undefined;
+  /** A standalone Redis (redis:// or rediss://): shared state instead of this process's memory. */
+  REDIS_URL?: string | undefined;
 }
 
 /**
@@ -261,7 +349,7 @@ export interface EnvOverrides {
  */
 export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
   const root = obj(doc, "(root)");
-  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers"]);
+  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit"]);
   const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
   const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
   if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
@@ -319,6 +407,12 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   if (root["trustedIssuers"] !== undefined && !Array.isArray(root["trustedIssuers"])) throw new ConfigError("trustedIssuers", "must be a list");
   const trustedIssuers = ((root["trustedIssuers"] ?? []) as unknown[]).map((t, i) => trustedIssuer(t, `trustedIssuers[${i}]`, clients));
 
+  const redisConfig = redis(root["redis"], env.REDIS_URL, resolveSecret);
+  const introspectionDoc = obj(root["introspection"], "introspection");
+  knownKeys(introspectionDoc, "introspection", ["cacheSeconds"]);
+  const rateLimitDoc = obj(root["rateLimit"], "rateLimit");
+  knownKeys(rateLimitDoc, "rateLimit", ["failures", "windowSeconds"]);
+
   return {
     issuer,
     http,
@@ -327,6 +421,14 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
     signing,
     clients,
     trustedIssuers,
+    ...(redisConfig !== undefined ? { redis: redisConfig } : {}),
+    introspection: {
+      cacheSeconds: int(introspectionDoc["cacheSeconds"], "introspection.cacheSeconds", 0, 3600, DEFAULTS.introspectionCacheSeconds),
+    },
+    rateLimit: {
+      failures: int(rateLimitDoc["failures"], "rateLimit.failures", 0, 1_000_000, DEFAULTS.rateLimitFailures),
+      windowSeconds: int(rateLimitDoc["windowSeconds"], "rateLimit.windowSeconds", 1, 86_400, DEFAULTS.rateLimitWindowSeconds),
+    },
     issuerFromListener: configuredIssuer === undefined,
     devMode: false,
   };

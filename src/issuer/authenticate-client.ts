@@ -5,6 +5,7 @@ import { secretMatchesDigest } from "../internal/constant-time.js";
 import type { RegisteredClient } from "../registry/registered-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "./issuer-context.js";
+import { countFailedAuthentication, refuseIfThrottled, throttleSubject } from "./throttle-failed-auth.js";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -37,7 +38,9 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
  * §2.3): Basic header, secret in the body, or a JWT client assertion (RFC 7523
  * §2.2, §3). Every failure of the credentials gives the same invalid_client
  * answer; a request that uses two methods or none is invalid_request /
- * invalid_client. Changes no state: see consumeClientAssertion.
+ * invalid_client. Failures are counted per (client, source) when the context
+ * has an authThrottle, and a pair over its threshold is refused (429) before
+ * its credentials are checked. Changes no other state: see consumeClientAssertion.
  */
 export async function authenticateClient(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
   const usesAssertion = input.clientAssertion !== undefined || input.clientAssertionType !== undefined;
@@ -46,6 +49,17 @@ export async function authenticateClient(ctx: IssuerContext, input: ClientCreden
   if (used > 1) throw new InvalidRequestError("use exactly one client authentication method per request");
   if (used === 0) throw new InvalidClientError();
 
+  const subject = ctx.authThrottle === undefined ? undefined : throttleSubject(input);
+  if (subject !== undefined) await refuseIfThrottled(ctx, subject);
+  try {
+    return await checkCredentials(ctx, input);
+  } catch (err) {
+    if (subject !== undefined && err instanceof InvalidClientError) await countFailedAuthentication(ctx, subject);
+    throw err;
+  }
+}
+
+async function checkCredentials(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
   if (input.basic !== undefined) {
     const { clientId, clientSecret } = input.basic;
     if (input.clientId !== undefined && input.clientId !== clientId) {
@@ -53,7 +67,7 @@ export async function authenticateClient(ctx: IssuerContext, input: ClientCreden
     }
     return secretClient(ctx, clientId, clientSecret, "client_secret_basic");
   }
-  if (usesBody) {
+  if (input.clientSecret !== undefined) {
     if (input.clientId === undefined) throw new InvalidClientError();
     return secretClient(ctx, input.clientId, input.clientSecret!, "client_secret_post");
   }

@@ -8,6 +8,11 @@ export interface ClientCredentialsInput {
   clientSecret?: string | undefined;
   clientAssertionType?: string | undefined;
   clientAssertion?: string | undefined;
+  /**
+   * The IP address the request came from (the transport's peer), for
+   * throttling failed authentications per (client, source). Not a credential.
+   */
+  source?: string | undefined;
 }
 
 function formUrlDecode(value: string): string {

@@ -1,4 +1,6 @@
+import { decodeJwt } from "jose";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
+import { sha256 } from "../internal/constant-time.js";
 import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
@@ -34,17 +36,34 @@ export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
  * may introspect, and learns about a token only if the token was issued for
  * one of its own audiences; anything else is `{ active: false }`. The
  * deny-list is consulted, and its failure is an error, never "inactive".
+ *
+ * With an introspection cache, the answer for (iss, jti, caller) is looked up
+ * first, in one step with the deny-list (a revoked token is inactive whatever
+ * is cached); a cached answer is used only for the very token it was made
+ * for (its SHA-256 is stored with it, so that a re-encoded signature is
+ * verified afresh) and never past its exp. A fresh active answer is cached
+ * unless the token was revoked meanwhile, which then makes it inactive.
  */
 export async function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const authenticated = await authenticateClient(ctx, input.credentials);
-  if (!authenticated.client.introspection) throw new UnauthorizedClientError("the client may not introspect tokens");
+  const caller = authenticated.client;
+  if (!caller.introspection) throw new UnauthorizedClientError("the client may not introspect tokens");
   await consumeClientAssertion(ctx, authenticated);
 
+  const cache = ctx.introspectionCache;
+  const id = cache === undefined ? undefined : tokenId(input.token, ctx.issuer);
+  const digest = cache === undefined ? "" : sha256(input.token).toString("base64url");
+  if (cache !== undefined && id !== undefined) {
+    const found = await cache.lookup({ ...id, caller: caller.id });
+    if (found.revoked) return INACTIVE;
+    const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
+    if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) return hit;
+  }
+
   const claims = await verifyOwnToken(ctx, input.token);
-  if (claims === undefined || !authenticated.client.resourceAudiences.has(claims.aud)) return INACTIVE;
-  if (await ctx.denyList.isRevoked(claims.iss, claims.jti)) return INACTIVE;
-  return {
+  if (claims === undefined || !caller.resourceAudiences.has(claims.aud)) return INACTIVE;
+  const result: ActiveIntrospection = {
     active: true,
     scope: claims.scopes.join(" "),
     client_id: claims.clientId,
@@ -57,4 +76,32 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
     iss: claims.iss,
     jti: claims.jti,
   };
+  if (cache === undefined) {
+    return (await ctx.denyList.isRevoked(claims.iss, claims.jti)) ? INACTIVE : result;
+  }
+  // Checks the deny-list again, atomically with the fill: a revocation since the lookup makes the token inactive.
+  const stored = await cache.store({ issuer: claims.iss, jti: claims.jti, caller: caller.id }, JSON.stringify({ d: digest, r: result }), claims.exp);
+  return stored ? result : INACTIVE;
+}
+
+type ActiveIntrospection = Extract<IntrospectionResult, { active: true }>;
+
+/** (iss, jti) of a token of ours, read without verifying it: the cache key, never trusted on its own. */
+function tokenId(token: string, issuer: string): { issuer: string; jti: string } | undefined {
+  try {
+    const { iss, jti } = decodeJwt(token);
+    return iss === issuer && typeof jti === "string" && jti !== "" ? { issuer: iss, jti } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached answer, if it was made for the token with this digest. */
+function cachedAnswer(value: string, digest: string): ActiveIntrospection | undefined {
+  try {
+    const parsed = JSON.parse(value) as { d?: unknown; r?: ActiveIntrospection };
+    return parsed.d === digest && parsed.r?.active === true ? parsed.r : undefined;
+  } catch {
+    return undefined;
+  }
 }

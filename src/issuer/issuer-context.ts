@@ -3,7 +3,7 @@ import type { Clock } from "../internal/clock.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { ClientRegistry } from "../registry/client-registry.js";
 import type { TrustedIssuerRegistry } from "../registry/trusted-issuers.js";
-import type { DenyList, ReplayGuard } from "../store/types.js";
+import type { AuthThrottle, DenyList, IntrospectionCache, ReplayGuard } from "../store/types.js";
 
 /** What the issuer's operations depend on: narrow interfaces, wired by the composition root. */
 export interface IssuerContext {
@@ -16,6 +16,13 @@ export interface IssuerContext {
   readonly keys: KeyStore;
   readonly replay: ReplayGuard;
   readonly denyList: DenyList;
+  /**
+   * Active introspection answers, bound to `denyList` (it consults it first).
+   * Absent: no caching, the deny-list is asked directly.
+   */
+  readonly introspectionCache?: IntrospectionCache | undefined;
+  /** Failed client authentications per (client, source). Absent: no throttling. */
+  readonly authThrottle?: AuthThrottle | undefined;
   readonly clock: Clock;
 }
 

@@ -1,4 +1,5 @@
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { createContextKey, createContextValues, type ConnectRouter, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { toConnectError } from "../errors/to-connect.js";
@@ -6,8 +7,16 @@ import type { HealthState } from "./health.js";
 import { healthHandlers } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
 
+/** The IP address of the Connect caller: HandlerContext has no peer, so the adapter puts it in the context values. */
+export const PEER_ADDRESS = createContextKey<string | undefined>(undefined, { description: "tessera peer address" });
+
+/** connectNodeAdapter's contextValues: the Node request's remote address. */
+export function connectContextValues(req: Parameters<NonNullable<ConnectNodeAdapterOptions["contextValues"]>>[0]): ContextValues {
+  return createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress);
+}
+
 function callInfo(ctx: HandlerContext): CallInfo {
-  return { authorization: ctx.requestHeader.get("authorization") ?? undefined };
+  return { authorization: ctx.requestHeader.get("authorization") ?? undefined, source: ctx.values.get(PEER_ADDRESS) };
 }
 
 async function mapped<T>(run: () => Promise<T>): Promise<T> {

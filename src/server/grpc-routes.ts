@@ -2,12 +2,13 @@ import type { Server } from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/service-bridge.js";
+import { peerAddress } from "../internal/source-address.js";
 import { healthHandlers, type HealthState } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
 
 function callInfo(call: GrpcCallContext): CallInfo {
   const value = call.metadata.get("authorization")[0];
-  return { authorization: typeof value === "string" ? value : undefined };
+  return { authorization: typeof value === "string" ? value : undefined, source: peerAddress(call.peer) };
 }
 
 /** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge. */

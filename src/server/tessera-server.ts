@@ -13,13 +13,14 @@ import { StaticClientRegistry } from "../registry/client-registry.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
-import { MemoryDenyList, MemoryReplayGuard } from "../store/memory/memory-store.js";
-import type { DenyList, ReplayGuard } from "../store/types.js";
-import { connectRoutes } from "./connect-routes.js";
+import type { RedisClient } from "../store/redis/redis-client.js";
+import type { AuthThrottle, DenyList, IntrospectionCache, ReplayGuard, RevocationFeed } from "../store/types.js";
+import { connectContextValues, connectRoutes } from "./connect-routes.js";
 import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
+import { openSharedState } from "./shared-state.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
@@ -27,10 +28,22 @@ export interface TesseraServerOptions {
   config: TesseraConfig;
   /** Signing keys. Default: signing.keyFile, or a key generated at start. */
   keys?: KeyStore;
-  /** Single-use records. Default: in this process's memory. */
+  /**
+   * An ioredis client (Redis or Cluster) for the shared state, instead of
+   * config.redis (whose keyPrefix and timeouts still apply). Tessera uses it
+   * and never closes it. Create it with fastFailOptions() (src/store/redis,
+   * exported by tessera/server) so that requests fail fast while Redis is
+   * unreachable.
+   */
+  redis?: RedisClient;
+  /** Single-use records. Default: Redis when configured, else this process's memory. */
   replay?: ReplayGuard;
-  /** Revocations. Default: in this process's memory. */
+  /** Revocations. Default: Redis when configured, else this process's memory. */
   denyList?: DenyList;
+  /** Introspection cache, bound to `denyList`. Default: beside the deny-list (none when only denyList is given). */
+  introspectionCache?: IntrospectionCache;
+  /** Failed-authentication throttling. Default: Redis when configured, else this process's memory. */
+  authThrottle?: AuthThrottle;
   clock?: Clock;
   logger?: Logger;
 }
@@ -44,6 +57,8 @@ export interface TesseraServer {
   readonly issuer: string;
   /** The issuer's dependencies, for embedding and tests. */
   readonly context: IssuerContext;
+  /** The revocations this server records, as a feed (e.g. for interceptors in the same process). */
+  readonly revocations: RevocationFeed | undefined;
   stop(): Promise<void>;
 }
 
@@ -108,14 +123,17 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
   const issuer = config.issuerFromListener ? httpUrl : config.issuer;
 
+  const state = openSharedState(config, options, clock, logger);
   const context: IssuerContext = {
     issuer,
     tokens: config.tokens,
     clients: new StaticClientRegistry(config.clients),
     trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
     keys,
-    replay: options.replay ?? new MemoryReplayGuard(clock),
-    denyList: options.denyList ?? new MemoryDenyList(clock),
+    replay: state.replay,
+    denyList: state.denyList,
+    introspectionCache: state.introspectionCache,
+    authThrottle: state.authThrottle,
     clock,
   };
   const handlers = tokenServiceHandlers(context);
@@ -123,6 +141,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   serveHttp = connectNodeAdapter({
     routes: connectRoutes(handlers, health),
     readMaxBytes: MAX_REQUEST_BYTES,
+    contextValues: connectContextValues,
     fallback: httpRoutes({ ctx: context, config, health }),
   });
   addGrpcRoutes(grpc, handlers, health);
@@ -132,12 +151,25 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
   } catch (err) {
     grpc.forceShutdown();
-    await http.close();
+    await Promise.all([http.close(), state.close()]);
     throw err;
   }
 
-  health.set("", ServingStatus.SERVING);
-  health.set(TokenService.typeName, ServingStatus.SERVING);
+  // Ready while the shared state answers: Redis down means NOT_SERVING (and /readyz 503) until it is back.
+  const setServing = (serving: boolean) => {
+    const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    health.set("", status);
+    health.set(TokenService.typeName, status);
+  };
+  const redisHealth = state.redisHealth;
+  let stopFollowingRedis = () => {};
+  if (redisHealth === undefined) {
+    setServing(true);
+  } else {
+    stopFollowingRedis = redisHealth.onChange(setServing);
+    setServing(await redisHealth.waitUntilUp(2000));
+    if (!redisHealth.up) logger.warn("redis unavailable at start: not ready until it answers");
+  }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
   logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer });
@@ -148,11 +180,13 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     grpcAddress,
     issuer,
     context,
+    revocations: state.revocations,
     stop: () => {
       stopping ??= (async () => {
-        health.set("", ServingStatus.NOT_SERVING);
-        health.set(TokenService.typeName, ServingStatus.NOT_SERVING);
+        stopFollowingRedis();
+        setServing(false);
         await Promise.all([shutdownGrpc(grpc, 2000), http.close()]);
+        await state.close();
         logger.info("tessera stopped");
       })();
       return stopping;

@@ -21,6 +21,8 @@ import { revokeToken } from "../issuer/revoke-token.js";
 export interface CallInfo {
   /** The `authorization` header or metadata value, if any. */
   readonly authorization: string | undefined;
+  /** The caller's IP address (the transport's peer), for throttling failed authentications. */
+  readonly source?: string | undefined;
 }
 
 /** Empty proto3 strings mean "not sent". */
@@ -35,6 +37,7 @@ function credentialsOf(client: ClientCredentials | undefined, call: CallInfo): C
     clientSecret: opt(client?.clientSecret ?? ""),
     clientAssertionType: opt(client?.clientAssertionType ?? ""),
     clientAssertion: opt(client?.clientAssertion ?? ""),
+    source: call.source,
   };
 }
 

@@ -43,3 +43,45 @@ export interface RevocationFeed {
    */
   subscribe(listener: (event: RevocationEvent) => void): Promise<() => void>;
 }
+
+/** An introspection answer's place in the cache: one token, (issuer, jti), asked about by one caller. */
+export interface IntrospectionCacheKey {
+  readonly issuer: string;
+  readonly jti: string;
+  /** The authenticated caller (client id): answers depend on its audiences, so they are never shared between callers. */
+  readonly caller: string;
+}
+
+/** What the cache knows: the token is revoked, or the cached value (undefined on a miss). */
+export type IntrospectionCacheLookup = { readonly revoked: true } | { readonly revoked: false; readonly value: string | undefined };
+
+/**
+ * Active introspection answers, cached per (issuer, jti, caller). The
+ * deny-list is part of it: every lookup consults the deny-list first, and a
+ * fill is atomic with respect to DenyList.revoke, so that a revocation racing a
+ * fill never leaves an active entry behind; a revocation removes the token's
+ * entries. Values are opaque to the cache.
+ */
+export interface IntrospectionCache {
+  /** Whether the token is revoked, else the cached value for this caller, if any. */
+  lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup>;
+  /**
+   * Caches `value` until min(now + the configured TTL, `expiresAt`) (epoch
+   * seconds, the token's exp), unless the token is revoked. Resolves false
+   * when it is revoked (nothing cached), true otherwise.
+   */
+  store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean>;
+}
+
+/**
+ * Failed client authentications counted per (client, source address), so that
+ * guessing is throttled without locking the client out from other sources.
+ * Keys are derived from both names; neither needs to be secret, and no secret
+ * is ever passed here.
+ */
+export interface AuthThrottle {
+  /** Seconds until the pair may try again, or 0 when it is under the threshold. */
+  retryAfter(clientId: string, source: string): Promise<number>;
+  /** Counts one failed authentication of the pair. */
+  recordFailure(clientId: string, source: string): Promise<void>;
+}

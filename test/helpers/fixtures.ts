@@ -52,6 +52,8 @@ export async function fixtureConfig(options: { keyPair?: ClientKeyPair; issuer?:
       ...(options.issuerFromListener ? {} : { issuer: options.issuer ?? ISSUER }),
       http: { port: 0 },
       grpc: { port: 0 },
+      // These suites fail authentication on purpose, many times over: throttling has its own tests (test/contract, redis-faults).
+      rateLimit: { failures: 100_000 },
       clients: [
         {
           id: "billing",

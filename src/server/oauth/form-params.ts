@@ -44,5 +44,6 @@ export function formCredentials(req: HttpRequest, params: FormParams): ClientCre
     clientSecret: params.get("client_secret"),
     clientAssertionType: params.get("client_assertion_type"),
     clientAssertion: params.get("client_assertion"),
+    source: req.socket?.remoteAddress,
   };
 }

@@ -28,6 +28,10 @@ export class MemoryDenyList implements DenyList, RevocationFeed {
     for (const listener of this.#listeners) listener(event);
   }
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
+    return this.isRevokedNow(issuer, jti);
+  }
+  /** isRevoked, synchronously: lets the memory introspection cache check and fill in one step. */
+  isRevokedNow(issuer: string, jti: string): boolean {
     return this.#revoked.has(denyKey(issuer, jti));
   }
   async subscribe(listener: (event: RevocationEvent) => void): Promise<() => void> {

@@ -1,0 +1,53 @@
+import { decodeJwt } from "jose";
+import { RateLimitedError } from "../errors/tessera-error.js";
+import { throttleSource } from "../internal/source-address.js";
+import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import type { IssuerContext } from "./issuer-context.js";
+
+/** Whose failures a request counts towards: the client it claims to be, from where. */
+export interface ThrottleSubject {
+  readonly clientId: string;
+  readonly source: string;
+}
+
+/**
+ * The client a request claims to be, read without checking anything: the
+ * Basic user, client_id, or the client assertion's `sub`. Undefined when the
+ * request names no client (nothing to count against).
+ */
+export function throttleSubject(input: ClientCredentialsInput): ThrottleSubject | undefined {
+  let clientId = input.basic?.clientId ?? input.clientId;
+  if (clientId === undefined && input.clientAssertion !== undefined) {
+    try {
+      const sub = decodeJwt(input.clientAssertion).sub;
+      if (typeof sub === "string") clientId = sub;
+    } catch {
+      // A malformed assertion names no client.
+    }
+  }
+  return clientId === undefined || clientId === "" ? undefined : { clientId, source: throttleSource(input.source) };
+}
+
+/**
+ * Refuses the request with 429 / RESOURCE_EXHAUSTED when its (client, source)
+ * has failed too often within the window, before any credential is checked.
+ * Fails open: when the throttle's store is unavailable, the request goes on.
+ */
+export async function refuseIfThrottled(ctx: IssuerContext, subject: ThrottleSubject): Promise<void> {
+  let retryAfter = 0;
+  try {
+    retryAfter = (await ctx.authThrottle?.retryAfter(subject.clientId, subject.source)) ?? 0;
+  } catch {
+    return;
+  }
+  if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+}
+
+/** Counts a failed authentication of (client, source); fails open. */
+export async function countFailedAuthentication(ctx: IssuerContext, subject: ThrottleSubject): Promise<void> {
+  try {
+    await ctx.authThrottle?.recordFailure(subject.clientId, subject.source);
+  } catch {
+    // Rate limiting fails open: an outage of its store never refuses a request.
+  }
+}

@@ -1,0 +1,41 @@
+import type { IntrospectionCache, IntrospectionCacheKey, IntrospectionCacheLookup } from "../types.js";
+import type { KeyLayout } from "./key-layout.js";
+import { CACHE_LOOKUP, CACHE_STORE } from "./lua-scripts.js";
+import type { RedisClient } from "./redis-client.js";
+import { redisCall } from "./redis-call.js";
+
+/**
+ * Introspection answers shared by every replica, one hash per token
+ * (field = caller), in the revocation slot: lookups consult the deny-list
+ * entry in the same script, fills are atomic with revocations (CACHE_STORE vs
+ * REVOKE), and a revocation deletes the token's hash.
+ */
+export class RedisIntrospectionCache implements IntrospectionCache {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyLayout,
+    private readonly options: { ttlSeconds: number; commandTimeoutMs: number },
+  ) {}
+
+  async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
+    const reply = (await redisCall(
+      () => CACHE_LOOKUP.run(this.client, [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)], [key.caller]),
+      this.options.commandTimeoutMs,
+    )) as [number, string?];
+    if (reply[0] === 1) return { revoked: true };
+    return { revoked: false, value: reply[1] };
+  }
+
+  async store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean> {
+    const reply = await redisCall(
+      () =>
+        CACHE_STORE.run(
+          this.client,
+          [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)],
+          [key.caller, value, Math.floor(expiresAt * 1000), Math.round(this.options.ttlSeconds * 1000)],
+        ),
+      this.options.commandTimeoutMs,
+    );
+    return reply === 1;
+  }
+}

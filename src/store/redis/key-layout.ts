@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+
+/** A fixed-length, brace-free name for any string: keys never carry raw input (nor a secret, should one be passed by mistake). */
+export function keyId(...parts: string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(`${Buffer.byteLength(part)}:${part}`);
+  return hash.digest("base64url");
+}
+
+/**
+ * Where Tessera keeps its state in Redis, under its own prefix (default
+ * "tessera:"; never ioredis' keyPrefix option, which scripts would not see).
+ *
+ * Everything about revocations shares the hash tag `{rev}`, so that it lives
+ * in one Cluster slot and the Lua scripts can update it atomically: the
+ * deny-list entry of a token, the token's cached introspection answers, the
+ * index of revocations in force and the feed. Replay records and failure
+ * counts have no tag: each is one key, spread over the cluster.
+ */
+export class KeyLayout {
+  constructor(readonly prefix: string) {
+    if (/[{}]/.test(prefix)) throw new Error("the key prefix must not contain { or }");
+  }
+
+  /** String "1" with PXAT at the revocation's end: the token (issuer, jti) is revoked. */
+  deny(issuer: string, jti: string): string {
+    return `${this.prefix}{rev}:deny:${keyId(issuer, jti)}`;
+  }
+  /** Hash, caller → "<expires at, ms>:<answer>": cached introspection answers of one token. */
+  introspection(issuer: string, jti: string): string {
+    return `${this.prefix}{rev}:introspect:${keyId(issuer, jti)}`;
+  }
+  /** Sorted set of revocations in force: member JSON [issuer, jti], score = end (epoch ms). */
+  get revoked(): string {
+    return `${this.prefix}{rev}:revoked`;
+  }
+  /** Stream of revocations (fields seq, iss, jti, exp), capped in length: the push and catch-up log. */
+  get feed(): string {
+    return `${this.prefix}{rev}:feed`;
+  }
+  /** Counter of revocations ever pushed: each feed entry carries the next value, so a gap shows. */
+  get feedSeq(): string {
+    return `${this.prefix}{rev}:seq`;
+  }
+  /** String with PXAT: a single-use record (e.g. a client assertion's jti) is used. */
+  replay(record: string): string {
+    return `${this.prefix}replay:${keyId(record)}`;
+  }
+  /** Counter with PEXPIRE: failed authentications of (client, source) in the current window. */
+  authFailures(clientId: string, source: string): string {
+    return `${this.prefix}authfail:${keyId(clientId, source)}`;
+  }
+}

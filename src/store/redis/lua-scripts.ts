@@ -1,0 +1,147 @@
+import { createHash } from "node:crypto";
+import type { RedisClient } from "./redis-client.js";
+
+/**
+ * A Lua script run with EVALSHA, falling back to EVAL (which caches it) when
+ * the server does not know it yet (NOSCRIPT: first use, restart, a new
+ * Cluster node). Every key a script touches is passed in KEYS, and the keys of
+ * one call share a hash tag, so scripts run unchanged on a Cluster.
+ */
+export class LuaScript {
+  readonly sha: string;
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  async run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
+}
+
+/** Redis' clock in epoch milliseconds: every expiry decision inside a script uses the server's time. */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * Revokes a token, atomically: drops its cached introspection answers, sets
+ * the deny-list entry until the revocation ends, indexes it among the
+ * revocations in force, and appends it to the feed with the next sequence
+ * number (the feed is capped at ARGV[5] entries). A token already revoked at
+ * least as long is left as it is (nothing new is pushed).
+ * KEYS: deny, introspection, revoked, feed, seq. ARGV: end (ms), member, iss, jti, feed length.
+ * Returns the feed sequence number, or 0 when nothing was pushed.
+ */
+export const REVOKE = new LuaScript(
+  "revoke",
+  `${NOW_MS}
+local ends = tonumber(ARGV[1])
+redis.call('DEL', KEYS[2])
+if ends <= now then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 or (ttl >= 0 and now + ttl >= ends) then return 0 end
+redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now))
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+local seq = redis.call('INCR', KEYS[5])
+redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], '*', 'seq', seq, 'iss', ARGV[3], 'jti', ARGV[4], 'exp', ARGV[1])
+return seq`,
+);
+
+/**
+ * The starting point of a feed subscription, in one atomic read: the
+ * revocations in force (member, end in ms, …), the id of the feed's last
+ * entry ("0-0" when empty) and the sequence counter. Everything after that
+ * entry is new to the subscriber.
+ * KEYS: revoked, feed, seq.
+ */
+export const FEED_SNAPSHOT = new LuaScript(
+  "feed-snapshot",
+  `${NOW_MS}
+local inforce = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', now), '+inf', 'WITHSCORES')
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local lastId = '0-0'
+if #last > 0 then lastId = last[1][1] end
+local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+return {lastId, seq, inforce}`,
+);
+
+/**
+ * After a lost connection: whether the feed still holds the subscriber's last
+ * entry (id ARGV[1] with sequence ARGV[2]), so that reading on from it misses
+ * nothing. Returns 1 when it does, 0 when the subscriber must start over from
+ * a snapshot (the entry was trimmed, or Redis lost or replaced its data).
+ * KEYS: feed.
+ */
+export const FEED_INTACT = new LuaScript(
+  "feed-intact",
+  `if ARGV[1] == '0-0' then return 1 end
+local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #entry == 0 then return 0 end
+local fields = entry[1][2]
+for i = 1, #fields, 2 do
+  if fields[i] == 'seq' then
+    if fields[i + 1] == ARGV[2] then return 1 end
+    return 0
+  end
+end
+return 0`,
+);
+
+/**
+ * Reads a cached introspection answer, consulting the deny-list first.
+ * KEYS: deny, introspection. ARGV: caller.
+ * Returns {1} when revoked, {0} on a miss, {0, value} on a hit.
+ */
+export const CACHE_LOOKUP = new LuaScript(
+  "introspection-lookup",
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return {0} end
+local sep = string.find(entry, ':', 1, true)
+${NOW_MS}
+if not sep or tonumber(string.sub(entry, 1, sep - 1)) <= now then return {0} end
+return {0, string.sub(entry, sep + 1)}`,
+);
+
+/**
+ * Caches an introspection answer unless the token is revoked, atomically
+ * with REVOKE (same slot): a revocation either comes first and the fill does
+ * nothing, or comes after and deletes the entry. The entry ends at
+ * min(now + TTL, token exp); the hash lives as long as its longest entry.
+ * KEYS: deny, introspection. ARGV: caller, value, token exp (ms), TTL (ms).
+ * Returns 0 when revoked (nothing cached), 1 otherwise.
+ */
+export const CACHE_STORE = new LuaScript(
+  "introspection-store",
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+${NOW_MS}
+local ends = math.min(now + tonumber(ARGV[4]), tonumber(ARGV[3]))
+if ends <= now then return 1 end
+redis.call('HSET', KEYS[2], ARGV[1], string.format('%d', ends) .. ':' .. ARGV[2])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl < 0 or now + ttl < ends then redis.call('PEXPIREAT', KEYS[2], string.format('%d', ends)) end
+return 1`,
+);
+
+/**
+ * Counts one failed authentication; the window starts at the first failure.
+ * KEYS: counter. ARGV: window (ms). Returns the count.
+ */
+export const COUNT_FAILURE = new LuaScript(
+  "count-failure",
+  `local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`,
+);

@@ -1,0 +1,94 @@
+import type { RedisConfig } from "../../config/types.js";
+import type { Clock } from "../../internal/clock.js";
+import { silentLogger, type Logger } from "../../internal/logger.js";
+import type { AuthThrottleOptions } from "../memory/auth-throttle.js";
+import { RedisAuthThrottle } from "./auth-throttle.js";
+import { RedisDenyList } from "./deny-list.js";
+import { RedisIntrospectionCache } from "./introspection-cache.js";
+import { KeyLayout } from "./key-layout.js";
+import { createRedisClient, type RedisClient } from "./redis-client.js";
+import { RedisHealth } from "./redis-health.js";
+import { RedisReplayGuard } from "./replay-guard.js";
+
+/** Where a RedisStore connects: a client you own (never closed by Tessera), or a configuration to create one from. */
+export type RedisSource = { client: RedisClient } | { config: RedisConfig };
+
+/** Options of createRedisStore. With `config`, its keyPrefix, waitReplicas and timeouts win over these. */
+export interface RedisStoreOptions {
+  /** Prefix of every key. Default "tessera:". */
+  keyPrefix?: string;
+  /** Replicas that must confirm a revocation: 0 or 1. Default 0. */
+  waitReplicas?: 0 | 1;
+  /** How long a revocation waits for that replica, in ms. Default 500. */
+  waitTimeoutMs?: number;
+  /** Longest a Redis operation may take before it fails as unavailable, in ms. Default 2000. */
+  commandTimeoutMs?: number;
+  /** Longest an introspection answer is cached, in seconds; 0: no cache. Default 60. */
+  introspectionCacheSeconds?: number;
+  /** Failed-authentication throttling; failures 0: none. Default 10 per 60 s. */
+  rateLimit?: AuthThrottleOptions;
+  /** Entries the revocation feed keeps for subscribers that catch up. Default 10000. */
+  feedLength?: number;
+  /** How long a feed subscriber's read blocks, in ms. Default 5000. */
+  feedBlockMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Tessera's shared state in one Redis (standalone, Sentinel or Cluster). */
+export interface RedisStore {
+  readonly client: RedisClient;
+  readonly keys: KeyLayout;
+  readonly replay: RedisReplayGuard;
+  /** Deny-list and revocation feed. */
+  readonly denyList: RedisDenyList;
+  /** Undefined when caching is off. */
+  readonly introspectionCache: RedisIntrospectionCache | undefined;
+  /** Undefined when throttling is off. */
+  readonly authThrottle: RedisAuthThrottle | undefined;
+  readonly health: RedisHealth;
+  /** Stops the health probe and the feed subscriptions; quits the client only if the store created it. */
+  close(): Promise<void>;
+}
+
+/** Builds the Redis implementations of the store interfaces over one client. */
+export function createRedisStore(source: RedisSource, options: RedisStoreOptions = {}): RedisStore {
+  const fromConfig = "config" in source ? source.config : undefined;
+  const client = "client" in source ? source.client : createRedisClient(source.config);
+  const owned = !("client" in source);
+  const logger = options.logger ?? silentLogger;
+  if (owned) client.on("error", () => {}); // failures surface through the health probe and each call
+  const keys = new KeyLayout(fromConfig?.keyPrefix ?? options.keyPrefix ?? "tessera:");
+  const commandTimeoutMs = fromConfig?.commandTimeoutMs ?? options.commandTimeoutMs ?? 2000;
+  const cacheSeconds = options.introspectionCacheSeconds ?? 60;
+  const rateLimit = options.rateLimit ?? { failures: 10, windowSeconds: 60 };
+
+  const denyList = new RedisDenyList(client, keys, {
+    commandTimeoutMs,
+    waitReplicas: fromConfig?.waitReplicas ?? options.waitReplicas ?? 0,
+    waitTimeoutMs: fromConfig?.waitTimeoutMs ?? options.waitTimeoutMs ?? 500,
+    ...(options.feedLength !== undefined ? { feedLength: options.feedLength } : {}),
+    ...(options.feedBlockMs !== undefined ? { feedBlockMs: options.feedBlockMs } : {}),
+    logger,
+  });
+  const health = new RedisHealth(client, { commandTimeoutMs, logger });
+  return {
+    client,
+    keys,
+    replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
+    denyList,
+    introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs }) : undefined,
+    authThrottle: rateLimit.failures > 0 ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs }) : undefined,
+    health,
+    close: async () => {
+      health.stop();
+      denyList.close();
+      if (!owned) return;
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,270 @@
+// One contract for every implementation of the store interfaces (src/store/types.ts):
+// run against the memory store, a real standalone redis-server and a real Cluster.
+// Time rules run on the real clock with sub-second lifetimes; waits poll with a deadline.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, test } from "node:test";
+import type { AuthThrottle, DenyList, IntrospectionCache, IntrospectionCacheLookup, ReplayGuard, RevocationEvent, RevocationFeed } from "../../src/store/types.js";
+import { until } from "../helpers/redis-server.js";
+
+/** The stores under test, over one fresh key space. */
+export interface Stores {
+  replay: ReplayGuard;
+  denyList: DenyList & RevocationFeed;
+  introspectionCache: IntrospectionCache;
+  authThrottle: AuthThrottle;
+  /** Counters of the feed, where the implementation keeps them. */
+  feedStats?: () => { resyncs: number; readErrors: number };
+}
+
+export interface StoreSettings {
+  /** Introspection cache TTL, seconds. */
+  cacheSeconds: number;
+  failures: number;
+  windowSeconds: number;
+  /** Length of the revocation feed (Redis). */
+  feedLength?: number;
+}
+
+export interface StoreHarness {
+  /** Fresh stores that share nothing with earlier ones. */
+  create(settings: StoreSettings): Promise<Stores>;
+  /** Cuts the connections of these stores' feed subscribers (Redis: CLIENT KILL); absent for memory. */
+  disconnectSubscribers?: (stores: Stores) => Promise<void>;
+  /** Restarts the server, keeping its data (AOF); absent where it cannot be done. */
+  restart?: () => Promise<void>;
+}
+
+/** The cached value of a lookup, undefined when revoked or missing. */
+const cached = (found: IntrospectionCacheLookup) => (found.revoked ? undefined : found.value);
+
+const DEFAULTS: StoreSettings = { cacheSeconds: 60, failures: 3, windowSeconds: 60 };
+const nowSeconds = () => Date.now() / 1000;
+const ISS = "https://issuer.example";
+
+/** A listener that records events and lets a test wait for some. */
+function recorder() {
+  const events: RevocationEvent[] = [];
+  return {
+    events,
+    listener: (event: RevocationEvent) => void events.push(event),
+    jtis: () => new Set(events.map((e) => e.jti)),
+    has: (jti: string) => events.some((e) => e.jti === jti),
+    waitFor: (jtis: readonly string[], what: string) =>
+      until(() => (jtis.every((j) => events.some((e) => e.jti === j)) ? true : undefined), what, 10_000),
+  };
+}
+
+export function storeContract(name: string, harness: StoreHarness): void {
+  const fresh = (settings: Partial<StoreSettings> = {}) => harness.create({ ...DEFAULTS, ...settings });
+
+  describe(`store contract: ${name}`, { concurrency: true }, () => {
+    describe("replay guard", { concurrency: true }, () => {
+      test("50 parallel claims of one record: exactly one wins", async () => {
+        const { replay } = await fresh();
+        const expiresAt = nowSeconds() + 60;
+        const results = await Promise.all(Array.from({ length: 50 }, () => replay.claim("client-assertion:c:jti-1", expiresAt)));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal(await replay.claim("client-assertion:c:jti-1", expiresAt), false);
+        assert.equal(await replay.claim("client-assertion:c:jti-2", expiresAt), true, "another record is independent");
+        assert.equal(await replay.claim("jwt-bearer:{x}:jti-1", expiresAt), true, "braces in a record are no hash tag");
+      });
+
+      test("a record lives until its expiry, then can be claimed again", async () => {
+        const { replay } = await fresh();
+        const start = nowSeconds();
+        const expiresAt = start + 1.2;
+        assert.equal(await replay.claim("r", expiresAt), true);
+        assert.equal(await replay.claim("r", expiresAt), false);
+        await until(async () => ((await replay.claim("r", expiresAt + 60)) ? true : undefined), "the record to expire", 5000, 50);
+        assert.ok(nowSeconds() >= expiresAt - 0.05, "not before its expiry");
+      });
+    });
+
+    describe("deny-list", { concurrency: true }, () => {
+      test("revoke then isRevoked, keyed on exactly (issuer, jti)", async () => {
+        const { denyList } = await fresh();
+        const exp = nowSeconds() + 60;
+        assert.equal(await denyList.isRevoked(ISS, "a"), false);
+        await denyList.revoke(ISS, "a", exp);
+        assert.equal(await denyList.isRevoked(ISS, "a"), true);
+        assert.equal(await denyList.isRevoked(ISS, "b"), false);
+        assert.equal(await denyList.isRevoked("https://other.example", "a"), false);
+        await denyList.revoke("a:b", "c", exp);
+        assert.equal(await denyList.isRevoked("a", "b:c"), false, "no ambiguity in how the pair is joined");
+        await denyList.revoke(ISS, "{rev}x", exp);
+        assert.equal(await denyList.isRevoked(ISS, "{rev}x"), true);
+        await denyList.revoke(ISS, "a", exp);
+        assert.equal(await denyList.isRevoked(ISS, "a"), true, "revoking twice is harmless");
+      });
+
+      test("a revocation ends at its expiry; one already expired records nothing", async () => {
+        const { denyList } = await fresh();
+        const expiresAt = nowSeconds() + 0.4;
+        await denyList.revoke(ISS, "short", expiresAt);
+        await denyList.revoke(ISS, "past", nowSeconds() - 1);
+        assert.equal(await denyList.isRevoked(ISS, "short"), true);
+        assert.equal(await denyList.isRevoked(ISS, "past"), false);
+        await until(async () => ((await denyList.isRevoked(ISS, "short")) ? undefined : true), "the revocation to end", 5000, 50);
+        assert.ok(nowSeconds() >= expiresAt - 0.05);
+      });
+    });
+
+    describe("revocation feed", { concurrency: true }, () => {
+      test("in force first (before subscribe resolves), then each new one; unsubscribe stops it", async () => {
+        const { denyList } = await fresh();
+        await denyList.revoke(ISS, "a", nowSeconds() + 60);
+        await denyList.revoke("https://other.example", "b", nowSeconds() + 60);
+        await denyList.revoke(ISS, "gone", nowSeconds() - 1);
+        const first = recorder();
+        const unsubscribe = await denyList.subscribe(first.listener);
+        assert.deepEqual(first.jtis(), new Set(["a", "b"]), "the revocations in force, delivered before subscribe resolved");
+        const a = first.events.find((e) => e.jti === "a")!;
+        assert.equal(a.issuer, ISS);
+        assert.ok(Math.abs(a.expiresAt - (nowSeconds() + 60)) < 5);
+
+        await denyList.revoke(ISS, "c", nowSeconds() + 60);
+        await first.waitFor(["c"], "the new revocation to be pushed");
+        unsubscribe();
+        const second = recorder();
+        const stopSecond = await denyList.subscribe(second.listener);
+        await denyList.revoke(ISS, "d", nowSeconds() + 60);
+        await second.waitFor(["d"], "the next revocation to reach a live subscriber");
+        assert.equal(first.has("d"), false, "nothing after unsubscribe");
+        assert.deepEqual(second.jtis(), new Set(["a", "b", "c", "d"]));
+        stopSecond();
+      });
+
+      if (harness.disconnectSubscribers !== undefined) {
+        test("a subscriber cut off catches up on what it missed", async () => {
+          const stores = await fresh();
+          const seen = recorder();
+          const unsubscribe = await stores.denyList.subscribe(seen.listener);
+          await harness.disconnectSubscribers!(stores);
+          const missed = Array.from({ length: 5 }, (_, i) => `missed-${i}`);
+          for (const jti of missed) await stores.denyList.revoke(ISS, jti, nowSeconds() + 60);
+          await seen.waitFor(missed, "the missed revocations after the reconnect");
+          await stores.denyList.revoke(ISS, "after", nowSeconds() + 60);
+          await seen.waitFor(["after"], "live revocations again");
+          unsubscribe();
+        });
+
+        test("a subscriber further behind than the feed keeps starts over from the revocations in force", async () => {
+          const stores = await fresh({ feedLength: 3 });
+          const seen = recorder();
+          const unsubscribe = await stores.denyList.subscribe(seen.listener);
+          await harness.disconnectSubscribers!(stores);
+          const missed = Array.from({ length: 10 }, (_, i) => `trimmed-${i}`);
+          for (const jti of missed) await stores.denyList.revoke(ISS, jti, nowSeconds() + 60);
+          await seen.waitFor(missed, "every missed revocation, although the feed keeps 3");
+          await stores.denyList.revoke(ISS, "after", nowSeconds() + 60);
+          await seen.waitFor(["after"], "live revocations again");
+          if (stores.feedStats) assert.ok(stores.feedStats().resyncs >= 1, "the subscriber started over from a snapshot");
+          unsubscribe();
+        });
+      }
+    });
+
+    describe("introspection cache", { concurrency: true }, () => {
+      const key = (jti: string, caller = "rs") => ({ issuer: ISS, jti, caller });
+
+      test("a stored answer is found for the same token and caller only", async () => {
+        const { introspectionCache: cache } = await fresh();
+        assert.deepEqual(await cache.lookup(key("t")), { revoked: false, value: undefined });
+        assert.equal(await cache.store(key("t"), "answer:1", nowSeconds() + 60), true);
+        assert.deepEqual(await cache.lookup(key("t")), { revoked: false, value: "answer:1" });
+        assert.deepEqual(await cache.lookup(key("t", "other-rs")), { revoked: false, value: undefined });
+        assert.deepEqual(await cache.lookup(key("u")), { revoked: false, value: undefined });
+        assert.deepEqual(await cache.lookup({ issuer: "https://other.example", jti: "t", caller: "rs" }), { revoked: false, value: undefined });
+      });
+
+      test("an entry never outlives the token's exp, nor the configured TTL", async () => {
+        const { introspectionCache: cache } = await fresh({ cacheSeconds: 0.5 });
+        const exp = nowSeconds() + 0.4;
+        await cache.store(key("exp"), "v", exp);
+        await cache.store(key("ttl"), "v", nowSeconds() + 60);
+        await cache.store(key("expired"), "v", nowSeconds() - 1);
+        assert.equal(cached(await cache.lookup(key("exp"))), "v");
+        assert.equal(cached(await cache.lookup(key("ttl"))), "v");
+        assert.deepEqual(await cache.lookup(key("expired")), { revoked: false, value: undefined });
+        await until(async () => (cached(await cache.lookup(key("exp"))) === undefined ? true : undefined), "exp to end the entry", 5000, 20);
+        assert.ok(nowSeconds() >= exp - 0.05, "gone at exp, not before");
+        await until(async () => (cached(await cache.lookup(key("ttl"))) === undefined ? true : undefined), "the TTL to end the entry", 5000, 20);
+      });
+
+      test("a revocation blocks and removes the entry; a fill after it caches nothing", async () => {
+        const { introspectionCache: cache, denyList } = await fresh();
+        await cache.store(key("t"), "v", nowSeconds() + 60);
+        await cache.store(key("t", "rs2"), "v", nowSeconds() + 60);
+        const revocationEnds = nowSeconds() + 0.4;
+        await denyList.revoke(ISS, "t", revocationEnds);
+        assert.deepEqual(await cache.lookup(key("t")), { revoked: true }, "the deny-list is consulted first");
+        assert.equal(await cache.store(key("t"), "v", nowSeconds() + 60), false, "no fill for a revoked token");
+        // Once the revocation ends (here, before exp: it never does in Tessera), nothing cached may resurface.
+        await until(async () => ((await denyList.isRevoked(ISS, "t")) ? undefined : true), "the revocation to end", 5000, 20);
+        assert.deepEqual(await cache.lookup(key("t")), { revoked: false, value: undefined });
+        assert.deepEqual(await cache.lookup(key("t", "rs2")), { revoked: false, value: undefined });
+      });
+
+      test("a revocation racing a fill never leaves an active entry behind", async () => {
+        const { introspectionCache: cache, denyList } = await fresh();
+        const jtis = Array.from({ length: 60 }, () => randomUUID());
+        const revocationEnds = nowSeconds() + 0.6;
+        await Promise.all(
+          jtis.map((jti, i) => {
+            const fill = () => cache.store(key(jti), "v", nowSeconds() + 60);
+            const revoke = () => denyList.revoke(ISS, jti, revocationEnds);
+            return i % 2 === 0 ? Promise.all([fill(), revoke()]) : Promise.all([revoke(), fill()]);
+          }),
+        );
+        for (const jti of jtis) assert.deepEqual(await cache.lookup(key(jti)), { revoked: true });
+        await until(async () => ((await denyList.isRevoked(ISS, jtis[0]!)) ? undefined : true), "the revocations to end", 5000, 20);
+        const left: string[] = [];
+        for (const jti of jtis) {
+          const found = await cache.lookup(key(jti));
+          if (found.revoked || found.value !== undefined) left.push(jti);
+        }
+        assert.deepEqual(left, [], "no entry outlived its revocation");
+      });
+    });
+
+    describe("failed-authentication throttle", { concurrency: true }, () => {
+      test("the threshold refuses the pair, not the client from elsewhere nor other clients", async () => {
+        const { authThrottle } = await fresh({ failures: 3, windowSeconds: 60 });
+        for (let i = 0; i < 2; i++) await authThrottle.recordFailure("billing", "10.0.0.1");
+        assert.equal(await authThrottle.retryAfter("billing", "10.0.0.1"), 0, "under the threshold");
+        await authThrottle.recordFailure("billing", "10.0.0.1");
+        const wait = await authThrottle.retryAfter("billing", "10.0.0.1");
+        assert.ok(wait > 0 && wait <= 60, `retry after ${wait} s, within the window`);
+        assert.equal(await authThrottle.retryAfter("billing", "10.0.0.2"), 0, "another source is not locked out");
+        assert.equal(await authThrottle.retryAfter("reporter", "10.0.0.1"), 0, "another client is not affected");
+      });
+
+      test("the window ends: the pair may try again", async () => {
+        const { authThrottle } = await fresh({ failures: 2, windowSeconds: 0.5 });
+        await authThrottle.recordFailure("c", "s");
+        await authThrottle.recordFailure("c", "s");
+        assert.ok((await authThrottle.retryAfter("c", "s")) > 0);
+        await until(async () => ((await authThrottle.retryAfter("c", "s")) === 0 ? true : undefined), "the window to end", 5000, 50);
+      });
+    });
+  });
+
+  if (harness.restart !== undefined) {
+    describe(`store contract: ${name}, across a restart of the server`, () => {
+      test("revocations, replay records and the feed survive; a subscriber resumes", async () => {
+        const stores = await fresh();
+        await stores.denyList.revoke(ISS, "before", nowSeconds() + 60);
+        await stores.replay.claim("used-before", nowSeconds() + 60);
+        const seen = recorder();
+        const unsubscribe = await stores.denyList.subscribe(seen.listener);
+        await harness.restart!();
+        await until(async () => ((await stores.denyList.isRevoked(ISS, "before")) ? true : undefined), "the store to answer again", 10_000, 50);
+        assert.equal(await stores.replay.claim("used-before", nowSeconds() + 60), false);
+        await stores.denyList.revoke(ISS, "after-restart", nowSeconds() + 60);
+        await seen.waitFor(["after-restart"], "the subscriber to resume after the restart");
+        unsubscribe();
+      });
+    });
+  }
+}
