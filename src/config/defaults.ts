@@ -9,6 +9,10 @@ export const DEFAULTS = {
   /** No per-client lifetime may exceed one hour. */
   maxTokenLifetimeSeconds: 3600,
   signingAlgorithm: "ES256",
+  /** A managed key signs for a week, and is published an hour before it signs (verifiers cache JWKS for minutes). */
+  keyRotationPeriodSeconds: 7 * 86_400,
+  keyLeadTimeSeconds: 3600,
+  keyCheckIntervalSeconds: 60,
   /** Our own prefix on every Redis key (not ioredis' keyPrefix option). */
   redisKeyPrefix: "tessera:",
   redisWaitReplicas: 0,

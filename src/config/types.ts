@@ -139,8 +139,22 @@ export interface TesseraConfig {
   signing: {
     /** Algorithm of a generated key. Default ES256. */
     algorithm: SigningAlgorithm;
-    /** A PEM (PKCS#8) or JWK private key file; when absent a key is generated at start (one process only). */
+    /**
+     * A PEM (PKCS#8) or JWK private key file, for keys managed elsewhere: it
+     * signs as it is, without rotation. When absent, Tessera manages its keys
+     * (see rotation): in memory for one process, in Redis (sealed under
+     * TESSERA_KEK) for replicas.
+     */
     keyFile?: string;
+    /** Rotation of managed keys. */
+    rotation: {
+      /** How long a key signs before the next takes over. Default 7 days. */
+      periodSeconds: number;
+      /** How long a key is published before it signs; longer than any verifier's JWKS cache. Default 1 hour. */
+      leadTimeSeconds: number;
+      /** How often each replica checks the schedule. Default 60 s. */
+      checkIntervalSeconds: number;
+    };
   };
   /** Registered clients. */
   clients: ClientConfig[];

@@ -384,14 +384,22 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   );
 
   const signingDoc = obj(root["signing"], "signing");
-  knownKeys(signingDoc, "signing", ["algorithm", "keyFile"]);
+  knownKeys(signingDoc, "signing", ["algorithm", "keyFile", "rotation"]);
   const algorithm = oneOf<SigningAlgorithm>(
     env.TESSERA_SIGNING_ALG || signingDoc["algorithm"],
     env.TESSERA_SIGNING_ALG ? "TESSERA_SIGNING_ALG" : "signing.algorithm",
     SIGNING_ALGORITHMS,
     DEFAULTS.signingAlgorithm,
   );
-  const signing: TesseraConfig["signing"] = { algorithm };
+  const rotationDoc = obj(signingDoc["rotation"], "signing.rotation");
+  knownKeys(rotationDoc, "signing.rotation", ["periodSeconds", "leadTimeSeconds", "checkIntervalSeconds"]);
+  const periodSeconds = int(rotationDoc["periodSeconds"], "signing.rotation.periodSeconds", 3600, 366 * 86_400, DEFAULTS.keyRotationPeriodSeconds);
+  const rotation = {
+    periodSeconds,
+    leadTimeSeconds: int(rotationDoc["leadTimeSeconds"], "signing.rotation.leadTimeSeconds", 60, periodSeconds, Math.min(DEFAULTS.keyLeadTimeSeconds, periodSeconds)),
+    checkIntervalSeconds: int(rotationDoc["checkIntervalSeconds"], "signing.rotation.checkIntervalSeconds", 1, 3600, DEFAULTS.keyCheckIntervalSeconds),
+  };
+  const signing: TesseraConfig["signing"] = { algorithm, rotation };
   const keyFile = env.TESSERA_SIGNING_KEY_FILE || optStr(signingDoc["keyFile"], "signing.keyFile");
   if (keyFile !== undefined) signing.keyFile = keyFile;
 

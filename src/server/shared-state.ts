@@ -6,7 +6,7 @@ import { MemoryIntrospectionCache } from "../store/memory/introspection-cache.js
 import { MemoryDenyList, MemoryReplayGuard } from "../store/memory/memory-store.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
 import type { RedisHealth } from "../store/redis/redis-health.js";
-import { createRedisStore } from "../store/redis/redis-store.js";
+import { createRedisStore, type RedisStore } from "../store/redis/redis-store.js";
 import type { AuthThrottle, DenyList, IntrospectionCache, ReplayGuard, RevocationFeed } from "../store/types.js";
 
 /** Store implementations given explicitly (each overrides the configured one). */
@@ -28,6 +28,8 @@ export interface SharedState {
   readonly authThrottle: AuthThrottle | undefined;
   /** Redis' health, when the state lives there: readiness follows it. */
   readonly redisHealth: RedisHealth | undefined;
+  /** The Redis store itself, when the state lives there (the signing-key ring lives there too). */
+  readonly redis: RedisStore | undefined;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       introspectionCache: store.introspectionCache,
       authThrottle: store.authThrottle,
       redisHealth: store.health,
+      redis: store,
       close: () => store.close(),
     };
   } else {
@@ -76,6 +79,7 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       introspectionCache: config.introspection.cacheSeconds > 0 ? new MemoryIntrospectionCache(denyList, { ttlSeconds: config.introspection.cacheSeconds, clock }) : undefined,
       authThrottle: rateLimit.failures > 0 ? new MemoryAuthThrottle(rateLimit, clock) : undefined,
       redisHealth: undefined,
+      redis: undefined,
       close: async () => {},
     };
   }

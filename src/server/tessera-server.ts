@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
@@ -5,9 +6,14 @@ import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { TesseraConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
-import type { IssuerContext } from "../issuer/issuer-context.js";
+import { CLOCK_SKEW_SECONDS, type IssuerContext } from "../issuer/issuer-context.js";
+import { KeyManager } from "../keys/key-manager.js";
+import { MemoryKeyRing, type KeyRing } from "../keys/key-ring.js";
+import { KeyEncryptionError, kekFromEnv, type KeyEncryptionKey } from "../keys/key-sealing.js";
 import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
-import { generateSigningKey, loadSigningKeyFile } from "../keys/signing-key.js";
+import { loadSigningKeyFile } from "../keys/signing-key.js";
+import { keyRevocationJti } from "../store/key-revocation.js";
+import { RedisKeyRing } from "../store/redis/key-ring.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
 import { StaticClientRegistry } from "../registry/client-registry.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
@@ -20,14 +26,16 @@ import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
-import { openSharedState } from "./shared-state.js";
+import { openSharedState, type SharedState } from "./shared-state.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
   config: TesseraConfig;
-  /** Signing keys. Default: signing.keyFile, or a key generated at start. */
+  /** Signing keys. Default: signing.keyFile, else keys managed by a KeyManager (in Redis with the shared state). */
   keys?: KeyStore;
+  /** The key-encryption key of managed keys. Default: TESSERA_KEK / TESSERA_KEK_FILE. */
+  kek?: KeyEncryptionKey;
   /**
    * An ioredis client (Redis or Cluster) for the shared state, instead of
    * config.redis (whose keyPrefix and timeouts still apply). Tessera uses it
@@ -59,16 +67,50 @@ export interface TesseraServer {
   readonly context: IssuerContext;
   /** The revocations this server records, as a feed (e.g. for interceptors in the same process). */
   readonly revocations: RevocationFeed | undefined;
+  /** The managed signing keys (rotate, revoke), unless keys were given or come from a file. */
+  readonly keyManager: KeyManager | undefined;
   stop(): Promise<void>;
 }
 
 /** Requests larger than this are refused on every surface. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-async function defaultKeyStore(config: TesseraConfig): Promise<KeyStore> {
-  const { algorithm, keyFile } = config.signing;
-  const key = keyFile ? await loadSigningKeyFile(keyFile, algorithm) : await generateSigningKey(algorithm);
-  return MemoryKeyStore.single(key);
+/**
+ * Managed signing keys: in Redis (sealed under the KEK, shared by every
+ * replica) when the state lives there, else in this process's memory under a
+ * KEK made now. An emergency key revocation is pushed to verifiers as a
+ * revocation of the whole key.
+ */
+export async function startKeyManager(
+  config: TesseraConfig,
+  state: SharedState,
+  issuer: string,
+  kek: KeyEncryptionKey | undefined,
+  clock: Clock,
+  logger: Logger,
+): Promise<KeyManager> {
+  let ring: KeyRing;
+  if (state.redis !== undefined) {
+    if (kek === undefined) throw new KeyEncryptionError("TESSERA_KEK (or TESSERA_KEK_FILE) is required when the signing keys live in Redis; `tessera keys kek` makes one");
+    ring = new RedisKeyRing(state.redis.client, state.redis.keys.prefix);
+  } else {
+    ring = new MemoryKeyRing();
+  }
+  const { rotation } = config.signing;
+  return KeyManager.start({
+    ring,
+    kek: kek ?? { id: "process-local", key: randomBytes(32) },
+    algorithm: config.signing.algorithm,
+    policy: {
+      rotationPeriodSeconds: rotation.periodSeconds,
+      leadTimeSeconds: rotation.leadTimeSeconds,
+      retainSeconds: config.tokens.maxLifetimeSeconds + CLOCK_SKEW_SECONDS,
+    },
+    checkIntervalMs: rotation.checkIntervalSeconds * 1000,
+    onKeyRevoked: (kid, removeAt) => state.denyList.revoke(issuer, keyRevocationJti(kid), removeAt),
+    clock,
+    logger,
+  });
 }
 
 function bindGrpc(server: GrpcServer, address: string, credentials: ServerCredentials): Promise<number> {
@@ -98,7 +140,6 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   authRulesOf(TokenService);
-  const keys = options.keys ?? (await defaultKeyStore(config));
 
   // Listen first: with port 0 and no configured issuer, the issuer is the URL actually bound.
   let serveHttp: HttpHandler = (_req, res) => {
@@ -124,6 +165,18 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const issuer = config.issuerFromListener ? httpUrl : config.issuer;
 
   const state = openSharedState(config, options, clock, logger);
+  // The connection is made in the background; the key ring (and readiness) need it answering.
+  const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
+  let keys: KeyStore;
+  let keyManager: KeyManager | undefined;
+  try {
+    if (options.keys !== undefined) keys = options.keys;
+    else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
+    else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
+  } catch (err) {
+    await Promise.all([http.close(), state.close()]);
+    throw err;
+  }
   const context: IssuerContext = {
     issuer,
     tokens: config.tokens,
@@ -151,6 +204,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
   } catch (err) {
     grpc.forceShutdown();
+    keyManager?.stop();
     await Promise.all([http.close(), state.close()]);
     throw err;
   }
@@ -167,7 +221,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     setServing(true);
   } else {
     stopFollowingRedis = redisHealth.onChange(setServing);
-    setServing(await redisHealth.waitUntilUp(2000));
+    setServing(redisUpAtStart && redisHealth.up);
     if (!redisHealth.up) logger.warn("redis unavailable at start: not ready until it answers");
   }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
@@ -181,11 +235,13 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     issuer,
     context,
     revocations: state.revocations,
+    keyManager,
     stop: () => {
       stopping ??= (async () => {
         stopFollowingRedis();
         setServing(false);
         await Promise.all([shutdownGrpc(grpc, 2000), http.close()]);
+        keyManager?.stop();
         await state.close();
         logger.info("tessera stopped");
       })();

@@ -8,6 +8,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly nbf: number | undefined;
   readonly jti: string;
+  /** The key that signed the token (header kid). */
+  readonly kid: string;
   readonly clientId: string;
   /** The scopes, split from the space-separated `scope` claim. */
   readonly scopes: readonly string[];

@@ -2,6 +2,7 @@ import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "../policy/auth-rule.js";
+import { keyRevocationJti } from "../store/key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
 import { bearerToken } from "./bearer-token.js";
@@ -102,6 +103,7 @@ export class TokenVerifier {
       throw new TemporarilyUnavailableError("the revocation list is not loaded yet");
     }
     if (this.#deny.has(claims.iss, claims.jti)) throw new InvalidTokenError("the token has been revoked");
+    if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid))) throw new InvalidTokenError("the token's signing key has been revoked");
   }
 
   /**
@@ -135,7 +137,7 @@ export class TokenVerifier {
 
   /** Whether a verified token is still good now (not expired, not revoked): for long streams. */
   stillValid(claims: AccessTokenClaims): boolean {
-    return claims.exp > this.#clock.now() / 1000 && !this.#deny.has(claims.iss, claims.jti);
+    return claims.exp > this.#clock.now() / 1000 && !this.#deny.has(claims.iss, claims.jti) && !this.#deny.has(claims.iss, keyRevocationJti(claims.kid));
   }
 
   /** Calls `listener` for each revocation learned from now on. */
@@ -158,7 +160,7 @@ export class TokenVerifier {
     const msLeft = Math.max(0, claims.exp * 1000 - this.#clock.now());
     const timer = setTimeout(() => finish("expired"), Math.min(msLeft, 2 ** 31 - 1));
     const unsubscribe = this.onRevoked((event) => {
-      if (event.issuer === claims.iss && event.jti === claims.jti) finish("revoked");
+      if (event.issuer === claims.iss && (event.jti === claims.jti || event.jti === keyRevocationJti(claims.kid))) finish("revoked");
     });
     const stop = () => {
       clearTimeout(timer);

@@ -67,7 +67,7 @@ export function precheckAccessToken(token: string, options: VerifyAccessTokenOpt
   return { kid: header.kid, alg, payload };
 }
 
-function claimsOf(payload: JWTPayload): AccessTokenClaims {
+function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
   const { iss, sub, aud, exp, iat, nbf, jti } = payload;
   const clientId = payload["client_id"];
   const scope = payload["scope"];
@@ -86,6 +86,7 @@ function claimsOf(payload: JWTPayload): AccessTokenClaims {
     iat: iat as number,
     nbf,
     jti,
+    kid,
     clientId,
     scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s.length > 0) : []),
     raw: Object.freeze({ ...payload }),
@@ -117,7 +118,7 @@ export async function verifyAccessToken(
       currentDate: new Date(options.clock.now()),
       requiredClaims: ["exp", "iat", "jti", "sub"],
     });
-    return claimsOf(payload);
+    return claimsOf(payload, kid);
   } catch (err) {
     if (err instanceof TesseraError) throw err;
     if (err instanceof joseErrors.JWTExpired) reject("the token has expired");

@@ -22,6 +22,10 @@ import { spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
 import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
 import { callFails, connectApi, grpcJsApi } from "../helpers/token-service-clients.js";
+import { randomBytes } from "node:crypto";
+
+/** The key-encryption key every replica of these tests shares (signing keys live in Redis, sealed under it). */
+const TEST_KEK = { id: "test-kek", key: randomBytes(32) };
 
 const CALENDAR = "https://calendar.example.com";
 let redis: RedisServer;
@@ -92,7 +96,7 @@ function redisConfig(): RedisConfig {
 /** An in-process Tessera over the fixture clients, its state in the test's Redis. */
 async function startServer(change: Partial<TesseraConfig> = {}): Promise<{ server: TesseraServer; keyPair: ClientKeyPair }> {
   const { config, keyPair } = await fixtureConfig({ issuerFromListener: true });
-  const server = await createTesseraServer({ config: { ...config, redis: redisConfig(), ...change } });
+  const server = await createTesseraServer({ config: { ...config, redis: redisConfig(), ...change }, kek: TEST_KEK });
   cleanups.push(() => server.stop());
   return { server, keyPair };
 }
@@ -120,7 +124,7 @@ describe("two Tessera processes sharing one Redis", () => {
       ],
     };
     writeFileSync(join(dir, "tessera.yaml"), JSON.stringify(config, null, 2));
-    const env = { REDIS_URL: redis.url, TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" };
+    const env = { REDIS_URL: redis.url, TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0", TESSERA_KEK: Buffer.from(TEST_KEK.key).toString("base64url") };
     const children: Spawned[] = [spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env), spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env)];
     cleanups.push(() => children.forEach((c) => c.kill()));
     const urls = await Promise.all(
@@ -308,7 +312,8 @@ describe("waitReplicas: 1", () => {
     const client = new Redis(primary.url, fastFailOptions(1000));
     client.on("error", () => {});
     await new Promise((resolve) => client.once("ready", resolve));
-    const store = createRedisStore({ client }, { waitReplicas: 1, waitTimeoutMs: 200, commandTimeoutMs: 1000 });
+    // Generous: on a loaded 2-core CI machine a replica can take longer than 200 ms to acknowledge.
+    const store = createRedisStore({ client }, { waitReplicas: 1, waitTimeoutMs: 2000, commandTimeoutMs: 3000 });
     cleanups.push(async () => {
       await store.close();
       client.disconnect();
@@ -330,7 +335,7 @@ describe("an ioredis client given to createTesseraServer", () => {
     cleanups.push(() => client.disconnect());
     const { config } = await fixtureConfig({ issuerFromListener: true });
     const settings = redisConfig();
-    const server = await createTesseraServer({ config: { ...config, redis: { ...settings, url: "redis://127.0.0.1:1" } }, redis: client });
+    const server = await createTesseraServer({ config: { ...config, redis: { ...settings, url: "redis://127.0.0.1:1" } }, redis: client, kek: TEST_KEK });
     const token = await tokenFor(server.httpUrl);
     assert.equal((await post(server.httpUrl, "/oauth2/revoke", { token }, { authorization: billing })).status, 200);
     assert.equal(await client.zcard(`${settings.keyPrefix}{rev}:revoked`), 1, "the revocation went through the given client, with the configured prefix");

@@ -7,3 +7,4 @@ export { RedisIntrospectionCache } from "./introspection-cache.js";
 export { RedisAuthThrottle } from "./auth-throttle.js";
 export { RedisHealth } from "./redis-health.js";
 export { KeyLayout } from "./key-layout.js";
+export { RedisKeyRing } from "./key-ring.js";
