@@ -7,9 +7,19 @@
 #   redis-tools: redis-cli, which creates the test Cluster (a dependency of
 #     redis-server, listed so that a machine missing it alone is fixed too)
 #   curl, jq, openssl: README walkthrough, CLI and TLS tests
+#   protobuf-compiler, libprotobuf-dev (descriptor.proto, only recommended by
+#     protobuf-compiler), protobuf-compiler-grpc (grpc_python_plugin): the polyglot
+#     test generates Python code from our protos
+#   python3-grpcio, python3-protobuf, python3-authlib, python3-requests (authlib's
+#     OAuth2Session), python3-jwt, python3-cryptography (ES256 for PyJWT, only
+#     recommended by python3-jwt): the Python clients in examples/python
 set -euo pipefail
 
-packages=(redis-server redis-tools curl jq openssl)
+packages=(
+  redis-server redis-tools curl jq openssl
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc
+  python3-grpcio python3-protobuf python3-authlib python3-requests python3-jwt python3-cryptography
+)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -14,9 +14,14 @@ class NotFound extends Error {
   }
 }
 
-export function filesService(): GrpcServiceImpl<typeof FilesService> {
+/** FilesService for grpc-js (bridgeService); `seed` files exist from the start (file-1, file-2, ...). */
+export function filesService(seed: readonly { name: string; content: Uint8Array }[] = []): GrpcServiceImpl<typeof FilesService> {
   const files = new Map<string, File>();
   let nextId = 1;
+  for (const { name, content } of seed) {
+    const file = create(FileSchema, { id: `file-${nextId++}`, name, content });
+    files.set(file.id, file);
+  }
   const find = (id: string) => {
     const file = files.get(id);
     if (file === undefined) throw new NotFound(id);

@@ -126,12 +126,25 @@ export class UnsupportedGrantTypeError extends TesseraError {
   }
 }
 
+/** Options of InvalidScopeError and InvalidTargetError. */
+export interface RefusedTargetOptions {
+  /** The request is malformed (INVALID_ARGUMENT) rather than outside the grant (PERMISSION_DENIED). */
+  malformed?: boolean;
+  /**
+   * What the RPC the token was wanted for requires: set by the client
+   * interceptors when the token service refused the token they asked for, so
+   * that the caller reads the same details as from a resource server's
+   * insufficient_scope.
+   */
+  required?: { scopes: readonly string[]; audience?: string };
+}
+
 /**
  * A requested scope is malformed (INVALID_ARGUMENT) or outside the client's
  * grant (PERMISSION_DENIED). Never answered by silently dropping the scope.
  */
 export class InvalidScopeError extends TesseraError {
-  constructor(description: string, options: { malformed?: boolean } = {}) {
+  constructor(description: string, options: RefusedTargetOptions = {}) {
     super(
       {
         code: "ERR_INVALID_SCOPE",
@@ -140,13 +153,14 @@ export class InvalidScopeError extends TesseraError {
         grpcCode: options.malformed ? GrpcCode.INVALID_ARGUMENT : GrpcCode.PERMISSION_DENIED,
       },
       description,
+      { requiredScopes: options.required?.scopes, requiredAudience: options.required?.audience },
     );
   }
 }
 
 /** The resource (RFC 8707) is malformed (INVALID_ARGUMENT) or not granted (PERMISSION_DENIED). */
 export class InvalidTargetError extends TesseraError {
-  constructor(description: string, options: { malformed?: boolean } = {}) {
+  constructor(description: string, options: RefusedTargetOptions = {}) {
     super(
       {
         code: "ERR_INVALID_TARGET",
@@ -155,6 +169,7 @@ export class InvalidTargetError extends TesseraError {
         grpcCode: options.malformed ? GrpcCode.INVALID_ARGUMENT : GrpcCode.PERMISSION_DENIED,
       },
       description,
+      { requiredScopes: options.required?.scopes, requiredAudience: options.required?.audience },
     );
   }
 }

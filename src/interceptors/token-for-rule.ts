@@ -1,5 +1,5 @@
-import { InvalidScopeError } from "../errors/tessera-error.js";
-import { scopeAlternatives, type ResolvedAuthRule } from "../policy/auth-rule.js";
+import { GrpcCode, InvalidScopeError, InvalidTargetError } from "../errors/tessera-error.js";
+import { describeRequiredScopes, scopeAlternatives, type ResolvedAuthRule } from "../policy/auth-rule.js";
 import type { TokenSource } from "../token-source/token-source.js";
 
 type BearerRule = Extract<ResolvedAuthRule, { kind: "bearer" }>;
@@ -12,6 +12,10 @@ const granted = new WeakMap<TokenSource, WeakMap<BearerRule, number>>();
  * alternatives, the first one the client's grant allows: an alternative the
  * token service refuses as invalid_scope is skipped, and the one that worked
  * is remembered for the next calls. Rejects with the last refusal when none works.
+ *
+ * A refusal (the scope or the audience is outside the client's grant) names
+ * what the method requires, as a resource server's insufficient_scope does, so
+ * that the caller reads the same error details whichever side said no.
  */
 export async function tokenForRule(tokens: TokenSource, rule: BearerRule): Promise<{ token: string; scopes: readonly string[] }> {
   let memo = granted.get(tokens);
@@ -27,9 +31,17 @@ export async function tokenForRule(tokens: TokenSource, rule: BearerRule): Promi
       memo.set(rule, index);
       return { token, scopes };
     } catch (err) {
-      if (!(err instanceof InvalidScopeError)) throw err;
+      if (!(err instanceof InvalidScopeError)) throw withRequirement(err, rule);
       lastError = err;
     }
   }
-  throw lastError;
+  throw withRequirement(lastError, rule);
+}
+
+/** A grant refusal (PERMISSION_DENIED invalid_scope / invalid_target) with the rule's requirement attached. */
+function withRequirement(err: unknown, rule: BearerRule): unknown {
+  const required = { scopes: describeRequiredScopes(rule), audience: rule.audience };
+  if (err instanceof InvalidScopeError && err.grpcCode === GrpcCode.PERMISSION_DENIED) return new InvalidScopeError(err.message, { required });
+  if (err instanceof InvalidTargetError && err.grpcCode === GrpcCode.PERMISSION_DENIED) return new InvalidTargetError(err.message, { required });
+  return err;
 }

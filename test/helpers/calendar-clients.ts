@@ -67,7 +67,7 @@ export interface ClientAuth {
 export function calendarClient(kind: CalendarClientKind, target: string, auth: ClientAuth = {}): CalendarApi {
   if (kind === "grpc-js") return grpcJsCalendar(target, auth);
   const interceptors: Interceptor[] = auth.tokens ? [tokenInterceptor({ tokens: auth.tokens })] : [];
-  const common = { baseUrl: target, interceptors, defaultTimeoutMs: 10_000 };
+  const common = { baseUrl: target, interceptors, defaultTimeoutMs: 30_000 };
   let transport: Transport;
   let close: () => void;
   if (kind === "connect-1.1" || kind === "grpc-web") {

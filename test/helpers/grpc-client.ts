@@ -36,7 +36,7 @@ export function grpcJsClient<S extends DescService>(
       if (desc === undefined || desc.methodKind !== "unary") throw new Error(`${method} is not a unary method of ${service.typeName}`);
       const metadata = new Metadata();
       for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
-      const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+      const deadline = Date.now() + (options.timeoutMs ?? 30_000);
       const fn = (client as unknown as Record<string, Function>)[desc.name]!;
       return new Promise((resolve, reject) => {
         fn.call(client, create(desc.input, request), metadata, { deadline }, (err: ServiceError | null, response: unknown) => {

@@ -116,6 +116,8 @@ for (const { kind, server } of combos) {
       const refused = await fails(withTokens(kind, server, "deleter").api.deleteEvent(event.id));
       assert.equal(refused.code, PERMISSION_DENIED);
       assert.equal(refused.detail?.error, "invalid_scope");
+      assert.deepEqual(refused.detail?.requiredScopes, ["event.delete", "calendar.owner"], "the same requirement as the server names");
+      assert.equal(refused.detail?.requiredAudience, CALENDAR);
       // admin is granted the second alternative, which the interceptor finds.
       const admin = withTokens(kind, server, "admin");
       await admin.api.deleteEvent(event.id);

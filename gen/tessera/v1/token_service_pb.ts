@@ -437,14 +437,17 @@ export type AuthErrorDetail = Message<"tessera.v1.AuthErrorDetail"> & {
   errorDescription: string;
 
   /**
-   * For insufficient_scope: the scopes the method requires.
+   * For insufficient_scope: the scopes the method requires. Also set by the
+   * client interceptors on invalid_scope / invalid_target when the token
+   * service refused the token a method needs.
    *
    * @generated from field: repeated string required_scopes = 3;
    */
   requiredScopes: string[];
 
   /**
-   * For insufficient_scope: the audience the method requires.
+   * For insufficient_scope (and those client-side refusals): the audience the
+   * method requires.
    *
    * @generated from field: string required_audience = 4;
    */
