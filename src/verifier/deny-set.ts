@@ -39,7 +39,7 @@ export class DenySet {
   }
 
   has(issuer: string, jti: string): boolean {
-    return this.#revoked.has(key(issuer, jti));
+    return this.#revoked.size > 0 && this.#revoked.has(key(issuer, jti));
   }
 
   /** Calls `listener` for every revocation added from now on (e.g. to end streams). */

@@ -5,7 +5,7 @@ import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "..
 import { keyRevocationJti } from "../store/key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
-import { bearerToken } from "./bearer-token.js";
+import { bearerCredential, isBearerTokenSyntax } from "./bearer-token.js";
 import { DenySet } from "./deny-set.js";
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
@@ -55,6 +55,8 @@ export class TokenVerifier {
   readonly #keys: VerificationKeySource;
   readonly #verifyOptions: VerifyAccessTokenOptions;
   readonly #cache: VerifiedTokenCache;
+  /** Verifications under way, by token: concurrent first sights of one token share one (a cold start or a refresh sends many at once). */
+  readonly #verifying = new Map<string, Promise<Principal>>();
   readonly #deny: DenySet;
   readonly #revocations: RevocationFeed | undefined;
   readonly #failOpen: boolean;
@@ -88,14 +90,29 @@ export class TokenVerifier {
 
   /** Verifies a token: signature, typ, alg, iss, exp/nbf/iat, lifetime, revocation. Throws InvalidTokenError. */
   async verify(token: string): Promise<AccessTokenClaims> {
-    const leeway = this.#verifyOptions.clockToleranceSeconds;
-    let claims = this.#cache.get(token, leeway);
-    if (claims === undefined) {
-      claims = await verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions);
-      this.#cache.set(token, claims);
+    return (await this.#verified(token)).claims;
+  }
+
+  async #verified(token: string): Promise<Principal> {
+    const principal = this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds) ?? (await this.#firstSight(token));
+    this.#checkRevocation(principal.claims);
+    return principal;
+  }
+
+  /** Verifies a token not in the cache; concurrent first sights of one token share the work. */
+  #firstSight(token: string): Promise<Principal> {
+    let verifying = this.#verifying.get(token);
+    if (verifying === undefined) {
+      verifying = verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions).then((claims) => {
+        const principal = principalOf(claims);
+        this.#cache.set(token, principal);
+        return principal;
+      });
+      this.#verifying.set(token, verifying);
+      const done = () => this.#verifying.delete(token);
+      verifying.then(done, done);
     }
-    this.#checkRevocation(claims);
-    return claims;
+    return verifying;
   }
 
   #checkRevocation(claims: AccessTokenClaims): void {
@@ -111,16 +128,14 @@ export class TokenVerifier {
    * No token → InvalidTokenError without an error code (RFC 6750 §3.1).
    */
   async authenticate(authorization: string | null | undefined): Promise<Principal> {
-    const token = bearerToken(authorization);
-    if (token === undefined) throw new InvalidTokenError("a bearer token is required", { tokenSent: false });
-    return principalOf(await this.verify(token));
+    return this.#cachedPrincipal(authorization) ?? (await this.#verified(this.#syntaxChecked(authorization)));
   }
 
   /** Whether a principal satisfies a bearer rule: the audience, then the scopes. Throws InsufficientScopeError. */
   authorize(principal: Principal, rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): void {
-    const required = { scopes: describeRequiredScopes(rule), audience: rule.audience };
-    if (principal.audience !== rule.audience) throw new InsufficientScopeError("the token was not issued for this service", required);
-    if (!scopesSatisfy(rule, principal.scopes)) throw new InsufficientScopeError("the token lacks the scopes this method requires", required);
+    const required = () => ({ scopes: describeRequiredScopes(rule), audience: rule.audience });
+    if (principal.audience !== rule.audience) throw new InsufficientScopeError("the token was not issued for this service", required());
+    if (!scopesSatisfy(rule, principal.scopes)) throw new InsufficientScopeError("the token lacks the scopes this method requires", required());
   }
 
   /**
@@ -133,6 +148,40 @@ export class TokenVerifier {
     const principal = await this.authenticate(authorization);
     this.authorize(principal, rule);
     return principal;
+  }
+
+  /**
+   * check() without waiting, for interceptors that can go on synchronously:
+   * the answer when it needs no signature verification (a public method, a
+   * token already verified, or a refusal found without one), wrapped as
+   * `{ principal }`; undefined when the token must be verified first (then
+   * call check()). Throws what check() rejects with.
+   */
+  checkNow(authorization: string | null | undefined, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
+    if (rule.kind !== "bearer") return { principal: undefined };
+    const principal = this.#cachedPrincipal(authorization);
+    if (principal === undefined) {
+      this.#syntaxChecked(authorization);
+      return undefined;
+    }
+    this.authorize(principal, rule);
+    return { principal };
+  }
+
+  /** The principal of a token already verified (revocation checked), else undefined. Throws for a header that is not Bearer. */
+  #cachedPrincipal(authorization: string | null | undefined): Principal | undefined {
+    const token = bearerCredential(authorization);
+    const principal = token === undefined ? undefined : this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
+    if (principal !== undefined) this.#checkRevocation(principal.claims);
+    return principal;
+  }
+
+  /** The bearer token of a header, its syntax checked. No token → InvalidTokenError without an error code (RFC 6750 §3.1). */
+  #syntaxChecked(authorization: string | null | undefined): string {
+    const token = bearerCredential(authorization);
+    if (token === undefined) throw new InvalidTokenError("a bearer token is required", { tokenSent: false });
+    if (!isBearerTokenSyntax(token)) throw new InvalidTokenError("the bearer token is malformed");
+    return token;
   }
 
   /** Whether a verified token is still good now (not expired, not revoked): for long streams. */

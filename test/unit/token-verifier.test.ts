@@ -96,4 +96,52 @@ describe("TokenVerifier", () => {
     assert.deepEqual(reasons, ["revoked"]);
     assert.equal(verifier.stillValid(claims), false);
   });
+
+  test("concurrent first sights of one token share one verification; a failure reaches them all and is not kept", async () => {
+    const clock = new FrozenClock();
+    let resolved = 0;
+    const counting = { resolve: async (h: { kid?: string }) => (resolved++, keys.resolve(h)) };
+    const verifier = new TokenVerifier({ issuer: ISS, keys: counting, clock });
+    const t = await token(clock);
+    const all = await Promise.all(Array.from({ length: 50 }, () => verifier.verify(t)));
+    assert.equal(resolved, 1, "one verification for 50 concurrent calls");
+    assert.ok(all.every((claims) => claims === all[0]));
+    await verifier.verify(t);
+    assert.equal(resolved, 1, "then served from the cache");
+
+    const forged = `${t.slice(0, t.lastIndexOf(".") + 1)}${"A".repeat(86)}`;
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => verifier.verify(forged)));
+    assert.ok(results.every((r) => r.status === "rejected" && r.reason instanceof InvalidTokenError));
+    assert.equal(resolved, 2);
+    await assert.rejects(verifier.verify(forged), InvalidTokenError);
+    assert.equal(resolved, 3, "a failed verification is not remembered");
+  });
+
+  test("checkNow answers without waiting only what needs no verification, exactly as check() does", async () => {
+    const clock = new FrozenClock();
+    const feed = new MemoryDenyList(clock);
+    const verifier = new TokenVerifier({ issuer: ISS, keys, revocations: feed, clock });
+    await verifier.start();
+    const t = await token(clock, { jti: "now-1" });
+    const publicRule = { kind: "public", source: "method" } as const;
+    assert.deepEqual(verifier.checkNow(undefined, publicRule), { principal: undefined });
+    assert.equal(verifier.checkNow(`Bearer ${t}`, rule), undefined, "a token not yet verified needs check()");
+    assert.throws(() => verifier.checkNow(undefined, rule), (e) => e instanceof InvalidTokenError && e.tokenSent === false);
+    assert.throws(() => verifier.checkNow("Bearer not a token", rule), /malformed/);
+    assert.throws(() => verifier.checkNow(`Basic ${t}`, rule), /Bearer scheme/);
+
+    const checked = await verifier.check(`Bearer ${t}`, rule);
+    const now = verifier.checkNow(`Bearer ${t}`, rule);
+    assert.equal(now?.principal, checked, "the principal of a verified token comes from the cache");
+    assert.throws(() => verifier.checkNow(`Bearer ${t}`, { ...rule, audience: "other" }), InsufficientScopeError);
+    assert.throws(() => verifier.checkNow(`Bearer ${t}`, { ...rule, allOf: ["z"] }), InsufficientScopeError);
+
+    await feed.revoke(ISS, "now-1", clock.seconds() + 300);
+    assert.throws(() => verifier.checkNow(`Bearer ${t}`, rule), /revoked/, "a revocation applies to the cached token at once");
+    clock.advance(331);
+    const expired = await token(clock, { jti: "now-2" });
+    await verifier.check(`Bearer ${expired}`, rule);
+    clock.advance(331);
+    assert.equal(verifier.checkNow(`Bearer ${expired}`, rule), undefined, "an expired token is not served from the cache");
+  });
 });

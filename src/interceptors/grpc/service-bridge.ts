@@ -125,10 +125,36 @@ export function bridgeService<S extends DescService>(
 }
 
 function callContext(method: DescMethod, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): GrpcCallContext {
-  const controller = new AbortController();
-  if (call.cancelled) controller.abort();
-  else call.once("cancelled", () => controller.abort());
-  return { metadata: call.metadata, peer: call.getPeer(), signal: controller.signal, method };
+  return new BridgeCallContext(method, call);
+}
+
+/** A call's context; the peer and the signal are made on first use (most handlers never look, and an AbortController per call is not free). */
+class BridgeCallContext implements GrpcCallContext {
+  readonly metadata: Metadata;
+  readonly #call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+  #controller: AbortController | undefined;
+
+  constructor(
+    readonly method: DescMethod,
+    call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  ) {
+    this.metadata = call.metadata;
+    this.#call = call;
+  }
+
+  get peer(): string {
+    return this.#call.getPeer();
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      if (this.#call.cancelled) controller.abort();
+      else this.#call.once("cancelled", () => controller.abort());
+      this.#controller = controller;
+    }
+    return this.#controller.signal;
+  }
 }
 
 function unaryHandler(
