@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { InvalidRequestError } from "../errors/tessera-error.js";
 
 /** The client authentication parameters of a request, as received (RFC 6749 §2.3, RFC 7521 §4.2). */
@@ -39,4 +40,22 @@ export function parseBasicAuthorization(header: string | null | undefined): Clie
   const colon = decoded.indexOf(":");
   if (colon <= 0) throw new InvalidRequestError("malformed Basic credentials");
   return { clientId: formUrlDecode(decoded.slice(0, colon)), clientSecret: formUrlDecode(decoded.slice(colon + 1)) };
+}
+
+/**
+ * The client a request claims to be, read without checking anything: the
+ * Basic user, client_id, or the client assertion's `sub`. Undefined when the
+ * request names no client. Never trusted on its own: authentication decides.
+ */
+export function claimedClientId(input: ClientCredentialsInput): string | undefined {
+  let clientId = input.basic?.clientId ?? input.clientId;
+  if (clientId === undefined && input.clientAssertion !== undefined) {
+    try {
+      const sub = decodeJwt(input.clientAssertion).sub;
+      if (typeof sub === "string") clientId = sub;
+    } catch {
+      // A malformed assertion names no client.
+    }
+  }
+  return clientId === "" ? undefined : clientId;
 }

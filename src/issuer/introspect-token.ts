@@ -2,7 +2,7 @@ import { decodeJwt } from "jose";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { sha256 } from "../internal/constant-time.js";
 import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
-import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import { claimedClientId, type ClientCredentialsInput } from "./client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
 import { verifyOwnToken } from "./own-token.js";
 
@@ -46,16 +46,21 @@ export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
  */
 export async function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
+  const cache = ctx.introspectionCache;
+  const id = cache === undefined ? undefined : tokenId(input.token, ctx.issuer);
+  // The cache is asked for the caller the request claims to be while that claim is checked (one round trip
+  // to Redis for both); the answer is used only if the authenticated caller is that very client.
+  const claimed = id === undefined ? undefined : claimedClientId(input.credentials);
+  const early = cache !== undefined && id !== undefined && claimed !== undefined ? cache.lookup({ ...id, caller: claimed }) : undefined;
+  early?.catch(() => {}); // a failure is met below, once awaited, or is moot when authentication fails
   const authenticated = await authenticateClient(ctx, input.credentials);
   const caller = authenticated.client;
   if (!caller.introspection) throw new UnauthorizedClientError("the client may not introspect tokens");
   await consumeClientAssertion(ctx, authenticated);
 
-  const cache = ctx.introspectionCache;
-  const id = cache === undefined ? undefined : tokenId(input.token, ctx.issuer);
   const digest = cache === undefined ? "" : sha256(input.token).toString("base64url");
   if (cache !== undefined && id !== undefined) {
-    const found = await cache.lookup({ ...id, caller: caller.id });
+    const found = await (claimed === caller.id && early !== undefined ? early : cache.lookup({ ...id, caller: caller.id }));
     if (found.revoked) return INACTIVE;
     const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
     if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) return hit;

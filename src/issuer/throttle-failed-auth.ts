@@ -1,7 +1,6 @@
-import { decodeJwt } from "jose";
 import { RateLimitedError } from "../errors/tessera-error.js";
 import { throttleSource } from "../internal/source-address.js";
-import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import { claimedClientId, type ClientCredentialsInput } from "./client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
 
 /** Whose failures a request counts towards: the client it claims to be, from where. */
@@ -10,22 +9,10 @@ export interface ThrottleSubject {
   readonly source: string;
 }
 
-/**
- * The client a request claims to be, read without checking anything: the
- * Basic user, client_id, or the client assertion's `sub`. Undefined when the
- * request names no client (nothing to count against).
- */
+/** The subject of a request: the client it claims to be (claimedClientId) and its source; undefined when it names no client. */
 export function throttleSubject(input: ClientCredentialsInput): ThrottleSubject | undefined {
-  let clientId = input.basic?.clientId ?? input.clientId;
-  if (clientId === undefined && input.clientAssertion !== undefined) {
-    try {
-      const sub = decodeJwt(input.clientAssertion).sub;
-      if (typeof sub === "string") clientId = sub;
-    } catch {
-      // A malformed assertion names no client.
-    }
-  }
-  return clientId === undefined || clientId === "" ? undefined : { clientId, source: throttleSource(input.source) };
+  const clientId = claimedClientId(input);
+  return clientId === undefined ? undefined : { clientId, source: throttleSource(input.source) };
 }
 
 /**

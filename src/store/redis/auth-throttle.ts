@@ -3,7 +3,7 @@ import type { AuthThrottle } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { COUNT_FAILURE } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { redisCall } from "./redis-call.js";
+import { addedDeadline, redisCall } from "./redis-call.js";
 
 /**
  * Failed-authentication counts shared by every replica: one counter per
@@ -12,27 +12,27 @@ import { redisCall } from "./redis-call.js";
  * store method; the issuer lets the request through (rate limiting fails open).
  */
 export class RedisAuthThrottle implements AuthThrottle {
+  readonly #deadlineMs: number;
+
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly options: AuthThrottleOptions & { commandTimeoutMs: number },
-  ) {}
+  ) {
+    this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+  }
 
   async retryAfter(clientId: string, source: string): Promise<number> {
     const key = this.keys.authFailures(clientId, source);
-    const [count, pttl] = await redisCall(async () => {
-      // GET and PTTL of one key go to one node, Cluster or not.
-      const results = await this.client.pipeline().get(key).pttl(key).exec();
-      if (results === null) throw new Error("pipeline aborted");
-      for (const [err] of results) if (err) throw err;
-      return [Number(results[0]![1] ?? 0), Number(results[1]![1])];
-    }, this.options.commandTimeoutMs);
+    // Every authentication asks this, and nearly every answer is "under the threshold": one GET, and PTTL only past it.
+    const count = Number((await redisCall(() => this.client.get(key), this.#deadlineMs)) ?? 0);
     if (count < this.options.failures) return 0;
+    const pttl = Number(await redisCall(() => this.client.pttl(key), this.#deadlineMs));
     return Math.max(1, Math.ceil(pttl / 1000));
   }
 
   async recordFailure(clientId: string, source: string): Promise<void> {
     const windowMs = Math.max(1, Math.round(this.options.windowSeconds * 1000));
-    await redisCall(() => COUNT_FAILURE.run(this.client, [this.keys.authFailures(clientId, source)], [windowMs]), this.options.commandTimeoutMs);
+    await redisCall(() => COUNT_FAILURE.run(this.client, [this.keys.authFailures(clientId, source)], [windowMs]), this.#deadlineMs);
   }
 }

@@ -2,7 +2,7 @@ import type { IntrospectionCache, IntrospectionCacheKey, IntrospectionCacheLooku
 import type { KeyLayout } from "./key-layout.js";
 import { CACHE_LOOKUP, CACHE_STORE } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { redisCall } from "./redis-call.js";
+import { addedDeadline, redisCall } from "./redis-call.js";
 
 /**
  * Introspection answers shared by every replica, one hash per token
@@ -11,16 +11,20 @@ import { redisCall } from "./redis-call.js";
  * REVOKE), and a revocation deletes the token's hash.
  */
 export class RedisIntrospectionCache implements IntrospectionCache {
+  readonly #deadlineMs: number;
+
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly options: { ttlSeconds: number; commandTimeoutMs: number },
-  ) {}
+  ) {
+    this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+  }
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
     const reply = (await redisCall(
       () => CACHE_LOOKUP.run(this.client, [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)], [key.caller]),
-      this.options.commandTimeoutMs,
+      this.#deadlineMs,
     )) as [number, string?];
     if (reply[0] === 1) return { revoked: true };
     return { revoked: false, value: reply[1] };
@@ -34,7 +38,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
           [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)],
           [key.caller, value, Math.floor(expiresAt * 1000), Math.round(this.options.ttlSeconds * 1000)],
         ),
-      this.options.commandTimeoutMs,
+      this.#deadlineMs,
     );
     return reply === 1;
   }

@@ -20,6 +20,8 @@ export function fastFailOptions(commandTimeoutMs: number): RedisOptions {
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     // A reconnect starts afresh: a command that was in flight has already failed.
     autoResendUnfulfilledCommands: false,
+    // Commands issued in one tick (concurrent requests) leave in one write and are read back in one.
+    enableAutoPipelining: true,
   };
 }
 
@@ -34,6 +36,7 @@ export function createRedisClient(config: RedisConfig): RedisClient {
     const { retryStrategy: _ignored, enableOfflineQueue: _queue, ...nodeOptions } = base;
     const options: ClusterOptions = {
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
       redisOptions: { ...nodeOptions, ...auth },
       slotsRefreshTimeout: config.commandTimeoutMs,
