@@ -29,8 +29,7 @@ function drainingHttp1(handler: HttpHandler): HttpHandler {
   return (req, res) => {
     if (req.httpVersionMajor === 1) {
       const request = req as IncomingMessage;
-      const body = request.iterator({ destroyOnReturn: false });
-      Object.defineProperty(request, Symbol.asyncIterator, { value: () => body });
+      Object.defineProperty(request, Symbol.asyncIterator, { value: () => request.iterator({ destroyOnReturn: false }) });
       res.once("finish", () => {
         if (request.complete || request.destroyed) return;
         let drained = 0;

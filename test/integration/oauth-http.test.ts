@@ -2,7 +2,7 @@
 // HTTP/1.1 (fetch) and h2c (node:http2) on the shared HTTP listener.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { Agent, createServer as createHttpServer, request as httpRequest, type Server } from "node:http";
 import { connect, constants as h2 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -163,6 +163,32 @@ describe("token endpoint", () => {
   test("an oversized body is refused with 413", async () => {
     const r = await token({ resource: "https://calendar.example.com", scope: "x".repeat(64 * 1024) });
     assert.equal(r.status, 413);
+  });
+
+  test("an oversized chunked body (no Content-Length) is refused with 413, and the keep-alive connection serves the next request", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const send = (chunks: string[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${server.httpUrl}/oauth2/token`, { method: "POST", agent, headers: { "content-type": FORM, authorization: billingBasic() } }, (res) => {
+          let body = "";
+          res.setEncoding("utf8").on("data", (c: string) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("socket", (socket) => sockets.add(socket));
+        req.on("error", reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    try {
+      const big = await send(["grant_type=client_credentials&scope=", ...Array.from({ length: 20 }, () => "x".repeat(4096))]);
+      assert.equal(big.status, 413);
+      const next = await send(["grant_type=client_credentials&resource=https%3A%2F%2Fcalendar.example.com&scope=event.view"]);
+      assert.equal(next.status, 200, next.body);
+      assert.equal(sockets.size, 1, "both requests on one connection");
+    } finally {
+      agent.destroy();
+    }
   });
 
   test("errors never echo secrets or tokens", async () => {
