@@ -8,7 +8,7 @@ import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
 import { killClientsNamed, startRedisCluster, type RedisCluster } from "../helpers/redis-server.js";
-import { storeContract, type Stores } from "./store.contract.js";
+import { storeContract, type StoreSettings, type Stores } from "./store.contract.js";
 
 let cluster: RedisCluster;
 const run = randomUUID().slice(0, 8);
@@ -35,32 +35,35 @@ after(async () => {
   await cluster?.destroy();
 });
 
+async function openStores(settings: StoreSettings, keyPrefix: string): Promise<Stores> {
+  const client = clusterClient();
+  await new Promise((resolve) => client.once("ready", resolve));
+  const store = createRedisStore(
+    { client },
+    {
+      keyPrefix,
+      introspectionCacheSeconds: settings.cacheSeconds,
+      rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
+      ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
+      feedBlockMs: 2000,
+    },
+  );
+  opened.push({ store, client });
+  await store.authThrottle?.following;
+  const stores: Stores = {
+    replay: store.replay,
+    denyList: store.denyList,
+    introspectionCache: store.introspectionCache!,
+    authThrottle: store.authThrottle!,
+    feedStats: () => store.denyList.stats,
+  };
+  prefixes.set(stores, keyPrefix);
+  return stores;
+}
+
 storeContract("redis (cluster, 3 masters)", {
-  async create(settings) {
-    const client = clusterClient();
-    await new Promise((resolve) => client.once("ready", resolve));
-    const keyPrefix = `test-${run}-${count++}:`;
-    const store = createRedisStore(
-      { client },
-      {
-        keyPrefix,
-        introspectionCacheSeconds: settings.cacheSeconds,
-        rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
-        ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
-        feedBlockMs: 2000,
-      },
-    );
-    opened.push({ store, client });
-    const stores: Stores = {
-      replay: store.replay,
-      denyList: store.denyList,
-      introspectionCache: store.introspectionCache!,
-      authThrottle: store.authThrottle!,
-      feedStats: () => store.denyList.stats,
-    };
-    prefixes.set(stores, keyPrefix);
-    return stores;
-  },
+  create: (settings) => openStores(settings, `test-${run}-${count++}:`),
+  replica: (stores, settings) => openStores(settings, prefixes.get(stores)!),
   async disconnectSubscribers(stores) {
     const killed = await Promise.all(cluster.nodes.map((n) => killClientsNamed(n.port, `${prefixes.get(stores)}feed`)));
     assert.ok(killed.reduce((a, b) => a + b, 0) >= 1, "the subscriber's connection was found and killed");

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
 import { killClientsNamed, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
-import { storeContract, type Stores } from "./store.contract.js";
+import { storeContract, type StoreSettings, type Stores } from "./store.contract.js";
 
 const external = process.env["REDIS_URL"];
 let server: RedisServer | undefined;
@@ -33,34 +33,37 @@ after(async () => {
   await server?.destroy();
 });
 
+async function openStores(settings: StoreSettings, keyPrefix: string): Promise<Stores> {
+  const client = new Redis(url, fastFailOptions(2000));
+  client.on("error", () => {});
+  // No offline queue: commands fail until the connection is ready.
+  await new Promise((resolve) => client.once("ready", resolve));
+  const store = createRedisStore(
+    { client },
+    {
+      keyPrefix,
+      introspectionCacheSeconds: settings.cacheSeconds,
+      rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
+      ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
+      feedBlockMs: 2000,
+    },
+  );
+  opened.push({ store, client });
+  await store.authThrottle?.following;
+  const stores: Stores = {
+    replay: store.replay,
+    denyList: store.denyList,
+    introspectionCache: store.introspectionCache!,
+    authThrottle: store.authThrottle!,
+    feedStats: () => store.denyList.stats,
+  };
+  prefixes.set(stores, keyPrefix);
+  return stores;
+}
+
 storeContract("redis (standalone)", {
-  async create(settings) {
-    const client = new Redis(url, fastFailOptions(2000));
-    client.on("error", () => {});
-    // No offline queue: commands fail until the connection is ready.
-    await new Promise((resolve) => client.once("ready", resolve));
-    const keyPrefix = `test-${run}-${count++}:`;
-    const store = createRedisStore(
-      { client },
-      {
-        keyPrefix,
-        introspectionCacheSeconds: settings.cacheSeconds,
-        rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
-        ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
-        feedBlockMs: 2000,
-      },
-    );
-    opened.push({ store, client });
-    const stores: Stores = {
-      replay: store.replay,
-      denyList: store.denyList,
-      introspectionCache: store.introspectionCache!,
-      authThrottle: store.authThrottle!,
-      feedStats: () => store.denyList.stats,
-    };
-    prefixes.set(stores, keyPrefix);
-    return stores;
-  },
+  create: (settings) => openStores(settings, `test-${run}-${count++}:`),
+  replica: (stores, settings) => openStores(settings, prefixes.get(stores)!),
   async disconnectSubscribers(stores) {
     const port = Number(new URL(url).port || 6379);
     const killed = await killClientsNamed(port, `${prefixes.get(stores)}feed`);

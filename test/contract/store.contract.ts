@@ -29,6 +29,8 @@ export interface StoreSettings {
 export interface StoreHarness {
   /** Fresh stores that share nothing with earlier ones. */
   create(settings: StoreSettings): Promise<Stores>;
+  /** Stores of another replica over the same state as `stores` (Redis: same key prefix, its own connection); absent for memory. */
+  replica?: (stores: Stores, settings: StoreSettings) => Promise<Stores>;
   /** Cuts the connections of these stores' feed subscribers (Redis: CLIENT KILL); absent for memory. */
   disconnectSubscribers?: (stores: Stores) => Promise<void>;
   /** Restarts the server, keeping its data (AOF); absent where it cannot be done. */
@@ -239,6 +241,23 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await authThrottle.retryAfter("billing", "10.0.0.2"), 0, "another source is not locked out");
         assert.equal(await authThrottle.retryAfter("reporter", "10.0.0.1"), 0, "another client is not affected");
       });
+
+      if (harness.replica !== undefined) {
+        test("a pair blocked on one replica is refused by another, without a round trip there", async () => {
+          const settings = { ...DEFAULTS, failures: 3, windowSeconds: 60 };
+          const a = await harness.create(settings);
+          const b = await harness.replica!(a, settings);
+          for (let i = 0; i < 2; i++) await a.authThrottle.recordFailure("billing", "10.0.0.7");
+          await b.authThrottle.recordFailure("billing", "10.0.0.7");
+          assert.ok((await b.authThrottle.retryAfter("billing", "10.0.0.7")) > 0, "the replica that counted the last failure knows at once");
+          await until(async () => ((await a.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined), "the block to reach the other replica", 5000, 5);
+          const later = await harness.replica!(a, settings);
+          assert.equal(await later.authThrottle.retryAfter("billing", "10.0.0.7"), 0, "a replica started since has not heard yet (it fails open)");
+          await a.authThrottle.recordFailure("billing", "10.0.0.7");
+          await until(async () => ((await later.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined), "the next failure to tell it", 5000, 5);
+          assert.equal(await later.authThrottle.retryAfter("billing", "10.0.0.8"), 0, "another source is not locked out");
+        });
+      }
 
       test("the window ends: the pair may try again", async () => {
         const { authThrottle } = await fresh({ failures: 2, windowSeconds: 0.5 });

@@ -50,4 +50,8 @@ export class KeyLayout {
   authFailures(clientId: string, source: string): string {
     return `${this.prefix}authfail:${keyId(clientId, source)}`;
   }
+  /** Pub/sub channel: a (client, source) counter reached the threshold ("<counter> <remaining ms>"). */
+  get authBlocks(): string {
+    return `${this.prefix}authfail-blocks`;
+  }
 }

@@ -137,11 +137,20 @@ return 1`,
 
 /**
  * Counts one failed authentication; the window starts at the first failure.
- * KEYS: counter. ARGV: window (ms). Returns the count.
+ * At or past the threshold, every replica is told (PUBLISH on ARGV[3]: the
+ * counter's name and the window's remaining ms), so that none has to ask
+ * Redis before checking credentials; telling again on each later failure
+ * reaches a replica that started or reconnected since.
+ * KEYS: counter. ARGV: window (ms), threshold, channel. Returns {count, remaining ms or 0}.
  */
 export const COUNT_FAILURE = new LuaScript(
   "count-failure",
   `local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`,
+local left = 0
+if n >= tonumber(ARGV[2]) then
+  left = redis.call('PTTL', KEYS[1])
+  redis.call('PUBLISH', ARGV[3], KEYS[1] .. ' ' .. left)
+end
+return {n, left}`,
 );

@@ -72,17 +72,20 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
     logger,
   });
   const health = new RedisHealth(client, { commandTimeoutMs, logger });
+  const authThrottle =
+    rateLimit.failures > 0 ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   return {
     client,
     keys,
     replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
     denyList,
     introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs }) : undefined,
-    authThrottle: rateLimit.failures > 0 ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs }) : undefined,
+    authThrottle,
     health,
     close: async () => {
       health.stop();
       denyList.close();
+      authThrottle?.close();
       if (!owned) return;
       try {
         await client.quit();
