@@ -8,6 +8,7 @@ import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
 import { killClientsNamed, startRedisCluster, type RedisCluster } from "../helpers/redis-server.js";
+import { redisStores } from "./redis-stores.js";
 import { storeContract, type StoreSettings, type Stores } from "./store.contract.js";
 
 let cluster: RedisCluster;
@@ -38,25 +39,8 @@ after(async () => {
 async function openStores(settings: StoreSettings, keyPrefix: string): Promise<Stores> {
   const client = clusterClient();
   await new Promise((resolve) => client.once("ready", resolve));
-  const store = createRedisStore(
-    { client },
-    {
-      keyPrefix,
-      introspectionCacheSeconds: settings.cacheSeconds,
-      rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
-      ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
-      feedBlockMs: 2000,
-    },
-  );
+  const { store, stores } = await redisStores(client, settings, keyPrefix);
   opened.push({ store, client });
-  await store.authThrottle?.following;
-  const stores: Stores = {
-    replay: store.replay,
-    denyList: store.denyList,
-    introspectionCache: store.introspectionCache!,
-    authThrottle: store.authThrottle!,
-    feedStats: () => store.denyList.stats,
-  };
   prefixes.set(stores, keyPrefix);
   return stores;
 }

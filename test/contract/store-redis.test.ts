@@ -6,8 +6,9 @@ import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
 import { Redis } from "ioredis";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
-import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
+import type { RedisStore } from "../../src/store/redis/redis-store.js";
 import { killClientsNamed, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisStores } from "./redis-stores.js";
 import { storeContract, type StoreSettings, type Stores } from "./store.contract.js";
 
 const external = process.env["REDIS_URL"];
@@ -38,25 +39,8 @@ async function openStores(settings: StoreSettings, keyPrefix: string): Promise<S
   client.on("error", () => {});
   // No offline queue: commands fail until the connection is ready.
   await new Promise((resolve) => client.once("ready", resolve));
-  const store = createRedisStore(
-    { client },
-    {
-      keyPrefix,
-      introspectionCacheSeconds: settings.cacheSeconds,
-      rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
-      ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),
-      feedBlockMs: 2000,
-    },
-  );
+  const { store, stores } = await redisStores(client, settings, keyPrefix);
   opened.push({ store, client });
-  await store.authThrottle?.following;
-  const stores: Stores = {
-    replay: store.replay,
-    denyList: store.denyList,
-    introspectionCache: store.introspectionCache!,
-    authThrottle: store.authThrottle!,
-    feedStats: () => store.denyList.stats,
-  };
   prefixes.set(stores, keyPrefix);
   return stores;
 }
