@@ -1,0 +1,39 @@
+// The clients, audiences and secrets every server under test is configured
+// with, so that one request body fits Tessera, oidc-provider and the floor.
+import { createHash } from "node:crypto";
+
+/** The calling service: client_secret_basic, tokens for BENCH_AUDIENCE and the echo service. */
+export const BENCH_CLIENT = { id: "bench", secret: "bench-secret-0123456789abcdef0123456789abcdef" } as const;
+/** The resource server that introspects tokens issued for BENCH_AUDIENCE. */
+export const BENCH_RS_CLIENT = { id: "bench-rs", secret: "bench-rs-secret-0123456789abcdef0123456789abcd" } as const;
+
+/** A resource indicator (RFC 8707). */
+export const BENCH_AUDIENCE = "https://bench.example.com";
+/** oidc-provider only: the same resource server with opaque tokens, which it can introspect. */
+export const BENCH_OPAQUE_AUDIENCE = "https://bench-opaque.example.com";
+export const BENCH_SCOPES = ["bench.read", "bench.write"] as const;
+
+/** The bench's echo service (bench/echo/echo.proto); its audience is its full name. */
+export const ECHO_SERVICE = "tessera.bench.v1.EchoService";
+export const ECHO_SCOPE = "echo.call";
+
+export function basicAuthorization(client: { id: string; secret: string }): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString("base64")}`;
+}
+
+/** SHA-256 digest of a secret, as the floor stores it. */
+export function secretDigest(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
+export const FORM = "application/x-www-form-urlencoded";
+
+/** The token request every issuance row sends. */
+export function tokenRequestBody(resource = BENCH_AUDIENCE): string {
+  return new URLSearchParams({ grant_type: "client_credentials", resource, scope: "bench.read" }).toString();
+}
+
+/** Where the floor server finds an introspection answer in Redis: one GET of this key. */
+export function floorIntrospectionKey(token: string): string {
+  return `bench-floor:${createHash("sha256").update(token).digest("base64url")}`;
+}

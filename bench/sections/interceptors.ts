@@ -1,0 +1,181 @@
+// 4. Interceptor cost: the echo service without auth vs behind Tessera's
+//    server interceptors with a token already verified (cached) vs a token
+//    seen for the first time, on grpc-js and on Connect; plus the
+//    verification floor: a raw node:crypto ES256 verify of the same tokens,
+//    against jose's jwtVerify and TokenVerifier.verify, in this process.
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { importJWK, jwtVerify, type JSONWebKeySet } from "jose";
+import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
+import { TokenVerifier } from "../../src/verifier/token-verifier.js";
+import { ECHO_SCOPE, ECHO_SERVICE } from "../lib/bench-clients.js";
+import { connectEchoCaller, grpcEchoCaller, type EchoCaller } from "../lib/echo-clients.js";
+import { loadEchoService } from "../lib/echo-service.js";
+import type { BenchEnv } from "../lib/env.js";
+import { interleaved, loadRow } from "../lib/interleave.js";
+import { measure, runConcurrent } from "../lib/load.js";
+import { fmtRatio, fmtSeries, median, type Report } from "../lib/report.js";
+import { ratios } from "../lib/stats.js";
+import { issueTokens } from "../lib/tokens.js";
+
+type Variant = "none" | "cached" | "first-sight";
+const VARIANTS: readonly Variant[] = ["none", "cached", "first-sight"];
+
+export async function interceptorSection(env: BenchEnv, report: Report): Promise<void> {
+  const { plan } = env;
+  const service = loadEchoService(env.echoDescriptors);
+  const request = { audience: ECHO_SERVICE, scopes: [ECHO_SCOPE] };
+  const firstSightCalls = plan.quick ? 200 : 3000;
+  const firstSightWarmup = plan.quick ? 50 : 300;
+  const perFramework = firstSightWarmup + plan.runs * firstSightCalls;
+  const [cached] = await issueTokens(env.tessera.info.grpc, 1, request);
+  const fresh = await issueTokens(env.tessera.info.grpc, 2 * perFramework, request);
+  const freshFor = { "grpc-js": fresh.slice(0, perFramework), connect: fresh.slice(perFramework) };
+
+  const frameworks = [
+    {
+      name: "grpc-js" as const,
+      calls: plan.grpcEchoCalls,
+      none: grpcEchoCaller(service, env.echoNone.info.grpc),
+      auth: grpcEchoCaller(service, env.echoAuth.info.grpc),
+    },
+    {
+      name: "connect" as const,
+      calls: plan.connectEchoCalls,
+      none: connectEchoCaller(service, env.echoNone.info.connect),
+      auth: connectEchoCaller(service, env.echoAuth.info.connect),
+    },
+  ];
+  const noneCpu: Record<string, number[]> = {};
+  const firstCpu: Record<string, number[]> = {};
+  try {
+    for (const fw of frameworks) {
+      const tokens = freshFor[fw.name];
+      const pid = (v: Variant) => (v === "none" ? env.echoNone.pid : env.echoAuth.pid);
+      const caller = (v: Variant): EchoCaller => (v === "none" ? fw.none : fw.auth);
+      const load = (v: Variant, calls: number) => () =>
+        runConcurrent(calls, plan.rpcConcurrency, plan.timeLimitMs, () => caller(v).call(`Bearer ${v === "first-sight" ? tokens.pop()! : cached}`));
+      const samples = await interleaved(
+        plan,
+        VARIANTS,
+        (v) => load(v, v === "first-sight" ? firstSightWarmup : plan.warmupCalls)(),
+        (v) => measure([pid(v)], load(v, v === "first-sight" ? firstSightCalls : fw.calls)),
+      );
+      const none = samples.get("none")!;
+      const withCache = samples.get("cached")!;
+      const first = samples.get("first-sight")!;
+      const prefix = fw.name === "grpc-js" ? "interceptor-grpc-js" : "interceptor-connect";
+      const transport = fw.name === "grpc-js" ? "grpc-js server and client" : "connect-node, Connect protocol (binary) over h2c";
+      report.row(loadRow(`${prefix}/none`, `${fw.name} echo, no interceptor`, none, { note: `${transport}; ${plan.rpcConcurrency} in flight; same authorization header sent` }));
+      report.row(loadRow(`${prefix}/cached`, `${fw.name} echo, Tessera interceptor, token already verified`, withCache, {
+        note: `CPU vs none ${fmtRatio(ratios(withCache.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!)))}`,
+      }));
+      report.row(loadRow(`${prefix}/first-sight`, `${fw.name} echo, Tessera interceptor, a new token every call`, first, {
+        note: `CPU vs none ${fmtRatio(ratios(first.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!)))}`,
+      }));
+      noneCpu[fw.name] = none.map((s) => s.cpuPerCall[0]!);
+      firstCpu[fw.name] = first.map((s) => s.cpuPerCall[0]!);
+      if (fw.name === "grpc-js") {
+        const r = ratios(withCache.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!));
+        report.target({
+          id: "interceptor-cached-cpu-vs-none",
+          description: "grpc-js: server CPU per call, Tessera interceptor with a cached token vs no auth",
+          value: fmtRatio(r),
+          goal: "≤ 1.05×",
+          met: median(r) <= 1.05,
+        });
+      }
+    }
+  } finally {
+    for (const fw of frameworks) {
+      fw.none.close();
+      fw.auth.close();
+    }
+  }
+
+  // The verification floor, in this process, one token at a time.
+  const jwks = (await (await fetch(`${env.tessera.info.http}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  const jwk = jwks.keys[0]!;
+  const keyObject = createPublicKey({ key: jwk as import("node:crypto").JsonWebKey, format: "jwk" });
+  const cryptoKey = await importJWK(jwk, "ES256");
+  const issuer = env.tessera.info.issuer;
+  const opsTokens = await issueTokens(env.tessera.info.grpc, plan.verifyOps * (plan.runs + 1), request);
+  type VerifyVariant = "node-crypto" | "jose-jwtverify" | "tessera-first-sight" | "tessera-cached";
+  const batches = new Map<VerifyVariant, string[][]>();
+  const takeBatch = () => opsTokens.splice(0, plan.verifyOps);
+  const ops: Record<VerifyVariant, (tokens: string[]) => Promise<void>> = {
+    "node-crypto": async (tokens) => {
+      for (const token of tokens) {
+        const [h, p, s] = token.split(".") as [string, string, string];
+        if (!cryptoVerify("sha256", Buffer.from(`${h}.${p}`), { key: keyObject, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url"))) {
+          throw new Error("bad signature");
+        }
+      }
+    },
+    "jose-jwtverify": async (tokens) => {
+      for (const token of tokens) await jwtVerify(token, cryptoKey, { issuer, typ: "at+jwt", algorithms: ["ES256"] });
+    },
+    "tessera-first-sight": async (tokens) => {
+      const verifier = new TokenVerifier({ issuer, keys: new RemoteKeySet({ fetch: async () => jwks }), cacheSize: tokens.length + 1 });
+      await verifier.verify(cached!); // loads the key set: not part of a first sight
+      for (const token of tokens) await verifier.verify(token);
+    },
+    "tessera-cached": async (tokens) => {
+      const verifier = new TokenVerifier({ issuer, keys: new RemoteKeySet({ fetch: async () => jwks }) });
+      const token = tokens[0]!;
+      await verifier.verify(token);
+      for (let i = 0; i < tokens.length; i++) await verifier.verify(token);
+    },
+  };
+  const verifyVariants: VerifyVariant[] = ["node-crypto", "jose-jwtverify", "tessera-first-sight", "tessera-cached"];
+  // Every variant gets fresh tokens each run, so that no cache (ours or jose's) sees a token twice.
+  for (const v of verifyVariants) batches.set(v, []);
+  const cpuPerOp = new Map<VerifyVariant, number[]>(verifyVariants.map((v) => [v, []]));
+  const wallPerOp = new Map<VerifyVariant, number[]>(verifyVariants.map((v) => [v, []]));
+  const warmTokens = takeBatch();
+  for (const v of verifyVariants) await ops[v](warmTokens.slice(0, Math.min(200, warmTokens.length)));
+  for (let r = 0; r < plan.runs; r++) {
+    const tokens = takeBatch();
+    const order = verifyVariants.map((_, i) => verifyVariants[(i + r) % verifyVariants.length]!);
+    for (const v of order) {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await ops[v](tokens);
+      const wall = Number(process.hrtime.bigint() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      cpuPerOp.get(v)!.push((cpu.user + cpu.system) / tokens.length);
+      wallPerOp.get(v)!.push(wall / tokens.length);
+    }
+  }
+  const labels: Record<VerifyVariant, string> = {
+    "node-crypto": "raw node:crypto ES256 verify (signature only)",
+    "jose-jwtverify": "jose jwtVerify (WebCrypto), iss/typ/alg checks",
+    "tessera-first-sight": "TokenVerifier.verify, first sight of each token",
+    "tessera-cached": "TokenVerifier.verify, token already verified",
+  };
+  for (const v of verifyVariants) {
+    report.row({
+      id: `verify/${v}`,
+      label: labels[v],
+      cells: [
+        ["CPU µs/op", fmtSeries(cpuPerOp.get(v)!, 1)],
+        ["wall µs/op", fmtSeries(wallPerOp.get(v)!, 1)],
+      ],
+      series: { cpu: cpuPerOp.get(v)!, wall: wallPerOp.get(v)! },
+      note: `${plan.runs} × ${plan.verifyOps} tokens, one at a time, in the bench process`,
+    });
+  }
+  const firstVsRaw = ratios(cpuPerOp.get("tessera-first-sight")!, cpuPerOp.get("node-crypto")!);
+  const raw = median(cpuPerOp.get("node-crypto")!);
+  const serverDelta = (fw: string) => median(firstCpu[fw]!) - median(noneCpu[fw]!);
+  report.target({
+    id: "first-sight-verify-vs-node-crypto",
+    description: "first-sight verification CPU vs a raw node:crypto ES256 verify",
+    value: fmtRatio(firstVsRaw),
+    goal: "≤ 1.2×",
+    met: median(firstVsRaw) <= 1.2,
+    note:
+      `jose jwtVerify alone: ${fmtRatio(ratios(cpuPerOp.get("jose-jwtverify")!, cpuPerOp.get("node-crypto")!))}; ` +
+      `in the echo servers a first sight adds ${serverDelta("grpc-js").toFixed(0)} µs (grpc-js) and ` +
+      `${serverDelta("connect").toFixed(0)} µs (Connect) per call over no auth, vs ${raw.toFixed(0)} µs for the raw verify`,
+  });
+}

@@ -1,0 +1,46 @@
+// The echo service in its own process, on grpc-js and on Connect (node:http2,
+// cleartext HTTP/2), either without auth or protected by Tessera's server
+// interceptors (authServerInterceptor / protect) with a verifier that has the
+// issuer's JWKS (remoteVerifier: fetched once over HTTP, then cached).
+//   BENCH_ECHO_AUTH=1        protect it (else no interceptor at all)
+//   BENCH_ISSUER, BENCH_JWKS_URL   the issuer whose tokens it accepts
+//   BENCH_ECHO_DESCRIPTORS   the compiled bench/echo descriptor set
+import { createServer } from "node:http2";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { protect } from "../../src/connect.js";
+import { authServerInterceptor, bridgeService } from "../../src/grpc.js";
+import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
+import { loadEchoService } from "../lib/echo-service.js";
+import { announce, serveUntilTerminated } from "../lib/processes.js";
+
+const service: DescService = loadEchoService();
+const auth = process.env["BENCH_ECHO_AUTH"] === "1";
+const verifier = auth ? remoteVerifier({ issuer: process.env["BENCH_ISSUER"]!, jwksUrl: process.env["BENCH_JWKS_URL"]! }) : undefined;
+await verifier?.start();
+
+const echo = async (req: { text: string }) => ({ text: req.text });
+
+// grpc-js
+const grpc = new Server(verifier !== undefined ? { interceptors: [authServerInterceptor({ verifier, services: [service] })] } : {});
+const { definition, implementation } = bridgeService(service, { echo } as never);
+grpc.addService(definition, implementation);
+const grpcPort = await new Promise<number>((resolve, reject) =>
+  grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+);
+
+// Connect (Connect, gRPC and gRPC-Web protocols) on cleartext HTTP/2
+const register = (router: ConnectRouter) => router.service(service, { echo } as never);
+const h2 = createServer(connectNodeAdapter({ routes: verifier !== undefined ? protect(verifier, register) : register }));
+h2.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
+await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+const connectPort = (h2.address() as { port: number }).port;
+
+announce({ grpc: `127.0.0.1:${grpcPort}`, connect: `http://127.0.0.1:${connectPort}`, auth });
+serveUntilTerminated(async () => {
+  verifier?.stop();
+  grpc.forceShutdown();
+  await new Promise<void>((resolve) => h2.close(() => resolve()));
+});

@@ -1,0 +1,41 @@
+// Tessera in its own process, as `tessera serve` runs it: createTesseraServer
+// with the bench's clients, on free loopback ports. With BENCH_REDIS_URL its
+// shared state (deny-list and feed, introspection cache, throttling) is in
+// that Redis (as REDIS_URL does); else in this process's memory.
+import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { validateConfig } from "../../src/config/validate.js";
+import { createTesseraServer } from "../../src/server/tessera-server.js";
+import { BENCH_AUDIENCE, BENCH_CLIENT, BENCH_RS_CLIENT, BENCH_SCOPES, ECHO_SCOPE, ECHO_SERVICE } from "../lib/bench-clients.js";
+import { announce, serveUntilTerminated } from "../lib/processes.js";
+
+const config = validateConfig(
+  {
+    http: { port: 0 },
+    grpc: { port: 0 },
+    clients: [
+      {
+        id: BENCH_CLIENT.id,
+        authMethod: "client_secret_basic",
+        secretHashes: [hashClientSecret(BENCH_CLIENT.secret)],
+        grants: [
+          { audience: BENCH_AUDIENCE, scopes: [...BENCH_SCOPES] },
+          { audience: ECHO_SERVICE, scopes: [ECHO_SCOPE] },
+        ],
+      },
+      {
+        id: BENCH_RS_CLIENT.id,
+        authMethod: "client_secret_basic",
+        secretHashes: [hashClientSecret(BENCH_RS_CLIENT.secret)],
+        grants: [],
+        audiences: [BENCH_AUDIENCE],
+        introspection: true,
+      },
+    ],
+  },
+  { REDIS_URL: process.env["BENCH_REDIS_URL"] },
+  () => "",
+);
+
+const server = await createTesseraServer({ config });
+announce({ http: server.httpUrl, grpc: server.grpcAddress, issuer: server.issuer });
+serveUntilTerminated(() => server.stop());
