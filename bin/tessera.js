@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx's loader (no build step).
-import { register } from "tsx/esm/api";
+// The tessera CLI. In a checkout (src/ present) it runs the TypeScript through tsx's loader, so that
+// no build step stands between an edit and a run; an installed package has only the compiled dist/.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/cli/main.ts");
+const source = new URL("../src/cli/main.ts", import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(source.href);
+} else {
+  await import(new URL("../dist/src/cli/main.js", import.meta.url).href);
+}

@@ -16,10 +16,17 @@ export interface Spawned {
   kill(): void;
 }
 
-/** Environment for a child: this process's, without TESSERA_* variables, plus `env`. */
+/**
+ * Node's condition under which `tessera/*` imports resolve to src/*.ts (the repository's examples and
+ * tests) instead of the compiled dist/ a published package holds (package.json "exports").
+ */
+export const SOURCE_CONDITION = "--conditions=tessera-source";
+
+/** Environment for a child: this process's, without TESSERA_* variables, plus `env`; its Node resolves `tessera/*` to the sources. */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TESSERA_")));
-  return { ...base, ...env };
+  const nodeOptions = base["NODE_OPTIONS"] ?? "";
+  return { ...base, NODE_OPTIONS: nodeOptions.includes(SOURCE_CONDITION) ? nodeOptions : `${nodeOptions} ${SOURCE_CONDITION}`.trim(), ...env };
 }
 
 /** Spawns `node bin/tessera.js ...args` in the repository root. */
