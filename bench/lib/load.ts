@@ -59,12 +59,23 @@ export interface HttpAnswer {
 /** POSTs over a pool of keep-alive HTTP/1.1 connections. */
 export interface HttpPoster {
   post(url: string, headers: Record<string, string>, body: string): Promise<HttpAnswer>;
+  /**
+   * Drops the pooled connections. Call it before each run: a connection left idle longer than the
+   * server's keep-alive timeout (5 s in Node) is closed by the server, and the next request on it
+   * would fail with ECONNRESET through no fault of the server.
+   */
+  fresh(): void;
   close(): void;
 }
 
 export function httpPoster(connections: number): HttpPoster {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const newAgent = () => new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  let agent = newAgent();
   return {
+    fresh: () => {
+      agent.destroy();
+      agent = newAgent();
+    },
     post: (url, headers, body) =>
       new Promise((resolve, reject) => {
         const req = request(url, { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {

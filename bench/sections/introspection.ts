@@ -58,10 +58,12 @@ export async function introspectionSection(env: BenchEnv, report: Report): Promi
     for (const variant of ["tessera-redis-hit", "tessera-memory-hit"] as const) {
       for (let i = 0; i < POOL; i++) expectOk(await poster.post(targets[variant].url, headers, `token=${targets[variant].token(i)}`), isActive);
     }
-    const load = (variant: Variant, calls: number) => () =>
-      runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async (i) =>
+    const load = (variant: Variant, calls: number) => () => {
+      poster.fresh();
+      return runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async (i) =>
         expectOk(await poster.post(targets[variant].url, headers, `token=${targets[variant].token(i)}`), isActive),
       );
+    };
     const variants: Variant[] = ["tessera-redis-hit", "tessera-redis-miss", "tessera-memory-hit", "oidc-provider", "floor"];
     const samples = await interleaved(
       plan,

@@ -38,8 +38,10 @@ export async function issuanceSection(env: BenchEnv, report: Report): Promise<vo
         throw new Error(`${variant} answered a token unlike the others: ${JSON.stringify({ header, claims })}`);
       }
     }
-    const load = (variant: HttpVariant, calls: number) => () =>
-      runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async () => expectOk(await poster.post(endpoints[variant].url, headers, body), isToken));
+    const load = (variant: HttpVariant, calls: number) => () => {
+      poster.fresh();
+      return runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async () => expectOk(await poster.post(endpoints[variant].url, headers, body), isToken));
+    };
     const variants: HttpVariant[] = ["tessera", "tessera-redis", "oidc-provider", "floor"];
     const samples = await interleaved(
       plan,

@@ -66,7 +66,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   }
 
   async revoke(issuer: string, jti: string, expiresAt: number): Promise<void> {
-    const keys = [this.keys.deny(issuer, jti), this.keys.introspection(issuer, jti), this.keys.revoked, this.keys.feed, this.keys.feedSeq];
+    const keys = [...this.keys.tokenKeys(issuer, jti), this.keys.revoked, this.keys.feed, this.keys.feedSeq];
     const args = [Math.ceil(expiresAt * 1000), JSON.stringify([issuer, jti]), issuer, jti, Math.max(1, this.options.feedLength ?? 10_000)];
     const waitReplicas = this.options.waitReplicas ?? 0;
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 500;

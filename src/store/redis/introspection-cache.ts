@@ -23,7 +23,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
     const reply = (await redisCall(
-      () => CACHE_LOOKUP.run(this.client, [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)], [key.caller]),
+      () => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]),
       this.#deadlineMs,
     )) as [number, string?];
     if (reply[0] === 1) return { revoked: true };
@@ -35,7 +35,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
       () =>
         CACHE_STORE.run(
           this.client,
-          [this.keys.deny(key.issuer, key.jti), this.keys.introspection(key.issuer, key.jti)],
+          this.keys.tokenKeys(key.issuer, key.jti),
           [key.caller, value, Math.floor(expiresAt * 1000), Math.round(this.options.ttlSeconds * 1000)],
         ),
       this.#deadlineMs,

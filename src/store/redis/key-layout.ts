@@ -30,6 +30,11 @@ export class KeyLayout {
   introspection(issuer: string, jti: string): string {
     return `${this.prefix}{rev}:introspect:${keyId(issuer, jti)}`;
   }
+  /** deny() and introspection() of one token, its id hashed once: the pair every cache script takes. */
+  tokenKeys(issuer: string, jti: string): [deny: string, introspection: string] {
+    const id = keyId(issuer, jti);
+    return [`${this.prefix}{rev}:deny:${id}`, `${this.prefix}{rev}:introspect:${id}`];
+  }
   /** Sorted set of revocations in force: member JSON [issuer, jti], score = end (epoch ms). */
   get revoked(): string {
     return `${this.prefix}{rev}:revoked`;
