@@ -15,6 +15,7 @@ import { createHttpListener, type HttpListener } from "../../src/server/http-lis
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { TokenSource, type TokenFetcher } from "../../src/token-source/token-source.js";
+import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarConnect, calendarGrpc, calendarStore } from "../../examples/mesh/calendar-service.js";
 
@@ -111,6 +112,31 @@ export async function startCalendars(verifier: TokenVerifier): Promise<CalendarS
     stop: async () => {
       grpc.forceShutdown();
       await http.close();
+    },
+  };
+}
+
+/** The mesh's Tessera, a verifier that follows its revocations, and CalendarService protected by it. */
+export interface CalendarMesh {
+  tessera: MeshTessera;
+  verifier: TokenVerifier;
+  calendars: CalendarServers;
+  stop(): Promise<void>;
+}
+
+export async function startCalendarMesh(): Promise<CalendarMesh> {
+  const tessera = await startMeshTessera();
+  const verifier = remoteVerifier({ issuer: tessera.server.issuer, revocations: tessera.denyList });
+  await verifier.start();
+  const calendars = await startCalendars(verifier);
+  return {
+    tessera,
+    verifier,
+    calendars,
+    stop: async () => {
+      await calendars.stop();
+      verifier.stop();
+      await tessera.server.stop();
     },
   };
 }

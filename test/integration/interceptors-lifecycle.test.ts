@@ -14,7 +14,7 @@ import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarClient, fails, type CalendarApi, type CalendarClientKind } from "../helpers/calendar-clients.js";
-import { CALENDAR, meshTokens, rawToken, startCalendars, startMeshTessera, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
+import { CALENDAR, meshTokens, rawToken, startCalendarMesh, startCalendars, startMeshTessera, type CalendarMesh, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
 
 const UNAUTHENTICATED = 16;
 const UNAVAILABLE = 14;
@@ -28,21 +28,18 @@ class OffsetClock implements Clock {
 }
 
 let tessera: MeshTessera;
-let verifier: TokenVerifier;
 let calendars: CalendarServers;
 const opened: CalendarApi[] = [];
 
+let mesh: CalendarMesh;
+
 before(async () => {
-  tessera = await startMeshTessera();
-  verifier = remoteVerifier({ issuer: tessera.server.issuer, revocations: tessera.denyList });
-  await verifier.start();
-  calendars = await startCalendars(verifier);
+  mesh = await startCalendarMesh();
+  ({ tessera, calendars } = mesh);
 });
 after(async () => {
   opened.forEach((c) => c.close());
-  await calendars.stop();
-  verifier.stop();
-  await tessera.server.stop();
+  await mesh.stop();
 });
 
 function client(kind: CalendarClientKind, server: "connect" | "grpc-js", who: MeshClient, servers = calendars) {

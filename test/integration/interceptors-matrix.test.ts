@@ -4,30 +4,25 @@
 // against the grpc-js server. Rules come from calendar.proto's options.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
-import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarClient, fails, type CalendarApi, type CalendarClientKind } from "../helpers/calendar-clients.js";
-import { CALENDAR, FILES, meshTokens, rawToken, startCalendars, startMeshTessera, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
+import { CALENDAR, FILES, meshTokens, rawToken, startCalendarMesh, type CalendarMesh, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
 
 let tessera: MeshTessera;
-let verifier: TokenVerifier;
 let calendars: CalendarServers;
 const opened: CalendarApi[] = [];
 
+let mesh: CalendarMesh;
+
 before(async () => {
-  tessera = await startMeshTessera();
-  verifier = remoteVerifier({ issuer: tessera.server.issuer, revocations: tessera.denyList });
-  await verifier.start();
-  calendars = await startCalendars(verifier);
+  mesh = await startCalendarMesh();
+  ({ tessera, calendars } = mesh);
 });
 after(async () => {
   opened.forEach((c) => c.close());
-  await calendars.stop();
-  verifier.stop();
-  await tessera.server.stop();
+  await mesh.stop();
 });
 
 const combos: { kind: CalendarClientKind; server: "connect" | "grpc-js" }[] = [

@@ -15,6 +15,7 @@ import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
 import type { AuthThrottle, IntrospectionCache } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
+import { malleate } from "../helpers/malleate.js";
 
 const billing = { basic: parseBasicAuthorization(basicAuthorization("billing", SECRETS.basic)) };
 const calendar = { basic: parseBasicAuthorization(basicAuthorization("calendar", SECRETS.other)) };
@@ -48,16 +49,6 @@ async function cachedContext(cacheSeconds = 60) {
 function forge(token: string): string {
   const [h, p, sig] = token.split(".") as [string, string, string];
   return `${h}.${p}.${Buffer.alloc(Buffer.from(sig, "base64url").length, 7).toString("base64url")}`;
-}
-
-/** P-256 group order: (r, n − s) is a second valid ECDSA signature of the same token. */
-const P256_N = BigInt("0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
-function malleate(token: string): string {
-  const [h, p, sig] = token.split(".") as [string, string, string];
-  const bytes = Buffer.from(sig, "base64url");
-  const s = BigInt(`0x${bytes.subarray(32).toString("hex")}`);
-  const flipped = Buffer.from((P256_N - s).toString(16).padStart(64, "0"), "hex");
-  return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), flipped]).toString("base64url")}`;
 }
 
 describe("introspection with a cache", () => {

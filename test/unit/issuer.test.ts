@@ -11,6 +11,7 @@ import { revokeToken } from "../../src/issuer/revoke-token.js";
 import type { DenyList } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
+import { malleate } from "../helpers/malleate.js";
 
 const clock = new FrozenClock();
 const { ctx } = await fixtureContext(clock);
@@ -22,16 +23,6 @@ const norights = { clientId: "norights", clientSecret: SECRETS.other };
 
 async function billingToken(resource = "https://calendar.example.com", scopes = ["event.view"]) {
   return issueToken(ctx, { grantType: "client_credentials", credentials: billing, resource, scopes });
-}
-
-/** P-256 group order: (r, n − s) is a second valid ECDSA signature of the same token. */
-const P256_N = BigInt("0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
-function malleate(token: string): string {
-  const [h, p, sig] = token.split(".") as [string, string, string];
-  const bytes = Buffer.from(sig, "base64url");
-  const s = BigInt(`0x${bytes.subarray(32).toString("hex")}`);
-  const flipped = Buffer.from((P256_N - s).toString(16).padStart(64, "0"), "hex");
-  return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), flipped]).toString("base64url")}`;
 }
 
 describe("issueToken", () => {
