@@ -4,18 +4,16 @@
 // revocation reaches both verifier processes). No timing is asserted here:
 // figures come from `npm run bench` and go to bench/RESULTS.md.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { ROWS, TARGETS } from "../../bench/lib/report.js";
-import { REPO_ROOT, childEnv } from "../helpers/child-process.js";
+import { childEnv, killUnfinished, runToEnd } from "../helpers/child-process.js";
 
 const work = mkdtempSync(join(tmpdir(), "tessera-bench-quick-"));
-let child: ChildProcess | undefined;
 after(() => {
-  if (child?.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+  killUnfinished();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -25,28 +23,11 @@ interface BenchJson {
   targets: { id: string; met: boolean | undefined; value: string }[];
 }
 
-function runQuickBench(jsonFile: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    // npm runs node, which starts the servers: a process group of their own, so that a timeout kills them all.
-    child = spawn("npm", ["run", "bench:quick", "--", "--json", jsonFile], { cwd: REPO_ROOT, env: childEnv({}), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-    const timer = setTimeout(() => {
-      process.kill(-child!.pid!, "SIGKILL");
-      reject(new Error(`the quick bench did not end within ${timeoutMs} ms\n${output}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
 test("npm run bench:quick measures every row and target, and what it checks beyond timing holds", { timeout: 180_000 }, async () => {
   const jsonFile = join(work, "bench.json");
-  const { code, output } = await runQuickBench(jsonFile, 170_000);
+  // npm runs node, which starts the servers: a process group of their own, so that a timeout kills them all.
+  const { code, stdout, stderr } = await runToEnd("npm", ["run", "bench:quick", "--", "--json", jsonFile], { env: childEnv({}), timeoutMs: 170_000, group: true });
+  const output = `${stdout}\n${stderr}`;
   assert.equal(code, 0, output);
   const result = JSON.parse(readFileSync(jsonFile, "utf8")) as BenchJson;
   assert.equal(result.plan.quick, true);

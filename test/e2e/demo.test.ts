@@ -2,48 +2,22 @@
 // scenario's calls print the scripted outcomes and the demo exits 0; with a
 // grant wider than the script expects, it says so and exits 1.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { REPO_ROOT, childEnv } from "../helpers/child-process.js";
+import { REPO_ROOT, childEnv, killUnfinished, runToEnd, type Finished } from "../helpers/child-process.js";
 
-const running = new Set<ChildProcess>();
 const temporary: string[] = [];
+
 after(() => {
-  // npm runs tsx, which runs node: kill the whole process group.
-  for (const child of running) killGroup(child);
+  killUnfinished();
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
-function killGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-function npmRunDemo(env: Record<string, string> = {}, timeoutMs = 45_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "demo"], { cwd: REPO_ROOT, env: childEnv(env), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    running.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      killGroup(child);
-      reject(new Error(`npm run demo did not end within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** `npm run demo` as a user runs it; npm runs tsx, which runs node: a timeout kills the whole group. */
+function npmRunDemo(env: Record<string, string> = {}, timeoutMs = 45_000): Promise<Finished> {
+  return runToEnd("npm", ["run", "demo"], { env: childEnv(env), timeoutMs, group: true });
 }
 
 describe("npm run demo", () => {

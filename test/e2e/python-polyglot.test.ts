@@ -10,38 +10,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { REPO_ROOT, childEnv } from "../helpers/child-process.js";
+import { REPO_ROOT, childEnv, killUnfinished, runToEnd, type Finished } from "../helpers/child-process.js";
 
 /** Debian's interpreter: the one with the Debian packages (not a pyenv python3 first on PATH). */
 const PYTHON = "/usr/bin/python3";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const running = new Set<ChildProcess>();
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    running.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not end within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Finished> {
+  return runToEnd(command, args, { env, timeoutMs });
 }
 
 let generated: string;
@@ -74,7 +49,7 @@ function startMesh(timeoutMs = 30_000): Promise<Record<string, string>> {
 }
 
 /** Runs a script of examples/python with the generated code on PYTHONPATH and only the variables given. */
-function python(args: string[], env: Record<string, string>): Promise<Run> {
+function python(args: string[], env: Record<string, string>): Promise<Finished> {
   return run(PYTHON, args, { PATH: "/usr/bin:/bin", PYTHONPATH: generated, PYTHONDONTWRITEBYTECODE: "1", ...env });
 }
 
@@ -86,7 +61,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of running) child.kill("SIGKILL");
+  killUnfinished();
   if (mesh !== undefined && mesh.exitCode === null && mesh.signalCode === null) {
     // SIGTERM: the mesh stops and removes its temporary configuration; SIGKILL if it does not within 5 s.
     const exited = new Promise((resolve) => mesh!.once("exit", resolve));

@@ -96,3 +96,53 @@ export function spawnTessera(args: string[], env: Record<string, string> = {}): 
     },
   };
 }
+
+/** How a command run to its end went. */
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Children of runToEnd still running, and whether each leads a process group of its own. */
+const unfinished = new Map<ChildProcess, boolean>();
+
+function killTree(child: ChildProcess, group: boolean): void {
+  try {
+    if (group) process.kill(-child.pid!, "SIGKILL");
+    else child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs a command in the repository root to its end, collecting its output. Past `timeoutMs` it is
+ * killed (with `group`, its whole process group: npm → node → servers) and the promise rejects.
+ */
+export function runToEnd(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number; group?: boolean }): Promise<Finished> {
+  const group = options.group ?? false;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: options.env, detached: group, stdio: ["ignore", "pipe", "pipe"] });
+    unfinished.set(child, group);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      killTree(child, group);
+      reject(new Error(`${command} ${args.join(" ")} did not end within ${options.timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, options.timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      unfinished.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Kills whatever runToEnd started that has not ended (for `after` hooks). */
+export function killUnfinished(): void {
+  for (const [child, group] of unfinished) killTree(child, group);
+}

@@ -1,6 +1,7 @@
 // A small mesh for interceptor tests: Tessera (memory store, in this process),
 // CalendarService served by Connect (HTTP/1.1 + h2c) and by grpc-js, both
 // protected by the interceptors, and token sources for the mesh's clients.
+import { after, before } from "node:test";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
@@ -117,14 +118,14 @@ export async function startCalendars(verifier: TokenVerifier): Promise<CalendarS
 }
 
 /** The mesh's Tessera, a verifier that follows its revocations, and CalendarService protected by it. */
-export interface CalendarMesh {
+interface CalendarMesh {
   tessera: MeshTessera;
   verifier: TokenVerifier;
   calendars: CalendarServers;
   stop(): Promise<void>;
 }
 
-export async function startCalendarMesh(): Promise<CalendarMesh> {
+async function startCalendarMesh(): Promise<CalendarMesh> {
   const tessera = await startMeshTessera();
   const verifier = remoteVerifier({ issuer: tessera.server.issuer, revocations: tessera.denyList });
   await verifier.start();
@@ -137,6 +138,42 @@ export async function startCalendarMesh(): Promise<CalendarMesh> {
       await calendars.stop();
       verifier.stop();
       await tessera.server.stop();
+    },
+  };
+}
+
+/** The calendar mesh of a test file: started before its tests, stopped after them with the clients it tracked. */
+export interface CalendarMeshFixture {
+  readonly tessera: MeshTessera;
+  readonly calendars: CalendarServers;
+  /** Closes `client` when the file's tests are done. */
+  track<C extends { close(): void }>(client: C): C;
+}
+
+export function useCalendarMesh(): CalendarMeshFixture {
+  let mesh: CalendarMesh | undefined;
+  const clients: { close(): void }[] = [];
+  const started = (): CalendarMesh => {
+    if (mesh === undefined) throw new Error("the calendar mesh starts in before()");
+    return mesh;
+  };
+  before(async () => {
+    mesh = await startCalendarMesh();
+  });
+  after(async () => {
+    clients.forEach((c) => c.close());
+    await mesh?.stop();
+  });
+  return {
+    get tessera() {
+      return started().tessera;
+    },
+    get calendars() {
+      return started().calendars;
+    },
+    track: (client) => {
+      clients.push(client);
+      return client;
     },
   };
 }

@@ -3,7 +3,7 @@
 // streams ended on revocation and expiry, key rotation without a failed call,
 // a JWKS flood without a fetch storm, and a token service outage.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { generateKeyPair, SignJWT } from "jose";
 import { jwksFromTokenService } from "../../src/connect.js";
@@ -13,8 +13,8 @@ import { generateSigningKey } from "../../src/keys/signing-key.js";
 import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
-import { calendarClient, fails, type CalendarApi, type CalendarClientKind } from "../helpers/calendar-clients.js";
-import { CALENDAR, meshTokens, rawToken, startCalendarMesh, startCalendars, startMeshTessera, type CalendarMesh, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
+import { calendarClient, fails, type CalendarClientKind } from "../helpers/calendar-clients.js";
+import { CALENDAR, meshTokens, rawToken, startCalendars, startMeshTessera, useCalendarMesh, type MeshClient } from "../helpers/mesh.js";
 
 const UNAUTHENTICATED = 16;
 const UNAVAILABLE = 14;
@@ -27,23 +27,10 @@ class OffsetClock implements Clock {
   }
 }
 
-let tessera: MeshTessera;
-let calendars: CalendarServers;
-const opened: CalendarApi[] = [];
+const mesh = useCalendarMesh();
 
-let mesh: CalendarMesh;
-
-before(async () => {
-  mesh = await startCalendarMesh();
-  ({ tessera, calendars } = mesh);
-});
-after(async () => {
-  opened.forEach((c) => c.close());
-  await mesh.stop();
-});
-
-function client(kind: CalendarClientKind, server: "connect" | "grpc-js", who: MeshClient, servers = calendars) {
-  const { tokens, fetches } = meshTokens(tessera.server, who);
+function client(kind: CalendarClientKind, server: "connect" | "grpc-js", who: MeshClient, servers = mesh.calendars) {
+  const { tokens, fetches } = meshTokens(mesh.tessera.server, who);
   const target =
     server === "connect"
       ? kind === "grpc-js"
@@ -53,12 +40,12 @@ function client(kind: CalendarClientKind, server: "connect" | "grpc-js", who: Me
         ? servers.grpcAddress
         : `http://${servers.grpcAddress}`;
   const api = calendarClient(kind, target, { tokens });
-  opened.push(api);
+  mesh.track(api);
   return { api, tokens, fetches };
 }
 
 async function revoke(token: string, who: MeshClient): Promise<void> {
-  const r = await fetch(`${tessera.server.httpUrl}/oauth2/revoke`, {
+  const r = await fetch(`${mesh.tessera.server.httpUrl}/oauth2/revoke`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${who}:${who}-secret-0123456789abcdef0123456789abcdef`).toString("base64")}` },
     body: new URLSearchParams({ token }),
@@ -120,7 +107,7 @@ describe("long streams", () => {
 describe("key rotation", () => {
   test("a key published ahead of signing: zero failed calls across the rotation; activated too early: refused", async () => {
     const clock = new OffsetClock();
-    const rotating = remoteVerifier({ issuer: tessera.server.issuer, revocations: tessera.denyList, clock, jwksCooldownMs: 30_000 });
+    const rotating = remoteVerifier({ issuer: mesh.tessera.server.issuer, revocations: mesh.tessera.denyList, clock, jwksCooldownMs: 30_000 });
     await rotating.start();
     const servers = await startCalendars(rotating);
     try {
@@ -139,22 +126,22 @@ describe("key rotation", () => {
       };
       await load("tasks", 50);
       const next = await generateSigningKey("ES256");
-      tessera.keys.addNext(next);
+      mesh.tessera.keys.addNext(next);
       await load("tasks", 50);
       clock.offsetMs += 31_000; // the lead time: longer than the verifiers' JWKS cooldown
-      tessera.keys.activate(next.kid);
+      mesh.tessera.keys.activate(next.kid);
       await Promise.all([load("tasks", 100), load("admin", 100)]);
       assert.equal(failures, 0);
       assert.equal(calls, 300);
 
       // Control: a key that signs before verifiers could see it is refused until their cooldown passes.
       const rushed = await generateSigningKey("ES256");
-      tessera.keys.addNext(rushed);
-      tessera.keys.activate(rushed.kid);
+      mesh.tessera.keys.addNext(rushed);
+      mesh.tessera.keys.activate(rushed.kid);
       const failure = await fails(client("connect-2", "connect", "deleter", servers).api.listEvents());
       assert.equal(failure.code, UNAUTHENTICATED);
       assert.match(failure.message, /unknown key/);
-      tessera.keys.activate(next.kid);
+      mesh.tessera.keys.activate(next.kid);
     } finally {
       await servers.stop();
       rotating.stop();
@@ -165,12 +152,12 @@ describe("key rotation", () => {
 describe("JWKS fetches", () => {
   test("a flood of unknown kids and expired tokens causes at most one fetch per cooldown", async () => {
     let fetches = 0;
-    const jwks = httpJwksFetcher(`${tessera.server.httpUrl}/.well-known/jwks.json`);
+    const jwks = httpJwksFetcher(`${mesh.tessera.server.httpUrl}/.well-known/jwks.json`);
     const counted = new TokenVerifier({
-      issuer: tessera.server.issuer,
+      issuer: mesh.tessera.server.issuer,
       keys: new RemoteKeySet({ fetch: () => (fetches++, jwks()), cooldownMs: 30_000 }),
     });
-    const good = await rawToken(tessera.server, "tasks", CALENDAR);
+    const good = await rawToken(mesh.tessera.server, "tasks", CALENDAR);
     await counted.verify(good);
     assert.equal(fetches, 1);
     const attacker = await generateKeyPair("ES256");
@@ -179,7 +166,7 @@ describe("JWKS fetches", () => {
       Array.from({ length: 200 }, (_, i) =>
         new SignJWT({ client_id: "tasks", scope: "event.view" })
           .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: `random-${i}` })
-          .setIssuer(tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now).setExpirationTime(now + 60).setJti(`j${i}`)
+          .setIssuer(mesh.tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now).setExpirationTime(now + 60).setJti(`j${i}`)
           .sign(attacker.privateKey),
       ),
     );
@@ -189,7 +176,7 @@ describe("JWKS fetches", () => {
     const before = fetches;
     const expired = await new SignJWT({ client_id: "tasks" })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "other" })
-      .setIssuer(tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now - 900).setExpirationTime(now - 600).setJti("old")
+      .setIssuer(mesh.tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now - 900).setExpirationTime(now - 600).setJti("old")
       .sign(attacker.privateKey);
     await assert.rejects(counted.verify(expired), /expired/);
     assert.equal(fetches, before, "an expired token never causes a fetch");
@@ -198,9 +185,9 @@ describe("JWKS fetches", () => {
 
 describe("keys over GetJwks", () => {
   test("a verifier can read the keys with TokenService/GetJwks over gRPC", async () => {
-    const transport = createGrpcTransport({ baseUrl: `http://${tessera.server.grpcAddress}` });
-    const overRpc = new TokenVerifier({ issuer: tessera.server.issuer, keys: new RemoteKeySet({ fetch: jwksFromTokenService(transport) }) });
-    const claims = await overRpc.verify(await rawToken(tessera.server, "tasks", CALENDAR));
+    const transport = createGrpcTransport({ baseUrl: `http://${mesh.tessera.server.grpcAddress}` });
+    const overRpc = new TokenVerifier({ issuer: mesh.tessera.server.issuer, keys: new RemoteKeySet({ fetch: jwksFromTokenService(transport) }) });
+    const claims = await overRpc.verify(await rawToken(mesh.tessera.server, "tasks", CALENDAR));
     assert.equal(claims.clientId, "tasks");
   });
 });

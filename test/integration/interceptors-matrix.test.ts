@@ -3,27 +3,14 @@
 // Connect server; grpc-js against the Connect server; Connect gRPC and grpc-js
 // against the grpc-js server. Rules come from calendar.proto's options.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { calendarClient, fails, type CalendarApi, type CalendarClientKind } from "../helpers/calendar-clients.js";
-import { CALENDAR, FILES, meshTokens, rawToken, startCalendarMesh, type CalendarMesh, type CalendarServers, type MeshClient, type MeshTessera } from "../helpers/mesh.js";
+import { describe, test } from "node:test";
+import { calendarClient, fails, type CalendarClientKind } from "../helpers/calendar-clients.js";
+import { CALENDAR, FILES, meshTokens, rawToken, useCalendarMesh, type MeshClient } from "../helpers/mesh.js";
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
 
-let tessera: MeshTessera;
-let calendars: CalendarServers;
-const opened: CalendarApi[] = [];
-
-let mesh: CalendarMesh;
-
-before(async () => {
-  mesh = await startCalendarMesh();
-  ({ tessera, calendars } = mesh);
-});
-after(async () => {
-  opened.forEach((c) => c.close());
-  await mesh.stop();
-});
+const mesh = useCalendarMesh();
 
 const combos: { kind: CalendarClientKind; server: "connect" | "grpc-js" }[] = [
   { kind: "connect-1.1", server: "connect" },
@@ -36,20 +23,20 @@ const combos: { kind: CalendarClientKind; server: "connect" | "grpc-js" }[] = [
 ];
 
 function target(kind: CalendarClientKind, server: "connect" | "grpc-js"): string {
-  if (server === "connect") return kind === "grpc-js" ? calendars.connectUrl.replace("http://", "") : calendars.connectUrl;
-  return kind === "grpc-js" ? calendars.grpcAddress : `http://${calendars.grpcAddress}`;
+  if (server === "connect") return kind === "grpc-js" ? mesh.calendars.connectUrl.replace("http://", "") : mesh.calendars.connectUrl;
+  return kind === "grpc-js" ? mesh.calendars.grpcAddress : `http://${mesh.calendars.grpcAddress}`;
 }
 
 function withTokens(kind: CalendarClientKind, server: "connect" | "grpc-js", client: MeshClient) {
-  const { tokens, fetches } = meshTokens(tessera.server, client);
+  const { tokens, fetches } = meshTokens(mesh.tessera.server, client);
   const api = calendarClient(kind, target(kind, server), { tokens });
-  opened.push(api);
+  mesh.track(api);
   return { api, fetches };
 }
 
 function withHeader(kind: CalendarClientKind, server: "connect" | "grpc-js", authorization?: string) {
   const api = calendarClient(kind, target(kind, server), authorization ? { authorization } : {});
-  opened.push(api);
+  mesh.track(api);
   return api;
 }
 
@@ -78,7 +65,7 @@ for (const { kind, server } of combos) {
     });
 
     test("a bad token → UNAUTHENTICATED, error=\"invalid_token\"", async () => {
-      for (const authorization of ["Bearer not-a-jwt", "Bearer eyJhbGciOiJub25lIn0.e30.", "Basic dGFza3M6eA==", `Bearer ${(await rawToken(tessera.server, "tasks", CALENDAR)).slice(0, -4)}AAAA`]) {
+      for (const authorization of ["Bearer not-a-jwt", "Bearer eyJhbGciOiJub25lIn0.e30.", "Basic dGFza3M6eA==", `Bearer ${(await rawToken(mesh.tessera.server, "tasks", CALENDAR)).slice(0, -4)}AAAA`]) {
         const failure = await fails(withHeader(kind, server, authorization).listEvents());
         assert.equal(failure.code, UNAUTHENTICATED, authorization.slice(0, 20));
         assert.match(failure.challenge ?? "", /error="invalid_token"/);
@@ -86,7 +73,7 @@ for (const { kind, server } of combos) {
     });
 
     test("a valid token for another audience → PERMISSION_DENIED", async () => {
-      const token = await rawToken(tessera.server, "filer", FILES);
+      const token = await rawToken(mesh.tessera.server, "filer", FILES);
       const failure = await fails(withHeader(kind, server, `Bearer ${token}`).listEvents());
       assert.equal(failure.code, PERMISSION_DENIED);
       assert.equal(failure.detail?.error, "insufficient_scope");
@@ -94,7 +81,7 @@ for (const { kind, server } of combos) {
     });
 
     test("a valid token without the method's scopes → PERMISSION_DENIED naming them", async () => {
-      const token = await rawToken(tessera.server, "tasks", CALENDAR, ["event.view"]);
+      const token = await rawToken(mesh.tessera.server, "tasks", CALENDAR, ["event.view"]);
       const failure = await fails(withHeader(kind, server, `Bearer ${token}`).createEvent("nope"));
       assert.equal(failure.code, PERMISSION_DENIED);
       assert.deepEqual(failure.detail?.requiredScopes, ["event.create"]);
@@ -103,7 +90,7 @@ for (const { kind, server } of combos) {
 
     test("any_of: event.delete plus calendar.admin passes; event.delete alone does not", async () => {
       const event = await withTokens(kind, server, "tasks").api.createEvent("to delete");
-      const token = await rawToken(tessera.server, "deleter", CALENDAR, ["event.delete"]);
+      const token = await rawToken(mesh.tessera.server, "deleter", CALENDAR, ["event.delete"]);
       const failure = await fails(withHeader(kind, server, `Bearer ${token}`).deleteEvent(event.id));
       assert.equal(failure.code, PERMISSION_DENIED);
       assert.deepEqual(failure.detail?.requiredScopes, ["event.delete", "calendar.owner"]);
