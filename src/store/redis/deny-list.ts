@@ -4,7 +4,7 @@ import type { DenyList, RevocationEvent, RevocationFeed } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { FEED_INTACT, FEED_SNAPSHOT, isNoScript, REVOKE } from "./lua-scripts.js";
 import { blockingConnection, type RedisClient } from "./redis-client.js";
-import { REDIS_RETRY_AFTER_SECONDS, redisCall } from "./redis-call.js";
+import { addedDeadline, REDIS_RETRY_AFTER_SECONDS, redisCall } from "./redis-call.js";
 
 /** Options of RedisDenyList. */
 export interface RedisDenyListOptions {
@@ -52,6 +52,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   readonly #subscriptions = new Set<FeedSubscription>();
   readonly #stats: FeedStats = { resyncs: 0, readErrors: 0 };
   readonly #logger: Logger;
+  readonly #deadlineMs: number;
 
   constructor(
     private readonly client: RedisClient,
@@ -59,6 +60,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     private readonly options: RedisDenyListOptions,
   ) {
     this.#logger = options.logger ?? silentLogger;
+    this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
   }
 
   get stats(): Readonly<FeedStats> {
@@ -91,7 +93,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   }
 
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
-    return (await redisCall(() => this.client.exists(this.keys.deny(issuer, jti)), this.options.commandTimeoutMs)) === 1;
+    return (await redisCall(() => this.client.exists(this.keys.deny(issuer, jti)), this.#deadlineMs)) === 1;
   }
 
   async subscribe(listener: (event: RevocationEvent) => void): Promise<() => void> {

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from "../../internal/clock.js";
 import type { ReplayGuard } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import type { RedisClient } from "./redis-client.js";
-import { redisCall } from "./redis-call.js";
+import { addedDeadline, redisCall } from "./redis-call.js";
 
 /**
  * Single-use records shared by every replica: SET NX with PXAT, one atomic
@@ -10,18 +10,22 @@ import { redisCall } from "./redis-call.js";
  * whichever replica it reaches.
  */
 export class RedisReplayGuard implements ReplayGuard {
+  readonly #deadlineMs: number;
+
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly options: { commandTimeoutMs: number; clock?: Clock },
-  ) {}
+  ) {
+    this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+  }
 
   async claim(key: string, expiresAt: number): Promise<boolean> {
     // A deadline in the past would make SET delete the key at once and answer OK to every claim:
     // keep the record at least one second.
     const now = (this.options.clock ?? systemClock).now();
     const endsAt = Math.max(Math.ceil(expiresAt * 1000), now + 1000);
-    const reply = await redisCall(() => this.client.set(this.keys.replay(key), "1", "PXAT", endsAt, "NX"), this.options.commandTimeoutMs);
+    const reply = await redisCall(() => this.client.set(this.keys.replay(key), "1", "PXAT", endsAt, "NX"), this.#deadlineMs);
     return reply === "OK";
   }
 }
