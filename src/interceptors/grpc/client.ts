@@ -81,7 +81,8 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
     let scopes: readonly string[] = [];
     let retried = false;
 
-    return new InterceptingCall(nextCall(callOptions), {
+    const underlying = nextCall(callOptions);
+    return new InterceptingCall(underlying, {
       start(metadata, listener, next) {
         const withToken = (onToken: (value: string) => void) =>
           tokenForRule(tokens, rule).then(
@@ -89,7 +90,12 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
               scopes = got.scopes;
               onToken(got.token);
             },
-            (err: unknown) => listener.onReceiveStatus(statusOf(err)),
+            (err: unknown) => {
+              const status = statusOf(err);
+              // The underlying call was never started: cancel it, or its deadline timer outlives the call.
+              underlying.cancelWithStatus(status.code, status.details);
+              listener.onReceiveStatus(status);
+            },
           );
 
         withToken((value) => {
