@@ -7,7 +7,7 @@ export { verifyAccessToken, precheckAccessToken, type VerifyAccessTokenOptions, 
 export type { AccessTokenClaims } from "./verifier/access-token-claims.js";
 export type { Principal } from "./verifier/principal.js";
 export { bearerToken } from "./verifier/bearer-token.js";
-export { remoteVerifier, type RemoteVerifierOptions } from "./interceptors/remote-verifier.js";
+export { remoteVerifier, type RemoteVerifierOptions } from "./verifier/remote-verifier.js";
 export { RemoteKeySet, type RemoteKeySetOptions, type JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher, type HttpJwksFetcherOptions } from "./keys/http-jwks-fetcher.js";
 export * from "./policy/index.js";

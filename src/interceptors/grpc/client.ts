@@ -13,7 +13,7 @@ import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
 import { mergeRules, type RulesByPath } from "../../policy/rules-by-path.js";
 import type { TokenSource } from "../../token-source/token-source.js";
-import { tokenForRule } from "../token-for-rule.js";
+import { tokenForRule } from "../../token-source/token-for-rule.js";
 import { cleartextRefusal, isLoopbackHost } from "../transport-security.js";
 import { authErrorDetail } from "./status-detail.js";
 
