@@ -1,20 +1,18 @@
-import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../config/dev-mode.js";
-import { loadConfigFile } from "../config/load.js";
-import type { TesseraConfig } from "../config/types.js";
+import { Command } from "commander";
+import { devModeConfig, loadConfigFile, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES, type TesseraConfig } from "../config/index.js";
 import { stderrLogger } from "../internal/logger.js";
-import { createTesseraServer } from "../server/tessera-server.js";
+import { configOption, configPathOf } from "./config-option.js";
 
-/** `tessera serve [--config FILE]`: runs the token service until SIGINT/SIGTERM. */
-export async function serve(args: string[]): Promise<void> {
-  let configPath = process.env["TESSERA_CONFIG"] || undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--config" || arg === "-c") configPath = args[++i];
-    else if (arg.startsWith("--config=")) configPath = arg.slice("--config=".length);
-    else throw new Error(`unknown argument to serve: ${arg}`);
-  }
-  if (configPath === "") throw new Error("--config needs a file");
+/** `tessera serve [--config FILE]`: the command's definition. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("run the token service until SIGINT/SIGTERM (no configuration: dev mode with a demo client)")
+    .addOption(configOption("the configuration file (YAML or JSON); none: dev mode"))
+    .action(async (_options: unknown, command: Command) => serve(configPathOf(command)));
+}
 
+/** Runs the token service until SIGINT/SIGTERM; `configPath` undefined: dev mode. */
+export async function serve(configPath: string | undefined): Promise<void> {
   let config: TesseraConfig;
   let demoSecret: string | undefined;
   if (configPath !== undefined) {
@@ -23,6 +21,8 @@ export async function serve(args: string[]): Promise<void> {
     ({ config, demoSecret } = devModeConfig());
   }
 
+  // Loaded here, not at the top: --help, --version, a bad configuration and the other commands need none of the server.
+  const { createTesseraServer } = await import("../server/tessera-server.js");
   const server = await createTesseraServer({ config, logger: stderrLogger });
   if (demoSecret !== undefined) {
     process.stderr.write(

@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,9 +8,12 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { Option, type Command } from "commander";
+import { tesseraProgram } from "../../src/cli/program.js";
 import { generateClientSecret, hashClientSecret } from "../../src/config/dev-mode.js";
 import { basicAuthorization } from "../helpers/fixtures.js";
 import { REPO_ROOT, childEnv, spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { tessera } from "../helpers/run-tessera.js";
 import { grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
 
 const PORTS_0 = { TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" };
@@ -116,21 +121,21 @@ describe("tessera serve (dev mode)", () => {
 });
 
 describe("tessera serve --config", () => {
-  test("an invalid configuration exits with code 1 and names the field", async () => {
+  test("an invalid configuration exits with code 78 (EX_CONFIG) and names the field", async () => {
     const file = join(tmp, "invalid.yaml");
     await writeFile(file, ["clients:", "  - id: broken", "    authMethod: nope", "    secretHashes: []", ""].join("\n"));
     const child = start(["serve", "--config", file], PORTS_0);
     const { code } = await child.exited(EXIT_TIMEOUT_MS);
-    assert.equal(code, 1);
+    assert.equal(code, 78);
     assert.match(child.stderr(), /clients\[0\]\.authMethod/);
     assert.ok(!child.stderr().includes("tessera listening"), "nothing was started");
     assert.equal(child.stdout(), "");
   });
 
-  test("an unreadable configuration file exits with code 1", async () => {
+  test("an unreadable configuration file exits with code 78", async () => {
     const child = start(["serve", "--config", join(tmp, "missing.yaml")], PORTS_0);
     const { code } = await child.exited(EXIT_TIMEOUT_MS);
-    assert.equal(code, 1);
+    assert.equal(code, 78);
     assert.match(child.stderr(), /cannot read/);
   });
 
@@ -177,7 +182,7 @@ describe("tessera serve --config", () => {
 
 describe("tessera secret", () => {
   const run = promisify(execFile);
-  const secretCommand = () => run(process.execPath, ["bin/tessera.js", "secret"], { cwd: REPO_ROOT, env: childEnv({}), timeout: EXIT_TIMEOUT_MS });
+  const secretCommand = () => run(process.execPath, ["bin/tessera.js", "secret"], { cwd: REPO_ROOT, env: childEnv({}), timeout: 60_000 });
 
   test("prints a client secret and the sha256 hash to configure", async () => {
     const [first, second] = await Promise.all([secretCommand(), secretCommand()]);
@@ -198,7 +203,169 @@ describe("tessera secret", () => {
     const child = start(["frobnicate"]);
     const { code } = await child.exited(EXIT_TIMEOUT_MS);
     assert.equal(code, 2);
-    assert.match(child.stderr(), /unknown command: frobnicate/);
-    assert.match(child.stderr(), /usage: tessera/);
+    assert.match(child.stderr(), /unknown command 'frobnicate'/);
+    assert.match(child.stderr(), /tessera --help/);
+  });
+});
+
+/** Every command a user can run, with its words after `tessera` (from the program's own definitions). */
+function leafCommandsWithDefinitions(command: Command, path: string[] = []): { path: string[]; command: Command }[] {
+  return command.commands.flatMap((c) => (c.commands.length > 0 ? leafCommandsWithDefinitions(c, [...path, c.name()]) : [{ path: [...path, c.name()], command: c }]));
+}
+
+function leafCommands(command: Command): string[][] {
+  return leafCommandsWithDefinitions(command).map((l) => l.path);
+}
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+describe("tessera command line", () => {
+  const leaves = leafCommands(tesseraProgram());
+  const groups = tesseraProgram().commands.filter((c) => c.commands.length > 0).map((c) => [c.name()]);
+
+  test("the top-level usage lists every command, down to keys list/rotate/revoke and config check", async () => {
+    assert.ok(leaves.length >= 8, `the program defines its commands: ${JSON.stringify(leaves)}`);
+    for (const expected of [["serve"], ["secret"], ["config", "check"], ["keys", "generate"], ["keys", "kek"], ["keys", "list"], ["keys", "rotate"], ["keys", "revoke"]]) {
+      assert.ok(leaves.some((l) => l.join(" ") === expected.join(" ")), `${expected.join(" ")} is defined`);
+    }
+    const { code, stdout } = await tessera(["--help"]);
+    assert.equal(code, 0);
+    for (const leaf of leaves) assert.match(stdout, new RegExp(`^  ${leaf.join(" ")}\\b`, "m"), `tessera --help lists ${leaf.join(" ")}`);
+    assert.match(stdout, /78 configuration error/, "the exit codes are documented in the usage");
+  });
+
+  test("--help on every command and group exits 0 with that command's usage, and does nothing else", async () => {
+    const runs = await Promise.all([...leaves, ...groups].map(async (words) => ({ words, ran: await tessera([...words, "--help"]) })));
+    for (const { words, ran } of runs) {
+      assert.equal(ran.code, 0, `tessera ${words.join(" ")} --help: ${ran.stderr}`);
+      assert.match(ran.stdout, new RegExp(`^Usage: tessera ${words.join(" ")}\\b`), `tessera ${words.join(" ")} --help`);
+      assert.ok(!/client_secret=|BEGIN PRIVATE KEY/.test(ran.stdout), "help prints no secret and no key");
+    }
+  });
+
+  test("--version prints the version from package.json", async () => {
+    const ran = await tessera(["--version"]);
+    assert.equal(ran.code, 0);
+    assert.equal(ran.stdout, `${PACKAGE_VERSION}\n`);
+  });
+
+  test("unknown flags, unknown commands and missing arguments exit 2 with a message", async () => {
+    const cases: { args: string[]; message: RegExp }[] = [
+      { args: ["secret", "--bogus"], message: /unknown option '--bogus'/ },
+      { args: ["keys", "list", "--bogus"], message: /unknown option '--bogus'/ },
+      { args: ["keys", "revoke", "--config", "x.yaml"], message: /missing required argument 'kid'/ },
+      { args: ["keys", "generate", "--alg", "HS256"], message: /Allowed choices are ES256, EdDSA, RS256/ },
+      { args: ["keys", "rotate"], message: /keys rotate needs --config FILE \(or TESSERA_CONFIG\)/ },
+      { args: ["serve", "--config", ""], message: /--config needs a file/ },
+      { args: [], message: /Usage: tessera/ },
+    ];
+    const runs = await Promise.all(cases.map(async (c) => ({ ...c, ran: await tessera(c.args) })));
+    for (const { args, message, ran } of runs) {
+      assert.equal(ran.code, 2, `tessera ${args.join(" ")}: exit 2\n${ran.stderr}`);
+      assert.match(ran.stderr, message, `tessera ${args.join(" ")}`);
+      assert.equal(ran.stdout, "", `tessera ${args.join(" ")} prints nothing on stdout`);
+    }
+  });
+
+  test("--config, -c and TESSERA_CONFIG work on every command that reads the configuration; a bad one exits 78", async () => {
+    const readers = [["serve"], ["config", "check"], ["keys", "list"], ["keys", "rotate"], ["keys", "revoke"]];
+    const byPath = new Map(leafCommandsWithDefinitions(tesseraProgram()).map(({ path, command }) => [path.join(" "), command]));
+    for (const words of readers) {
+      const option = byPath.get(words.join(" "))?.options.find((o: Option) => o.long === "--config");
+      assert.ok(option, `${words.join(" ")} has --config`);
+      assert.equal(option.short, "-c", `${words.join(" ")} has -c`);
+      assert.equal(option.envVar, "TESSERA_CONFIG", `${words.join(" ")} falls back to TESSERA_CONFIG`);
+    }
+    const missing = join(tmp, "no-such-config.yaml");
+    const runs = await Promise.all(
+      [
+        { how: "serve, TESSERA_CONFIG", args: ["serve"], env: { TESSERA_CONFIG: missing } },
+        { how: "keys list -c", args: ["keys", "list", "-c", missing], env: {} },
+        { how: "keys rotate, TESSERA_CONFIG", args: ["keys", "rotate"], env: { TESSERA_CONFIG: missing } },
+        { how: "keys revoke --config", args: ["keys", "revoke", "some-kid", `--config=${missing}`], env: {} },
+      ].map(async (c) => ({ ...c, ran: await tessera(c.args, { ...PORTS_0, ...c.env }) })),
+    );
+    for (const { how, ran } of runs) {
+      assert.equal(ran.code, 78, `${how}: exit 78\n${ran.stderr}`);
+      assert.match(ran.stderr, new RegExp(`cannot read ${missing}`), how);
+    }
+  });
+});
+
+describe("tessera secret --hash", () => {
+  test("prints the secretHashes entry of a secret read from stdin, and never echoes the secret", async () => {
+    const secret = randomBytes(32).toString("base64url");
+    const [piped, withNewline] = await Promise.all([tessera(["secret", "--hash"], {}, secret), tessera(["secret", "--hash"], {}, `${secret}\n`)]);
+    for (const ran of [piped, withNewline]) {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout, `${hashClientSecret(secret)}\n`);
+      assert.ok(!(ran.stdout + ran.stderr).includes(secret), "the secret is not echoed");
+    }
+  });
+
+  test("warns about a short secret; refuses an empty one or several lines (exit 2), echoing none", async () => {
+    const [short, empty, twoLines] = await Promise.all([
+      tessera(["secret", "--hash"], {}, "hunter2-legacy"),
+      tessera(["secret", "--hash"]),
+      tessera(["secret", "--hash"], {}, "first-secret\nsecond-secret\n"),
+    ]);
+    assert.equal(short.code, 0);
+    assert.equal(short.stdout, `${hashClientSecret("hunter2-legacy")}\n`);
+    assert.match(short.stderr, /warning: this secret is shorter than a generated one/);
+    assert.ok(!short.stderr.includes("hunter2"));
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /empty secret/);
+    assert.equal(twoLines.code, 2);
+    assert.match(twoLines.stderr, /more than one line/);
+    assert.ok(!(twoLines.stdout + twoLines.stderr).includes("secret\n") && !twoLines.stderr.includes("first-secret"));
+  });
+});
+
+describe("tessera config check", () => {
+  let keyFile: string;
+  let kid: string;
+
+  before(async () => {
+    const generated = await tessera(["keys", "generate", "--alg", "EdDSA"]);
+    assert.equal(generated.code, 0, generated.stderr);
+    kid = /^kid: (\S+) \(EdDSA\)/.exec(generated.stderr)![1]!;
+    keyFile = join(tmp, "check-signing-key.pem");
+    await writeFile(keyFile, generated.stdout);
+  });
+
+  async function configFile(name: string, doc: Record<string, unknown>): Promise<string> {
+    const file = join(tmp, name);
+    await writeFile(file, JSON.stringify({ clients: [], ...doc }));
+    return file;
+  }
+
+  test("a valid configuration with a key file: OK, the key's kid and the issuer, exit 0", async () => {
+    const file = await configFile("check-ok.json", { issuer: "https://tessera.example", signing: { algorithm: "EdDSA", keyFile } });
+    const ran = await tessera(["config", "check", "--config", file]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /^OK$/m);
+    assert.match(ran.stdout, new RegExp(`kid ${kid} \\(EdDSA\\)`));
+    assert.match(ran.stdout, /issuer: https:\/\/tessera\.example/);
+  });
+
+  test("an invalid field exits 78 naming it", async () => {
+    const file = await configFile("check-invalid.json", { tokens: { lifetimeSeconds: "soon" } });
+    const ran = await tessera(["config", "check", "-c", file]);
+    assert.equal(ran.code, 78);
+    assert.match(ran.stderr, /tokens\.lifetimeSeconds/);
+    assert.equal(ran.stdout, "");
+  });
+
+  test("every problem at once: an unreadable key file, a key of another algorithm, a wildcard host without issuer; exit 78", async () => {
+    const missingKey = await configFile("check-missing-key.json", { http: { host: "0.0.0.0", port: 8080 }, signing: { keyFile: join(tmp, "nope.pem") } });
+    const wrongAlg = await configFile("check-wrong-alg.json", { issuer: "https://tessera.example", signing: { algorithm: "ES256", keyFile } });
+    const [a, b] = await Promise.all([tessera(["config", "check", "--config", missingKey]), tessera(["config", "check"], { TESSERA_CONFIG: wrongAlg })]);
+    assert.equal(a.code, 78);
+    assert.match(a.stderr, /error: issuer: not set, and http\.host 0\.0\.0\.0 is a wildcard address/);
+    assert.match(a.stderr, /error: signing\.keyFile: cannot read signing key file .*nope\.pem/);
+    assert.match(a.stderr, /2 problems/);
+    assert.ok(!/^OK$/m.test(a.stdout));
+    assert.equal(b.code, 78);
+    assert.match(b.stderr, /error: signing\.keyFile: .* does not hold a ES256 private key/);
   });
 });
