@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { ConfigError } from "./config-error.js";
-import { validateConfig, type EnvOverrides, type SecretResolver } from "./validate.js";
+import { validateConfig, type SecretResolver } from "./validate.js";
 import type { TesseraConfig } from "./types.js";
+
+/** The operating system's reason a file could not be read, e.g. ` (ENOENT)`, for the operator. */
+export function osReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code) ? ` (${code})` : "";
+}
 
 /** Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed). */
 export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
@@ -15,8 +21,8 @@ export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
     const path = reference.slice(5);
     try {
       return readFileSync(path, "utf8").replace(/\r?\n$/, "");
-    } catch {
-      throw new ConfigError(field, `cannot read ${path}`);
+    } catch (err) {
+      throw new ConfigError(field, `cannot read ${path}${osReason(err)}`);
     }
   };
 }
@@ -26,8 +32,8 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new ConfigError("--config", `cannot read ${path}`);
+  } catch (err) {
+    throw new ConfigError("--config", `cannot read ${path}${osReason(err)}`);
   }
   let doc: unknown;
   try {
@@ -35,5 +41,5 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError("--config", `${path} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`);
   }
-  return validateConfig(doc ?? {}, env as EnvOverrides, secretResolver(env));
+  return validateConfig(doc ?? {}, env, secretResolver(env));
 }

@@ -63,7 +63,9 @@ function rejects(doc: unknown, field: string, env: EnvOverrides = {}, resolve: S
   assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${field}, got ${String(caught)}`);
   assert.equal(caught.field, field, caught.message);
   assert.equal(caught.code, "ERR_CONFIG");
-  assert.ok(caught.message.includes(field), "the message names the field");
+  // The message names the field as written, a client also by its id: `clients[1] (reports).grants[0]`.
+  assert.equal(caught.label.replace(/^(clients\[\d+\]) \([\x21-\x7E]+\)/, "$1"), field);
+  assert.ok(caught.message.startsWith(`invalid configuration: ${caught.label}: `), caught.message);
   return caught;
 }
 
@@ -153,7 +155,7 @@ describe("validateConfig: environment overrides", () => {
     rejects({}, "TESSERA_SIGNING_ALG", { TESSERA_SIGNING_ALG: "HS256" });
     rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "3601" });
     rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "0" });
-    rejects({}, "issuer", { TESSERA_ISSUER: "https://auth.example.com/?tenant=a" });
+    rejects({}, "TESSERA_ISSUER", { TESSERA_ISSUER: "https://auth.example.com/?tenant=a" });
   });
 });
 

@@ -1,0 +1,118 @@
+// Reading the schema itself: the environment overlay, error messages (known
+// fields for a suggestion) and the generated reference walk it.
+import { z } from "zod";
+import type { FieldMeta } from "./schema.js";
+
+type Schema = z.core.$ZodType;
+
+interface Def {
+  type: string;
+  innerType?: Schema;
+  in?: Schema;
+  shape?: Record<string, Schema>;
+  element?: Schema;
+  options?: Schema[];
+  discriminator?: string;
+  values?: unknown[];
+  entries?: Record<string, unknown>;
+  defaultValue?: unknown;
+}
+
+const WRAPPERS = new Set(["default", "prefault", "optional", "nullable", "readonly", "nonoptional", "catch"]);
+
+export function defOf(schema: Schema): Def {
+  return schema._zod.def as unknown as Def;
+}
+
+/** The schema under its defaults, optionals and transforms. */
+export function unwrap(schema: Schema): Schema {
+  let current = schema;
+  for (;;) {
+    const def = defOf(current);
+    if (WRAPPERS.has(def.type) && def.innerType) current = def.innerType;
+    else if (def.type === "pipe" && def.in) current = def.in;
+    else return current;
+  }
+}
+
+export function metaOf(schema: Schema): Partial<FieldMeta> | undefined {
+  return z.globalRegistry.get(schema) as Partial<FieldMeta> | undefined;
+}
+
+/** An object's fields; for a union, the variants' fields merged. */
+export function fieldsOf(schema: Schema): Record<string, Schema> {
+  const def = defOf(unwrap(schema));
+  if (def.type === "object") return def.shape ?? {};
+  if (def.type === "union") return Object.assign({}, ...(def.options ?? []).map(fieldsOf)) as Record<string, Schema>;
+  return {};
+}
+
+/** The fields of the object a value is checked against, and of every other variant of its union. */
+export interface ObjectFields {
+  known: string[];
+  all: string[];
+  /** For a union: the discriminator and the value's variant, e.g. authMethod = client_secret_basic. */
+  variant?: { discriminator: string; value: string };
+}
+
+function literalValues(schema: Schema): unknown[] {
+  const def = defOf(unwrap(schema));
+  return def.values ?? Object.values(def.entries ?? {});
+}
+
+function objectFields(schema: Schema, value: unknown): ObjectFields {
+  const def = defOf(unwrap(schema));
+  if (def.type !== "union" || def.discriminator === undefined) {
+    const known = Object.keys(fieldsOf(schema));
+    return { known, all: known };
+  }
+  const discriminator = def.discriminator;
+  const given = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[discriminator] : undefined;
+  const option = (def.options ?? []).find((o) => literalValues(fieldsOf(o)[discriminator]!).includes(given));
+  const all = Object.keys(fieldsOf(schema));
+  if (option === undefined || typeof given !== "string") return { known: all, all };
+  return { known: Object.keys(fieldsOf(option)), all, variant: { discriminator, value: given } };
+}
+
+/** Follows a path through the schema and the document to the object at its end. */
+export function objectFieldsAt(root: Schema, path: readonly PropertyKey[], doc: unknown): ObjectFields {
+  let schema = root;
+  let value = doc;
+  for (const segment of path) {
+    const inner = unwrap(schema);
+    const def = defOf(inner);
+    if (def.type === "array" && def.element) {
+      schema = def.element;
+    } else {
+      const field = fieldsOf(inner)[String(segment)];
+      if (field === undefined) return { known: [], all: [] };
+      schema = field;
+    }
+    value = typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[segment as string] : undefined;
+  }
+  return objectFields(schema, value);
+}
+
+/** One documented field: its path (`clients[].grants[].audience`), schema and metadata. */
+export interface FieldEntry {
+  path: string[];
+  schema: Schema;
+  meta: Partial<FieldMeta>;
+}
+
+/** Every field of the schema, depth first, in declaration order (a union's variants merged). */
+export function allFields(schema: Schema, path: string[] = []): FieldEntry[] {
+  const entries: FieldEntry[] = [];
+  for (const [key, field] of Object.entries(fieldsOf(schema))) {
+    const fieldPath = [...path, key];
+    entries.push({ path: fieldPath, schema: field, meta: metaOf(field) ?? {} });
+    const inner = unwrap(field);
+    const def = defOf(inner);
+    if (def.type === "object" || def.type === "union") entries.push(...allFields(inner, fieldPath));
+    if (def.type === "array" && def.element) {
+      const elementDef = defOf(unwrap(def.element));
+      if (elementDef.type === "object" || elementDef.type === "union") entries.push(...allFields(def.element, [...path, `${key}[]`]));
+    }
+  }
+  return entries;
+}
