@@ -1,14 +1,9 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { osReason } from "../internal/os-reason.js";
 import { ConfigError } from "./config-error.js";
 import { validateConfig, type SecretResolver } from "./validate.js";
 import type { TesseraConfig } from "./types.js";
-
-/** The operating system's reason a file could not be read, e.g. ` (ENOENT)`, for the operator. */
-export function osReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return typeof code === "string" && /^E[A-Z]+$/.test(code) ? ` (${code})` : "";
-}
 
 /** Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed). */
 export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {

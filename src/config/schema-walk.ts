@@ -16,6 +16,7 @@ interface Def {
   values?: unknown[];
   entries?: Record<string, unknown>;
   defaultValue?: unknown;
+  catchall?: Schema;
 }
 
 const WRAPPERS = new Set(["default", "prefault", "optional", "nullable", "readonly", "nonoptional", "catch"]);
@@ -98,17 +99,48 @@ export interface FieldEntry {
   path: string[];
   schema: Schema;
   meta: Partial<FieldMeta>;
+  /** In a union: the variants (discriminator values) that have this field, when not all do. */
+  onlyFor?: string[];
+}
+
+/** Per field of a union, which variants have it, by their discriminator values. */
+function variantsByField(schema: Schema): Map<string, string[]> | undefined {
+  const def = defOf(unwrap(schema));
+  if (def.type !== "union" || def.discriminator === undefined) return undefined;
+  const byField = new Map<string, string[]>();
+  for (const option of def.options ?? []) {
+    const fields = fieldsOf(option);
+    const names = literalValues(fields[def.discriminator]!).map(String);
+    for (const key of Object.keys(fields)) byField.set(key, [...(byField.get(key) ?? []), ...names]);
+  }
+  return byField;
 }
 
 /** Every field of the schema, depth first, in declaration order (a union's variants merged). */
 export function allFields(schema: Schema, path: string[] = []): FieldEntry[] {
   const entries: FieldEntry[] = [];
+  const variants = variantsByField(schema);
+  const discriminator = defOf(unwrap(schema)).discriminator;
+  const allVariants = discriminator !== undefined ? variants?.get(discriminator) : undefined;
   for (const [key, field] of Object.entries(fieldsOf(schema))) {
     const fieldPath = [...path, key];
-    entries.push({ path: fieldPath, schema: field, meta: metaOf(field) ?? {} });
+    if (key === discriminator && allVariants !== undefined) {
+      // The merged shape holds one variant's literal: document the choice among all of them.
+      entries.push({ path: fieldPath, schema: z.enum(allVariants as [string, ...string[]]), meta: metaOf(field) ?? {} });
+      continue;
+    }
+    const onlyFor = variants?.get(key);
+    entries.push({
+      path: fieldPath,
+      schema: field,
+      meta: metaOf(field) ?? {},
+      ...(onlyFor !== undefined && allVariants !== undefined && onlyFor.length < allVariants.length ? { onlyFor } : {}),
+    });
     const inner = unwrap(field);
     const def = defOf(inner);
-    if (def.type === "object" || def.type === "union") entries.push(...allFields(inner, fieldPath));
+    // A loose object (a JWK Set) is one value, documented as a whole.
+    const loose = def.catchall !== undefined && defOf(def.catchall).type !== "never";
+    if ((def.type === "object" && !loose) || def.type === "union") entries.push(...allFields(inner, fieldPath));
     if (def.type === "array" && def.element) {
       const elementDef = defOf(unwrap(def.element));
       if (elementDef.type === "object" || elementDef.type === "union") entries.push(...allFields(def.element, [...path, `${key}[]`]));

@@ -148,11 +148,12 @@ const grant = section({
     .meta({ description: "The scopes the client may request for this audience (RFC 6749 §3.3 scope tokens)." }),
 });
 
-/** What every client has, whatever its authentication method. */
+const clientId = text()
+  .regex(/^[\x21-\x7E]+$/, { error: "must be printable ASCII without spaces" })
+  .meta({ description: "The client identifier; also an audience (every client can be a resource server). Unique, case-sensitive." });
+
+/** What every client has besides its id, whatever its authentication method. */
 const clientFields = {
-  id: text()
-    .regex(/^[\x21-\x7E]+$/, { error: "must be printable ASCII without spaces" })
-    .meta({ description: "The client identifier; also an audience (every client can be a resource server). Unique, case-sensitive." }),
   grantTypes: list(oneOf(GRANT_TYPES))
     .default([GRANT_CLIENT_CREDENTIALS])
     .meta({ description: "Grant types the client may use: client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer. An explicit [] allows none." }),
@@ -164,19 +165,27 @@ const clientFields = {
     .meta({ description: "Lifetime of tokens issued to this client; at most tokens.maxLifetimeSeconds.", defaultText: "tokens.lifetimeSeconds" }),
 };
 
+/** The discriminator of a client's shape. */
+function authMethod<const T extends string>(method: T) {
+  return z.literal(method).meta({
+    description: "The client's one authentication method (RFC 6749 §2.3, RFC 7523 §2.2): it decides which credential field the client has.",
+  });
+}
+
 function secretHashClient(method: "client_secret_basic" | "client_secret_post") {
   const count = "must hold one or two hashes";
   const hash = z
     .string({ error: "must be sha256:<43 base64url characters>" })
     .regex(/^sha256:[A-Za-z0-9_-]{43}$/, { error: "must be sha256:<43 base64url characters>" });
   return section({
-    ...clientFields,
-    authMethod: z.literal(method),
+    id: clientId,
+    authMethod: authMethod(method),
     secretHashes: z
       .array(hash, { error: (issue) => (issue.input === undefined ? `is required for ${method}` : count) })
       .min(1, { error: count })
       .max(2, { error: count })
-      .meta({ description: "client_secret_basic / client_secret_post: SHA-256 digests of the client's secrets, `sha256:<base64url>` (`tessera secret` makes one). One or two, so that a secret can be rotated." }),
+      .meta({ description: "SHA-256 digests of the client's secrets, `sha256:<base64url>` (`tessera secret` makes one). One or two, so that a secret can be rotated." }),
+    ...clientFields,
   });
 }
 
@@ -186,16 +195,18 @@ const client = z.discriminatedUnion(
     secretHashClient("client_secret_basic"),
     secretHashClient("client_secret_post"),
     section({
-      ...clientFields,
-      authMethod: z.literal("client_secret_jwt"),
+      id: clientId,
+      authMethod: authMethod("client_secret_jwt"),
       jwtSecret: secretReference("secret", "is required for client_secret_jwt").meta({
-        description: "client_secret_jwt: the shared HMAC secret (at least 32 bytes), as env:NAME or file:PATH. The loaded configuration holds the resolved value.",
+        description: "The shared HMAC secret (at least 32 bytes), as env:NAME or file:PATH, never the secret itself. The loaded configuration holds the resolved value.",
       }),
+      ...clientFields,
     }),
     section({
+      id: clientId,
+      authMethod: authMethod("private_key_jwt"),
+      jwks: publicJwks("is required for private_key_jwt").meta({ description: "The client's public keys, a JWK Set; a private member (d, k, …) is refused." }),
       ...clientFields,
-      authMethod: z.literal("private_key_jwt"),
-      jwks: publicJwks("is required for private_key_jwt").meta({ description: "private_key_jwt: the client's public keys, a JWK Set." }),
     }),
   ],
   { error: (issue) => (typeof issue.input === "object" && issue.input !== null ? `must be one of ${CLIENT_AUTH_METHODS.join(", ")}` : OBJECT) },
