@@ -3,8 +3,13 @@
 // environment overlay (env-overlay.ts) and docs/configuration.md
 // (`npm run docs:config`) are all derived from this file.
 //
-// Adding a setting: add one field below with `.default(…)` (or `.optional()`)
-// and `.meta({ description, env? })`; a check across fields goes in checks.ts.
+// Adding a setting is one field here, in its section (or a new section at the
+// root, `name: section({ … }).prefault({}).meta({ description })`):
+//   drainSeconds: int(0, 600).default(30).meta({ description: "…", env: "TESSERA_DRAIN_SECONDS" }),
+// The type (TesseraConfig), the default, the env override, unknown-field
+// refusal with suggestions and the docs follow. Then `npm run docs:config`.
+// A rule across fields is a named check in checks.ts, called from validate.ts;
+// a default another module needs as a constant is one line in defaults.ts.
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { SCOPE_TOKEN } from "../internal/oauth-syntax.js";
