@@ -10,6 +10,8 @@ import { announce, serveUntilTerminated } from "../lib/processes.js";
 
 const config = validateConfig(
   {
+    // With Redis the issuer must be set (replicas agree on it); the bench's verifiers get it announced.
+    ...(process.env["BENCH_REDIS_URL"] ? { issuer: "http://tessera.bench.test" } : {}),
     http: { port: 0 },
     grpc: { port: 0 },
     clients: [

@@ -1,27 +1,26 @@
+// The defaults other modules need as constants, read from the schema (where they are written once).
+import { configSchema } from "./schema.js";
+
+const parsed = configSchema.parse({});
+const redis = configSchema.shape.redis.unwrap().parse({});
+
 /** Documented defaults. Every one of them is safe for a single process on loopback. */
 export const DEFAULTS = {
-  httpHost: "127.0.0.1",
-  httpPort: 8080,
-  grpcHost: "127.0.0.1",
-  grpcPort: 9090,
-  /** RFC 9068 tokens are short-lived: 5 minutes. */
-  tokenLifetimeSeconds: 300,
-  /** No per-client lifetime may exceed one hour. */
-  maxTokenLifetimeSeconds: 3600,
-  signingAlgorithm: "ES256",
-  /** A managed key signs for a week, and is published an hour before it signs (verifiers cache JWKS for minutes). */
-  keyRotationPeriodSeconds: 7 * 86_400,
-  keyLeadTimeSeconds: 3600,
-  keyCheckIntervalSeconds: 60,
-  /** Our own prefix on every Redis key (not ioredis' keyPrefix option). */
-  redisKeyPrefix: "tessera:",
-  redisWaitReplicas: 0,
-  redisWaitTimeoutMs: 500,
-  /** Redis operations fail fast: a request waits at most this long before answering 503. */
-  redisCommandTimeoutMs: 2000,
-  /** Active introspection answers are cached this long at most (and never past the token's exp). */
-  introspectionCacheSeconds: 60,
-  /** 10 failed authentications per (client, source) within 60 s, then 429 until the window ends. */
-  rateLimitFailures: 10,
-  rateLimitWindowSeconds: 60,
+  httpHost: parsed.http.host,
+  httpPort: parsed.http.port,
+  grpcHost: parsed.grpc.host,
+  grpcPort: parsed.grpc.port,
+  tokenLifetimeSeconds: parsed.tokens.lifetimeSeconds,
+  maxTokenLifetimeSeconds: parsed.tokens.maxLifetimeSeconds,
+  signingAlgorithm: parsed.signing.algorithm,
+  keyRotationPeriodSeconds: parsed.signing.rotation.periodSeconds,
+  keyLeadTimeSeconds: parsed.signing.rotation.leadTimeSeconds,
+  keyCheckIntervalSeconds: parsed.signing.rotation.checkIntervalSeconds,
+  redisKeyPrefix: redis.keyPrefix,
+  redisWaitReplicas: redis.waitReplicas,
+  redisWaitTimeoutMs: redis.waitTimeoutMs,
+  redisCommandTimeoutMs: redis.commandTimeoutMs,
+  introspectionCacheSeconds: parsed.introspection.cacheSeconds,
+  rateLimitFailures: parsed.rateLimit.failures,
+  rateLimitWindowSeconds: parsed.rateLimit.windowSeconds,
 } as const;

@@ -1,6 +1,6 @@
 import { sha256 } from "../internal/constant-time.js";
 import { randomToken } from "../internal/random.js";
-import { validateConfig, type EnvOverrides } from "./validate.js";
+import { validateConfig } from "./validate.js";
 import { secretResolver } from "./load.js";
 import type { TesseraConfig } from "./types.js";
 
@@ -39,8 +39,9 @@ export function devModeConfig(env: NodeJS.ProcessEnv = process.env): { config: T
         },
       ],
     },
-    env as EnvOverrides,
+    env,
     secretResolver(env),
+    { devMode: true },
   );
-  return { config: { ...config, devMode: true }, demoSecret };
+  return { config, demoSecret };
 }

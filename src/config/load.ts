@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { osReason } from "../internal/os-reason.js";
 import { ConfigError } from "./config-error.js";
-import { validateConfig, type EnvOverrides, type SecretResolver } from "./validate.js";
+import { validateConfig, type SecretResolver } from "./validate.js";
 import type { TesseraConfig } from "./types.js";
 
 /** Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed). */
@@ -15,8 +16,8 @@ export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
     const path = reference.slice(5);
     try {
       return readFileSync(path, "utf8").replace(/\r?\n$/, "");
-    } catch {
-      throw new ConfigError(field, `cannot read ${path}`);
+    } catch (err) {
+      throw new ConfigError(field, `cannot read ${path}${osReason(err)}`);
     }
   };
 }
@@ -26,8 +27,8 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new ConfigError("--config", `cannot read ${path}`);
+  } catch (err) {
+    throw new ConfigError("--config", `cannot read ${path}${osReason(err)}`);
   }
   let doc: unknown;
   try {
@@ -35,5 +36,5 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError("--config", `${path} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`);
   }
-  return validateConfig(doc ?? {}, env as EnvOverrides, secretResolver(env));
+  return validateConfig(doc ?? {}, env, secretResolver(env));
 }

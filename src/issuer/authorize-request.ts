@@ -1,4 +1,4 @@
-import { SCOPE_TOKEN } from "../config/validate.js";
+import { SCOPE_TOKEN } from "../internal/oauth-syntax.js";
 import { InvalidRequestError, InvalidScopeError, InvalidTargetError } from "../errors/tessera-error.js";
 import type { RegisteredClient } from "../registry/registered-client.js";
 

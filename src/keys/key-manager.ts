@@ -1,4 +1,5 @@
 import { exportJWK, type CryptoKey, type JWK } from "jose";
+import { DEFAULTS } from "../config/defaults.js";
 import type { SigningAlgorithm } from "../config/types.js";
 import { epochSeconds, systemClock, type Clock } from "../internal/clock.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
@@ -18,13 +19,16 @@ export interface KeyManagerOptions {
   /** Algorithm of new keys. */
   algorithm: SigningAlgorithm;
   policy: RotationPolicy;
-  /** How often the schedule is checked and the ring re-read. Default 30 s. */
+  /** How often the schedule is checked and the ring re-read. Default: signing.rotation.checkIntervalSeconds' default (60 s). */
   checkIntervalMs?: number;
   /** Called after a key was revoked, to push the revocation to verifiers. */
   onKeyRevoked?: (kid: string, removeAt: number) => Promise<void>;
   clock?: Clock;
   logger?: Logger;
 }
+
+/** The configuration's default, so that an embedder's KeyManager checks as often as `tessera serve`'s. */
+export const DEFAULT_CHECK_INTERVAL_MS = DEFAULTS.keyCheckIntervalSeconds * 1000;
 
 const PUBLISHED = new Set(["next", "active", "retired"]);
 
@@ -58,7 +62,7 @@ export class KeyManager implements KeyStore {
     const manager = new KeyManager(options);
     await manager.tick();
     manager.#unwatch = await options.ring.watch(() => void manager.reload().catch((err: unknown) => manager.#logger.error("key ring reload failed", { error: String(err) })));
-    const interval = options.checkIntervalMs ?? 30_000;
+    const interval = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
     manager.#timer = setInterval(() => void manager.tick().catch((err: unknown) => manager.#logger.error("key rotation check failed", { error: String(err) })), interval);
     manager.#timer.unref();
     return manager;

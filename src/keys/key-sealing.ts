@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { osReason } from "../internal/os-reason.js";
 import { compactDecrypt, CompactEncrypt, type JWK } from "jose";
 
 /** The key-encryption key that seals private keys at rest: 32 bytes for A256GCM. */
@@ -22,8 +23,8 @@ export function kekFromEnv(env: NodeJS.ProcessEnv): KeyEncryptionKey | undefined
   if (!text && env["TESSERA_KEK_FILE"]) {
     try {
       text = readFileSync(env["TESSERA_KEK_FILE"], "utf8").trim();
-    } catch {
-      throw new KeyEncryptionError(`cannot read the key-encryption key file ${env["TESSERA_KEK_FILE"]}`);
+    } catch (err) {
+      throw new KeyEncryptionError(`cannot read the key-encryption key file ${env["TESSERA_KEK_FILE"]}${osReason(err)}`);
     }
   }
   if (!text) return undefined;

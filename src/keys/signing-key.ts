@@ -8,6 +8,7 @@ import {
   type CryptoKey,
   type JWK,
 } from "jose";
+import { osReason } from "../internal/os-reason.js";
 import type { SigningAlgorithm } from "../config/types.js";
 
 /** A private signing key with its public half as a JWK. */
@@ -69,8 +70,8 @@ export async function loadSigningKeyFile(path: string, alg: SigningAlgorithm): P
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new Error(`cannot read signing key file ${path}`);
+  } catch (err) {
+    throw new Error(`cannot read signing key file ${path}${osReason(err)}`);
   }
   try {
     return await importSigningKey(text, alg);

@@ -1,6 +1,6 @@
 import { getOption, hasOption, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { method_auth, service_auth, type AuthRule } from "../../gen/tessera/v1/options_pb.js";
-import { SCOPE_TOKEN } from "../config/validate.js";
+import { SCOPE_TOKEN } from "../internal/oauth-syntax.js";
 import type { ResolvedAuthRule, RuleSource } from "./auth-rule.js";
 
 /** Services that are public without a declared rule: health checks and reflection. */

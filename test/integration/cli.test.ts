@@ -127,7 +127,7 @@ describe("tessera serve --config", () => {
     const child = start(["serve", "--config", file], PORTS_0);
     const { code } = await child.exited(EXIT_TIMEOUT_MS);
     assert.equal(code, 78);
-    assert.match(child.stderr(), /clients\[0\]\.authMethod/);
+    assert.match(child.stderr(), /clients\[0\] \(broken\)\.authMethod: must be one of/);
     assert.ok(!child.stderr().includes("tessera listening"), "nothing was started");
     assert.equal(child.stdout(), "");
   });

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 test("redis.sentinels + name: the store finds the master through the sentinel", async () => {
-  const config = validateConfig({ redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:" } }, {}, () => "");
+  const config = validateConfig({ issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:" } }, {}, () => "");
   store = createRedisStore({ config: config.redis! });
   assert.equal(await store.health.waitUntilUp(5000), true);
   await store.denyList.revoke("https://issuer.example", "j", Date.now() / 1000 + 60);

@@ -10,8 +10,9 @@ const secrets = (reference: string, field: string): string => {
   throw new ConfigError(field, `unresolved ${reference}`);
 };
 
+/** With Redis (replicas) the issuer must be set: these documents have one unless they say otherwise. */
 function validate(doc: Record<string, unknown>, env: EnvOverrides = {}): TesseraConfig {
-  return validateConfig(doc, env, secrets);
+  return validateConfig({ issuer: "https://auth.example.com", ...doc }, env, secrets);
 }
 
 function rejects(doc: Record<string, unknown>, field: string, env: EnvOverrides = {}): ConfigError {

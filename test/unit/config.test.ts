@@ -63,7 +63,9 @@ function rejects(doc: unknown, field: string, env: EnvOverrides = {}, resolve: S
   assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${field}, got ${String(caught)}`);
   assert.equal(caught.field, field, caught.message);
   assert.equal(caught.code, "ERR_CONFIG");
-  assert.ok(caught.message.includes(field), "the message names the field");
+  // The message names the field as written, a client also by its id: `clients[1] (reports).grants[0]`.
+  assert.equal(caught.label.replace(/^(clients\[\d+\]) \([\x21-\x7E]+\)/, "$1"), field);
+  assert.ok(caught.message.startsWith(`invalid configuration: ${caught.label}: `), caught.message);
   return caught;
 }
 
@@ -153,7 +155,7 @@ describe("validateConfig: environment overrides", () => {
     rejects({}, "TESSERA_SIGNING_ALG", { TESSERA_SIGNING_ALG: "HS256" });
     rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "3601" });
     rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "0" });
-    rejects({}, "issuer", { TESSERA_ISSUER: "https://auth.example.com/?tenant=a" });
+    rejects({}, "TESSERA_ISSUER", { TESSERA_ISSUER: "https://auth.example.com/?tenant=a" });
   });
 });
 
@@ -330,6 +332,103 @@ describe("validateConfig: every bad field is named", () => {
   });
 });
 
+describe("validateConfig: messages an operator can act on", () => {
+  const message = (doc: unknown, env: EnvOverrides = {}) => {
+    try {
+      validate(doc, env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err.message;
+    }
+    assert.fail("expected a ConfigError");
+  };
+
+  test("a client is named by its id as well as its index", () => {
+    const doc = clients(basicClient({ id: "billing" }), basicClient({ id: "reports", grants: [{ audience: "", scopes: [] }] }));
+    assert.equal(message(doc), "invalid configuration: clients[1] (reports).grants[0].audience: must be a non-empty string");
+    const err = rejects(doc, "clients[1].grants[0].audience");
+    assert.equal(err.label, "clients[1] (reports).grants[0].audience");
+    // No usable id: the index alone.
+    assert.equal(message(clients(basicClient({ id: "two words" }))), "invalid configuration: clients[0].id: must be printable ASCII without spaces");
+  });
+
+  test("a misspelt field is refused with the nearest known field", () => {
+    const { secretHashes, ...rest } = basicClient();
+    assert.equal(
+      message(clients({ ...rest, secretHash: secretHashes })),
+      "invalid configuration: clients[0] (billing).secretHash: unknown field; did you mean `secretHashes`?",
+    );
+    assert.equal(message({ http: { prot: 1 } }), "invalid configuration: http.prot: unknown field; did you mean `port`?");
+    assert.equal(message({ Issuer: "https://a.example" }), "invalid configuration: Issuer: unknown field; did you mean `issuer`?");
+    assert.equal(message({ signing: { alg: "ES256" } }), "invalid configuration: signing.alg: unknown field; did you mean `algorithm`?");
+  });
+
+  test("an unknown field with nothing near is refused as unknown; another method's credential as not used", () => {
+    assert.equal(message({ telemetry: true }), "invalid configuration: telemetry: unknown field");
+    assert.equal(message({ redis: { url: "redis://a:1", db: 1 }, issuer: "https://a.example" }), "invalid configuration: redis.db: unknown field");
+    assert.equal(
+      message(clients(basicClient({ jwtSecret: "env:HMAC" }))),
+      "invalid configuration: clients[0] (billing).jwtSecret: is not used by client_secret_basic",
+    );
+  });
+
+  test("no message repeats the value it refuses", () => {
+    const SECRET = "s3cr3t-VALUE-0123456789abcdef0123456789";
+    const docs: unknown[] = [
+      { issuer: `https://a.example/?k=${SECRET}` },
+      { issuer: SECRET },
+      { http: { port: SECRET } },
+      { http: { host: 7, port: 1 }, issuer: SECRET },
+      { signing: { algorithm: SECRET } },
+      { tokens: { lifetimeSeconds: SECRET } },
+      clients(basicClient({ authMethod: SECRET })),
+      clients(basicClient({ secretHashes: [SECRET] })),
+      clients(basicClient({ id: `a b ${SECRET}` })),
+      clients(basicClient({ grants: [{ audience: `a ${SECRET}`, scopes: [] }] })),
+      clients(basicClient({ grants: [{ audience: "a", scopes: [`a ${SECRET}`] }] })),
+      clients({ id: "s", authMethod: "client_secret_jwt", jwtSecret: SECRET }),
+      { issuer: "https://a.example", redis: { url: `redis://:${SECRET}@h:1/x` } },
+      { issuer: "https://a.example", redis: { url: `redis//user:${SECRET}@host` } },
+      { issuer: "https://a.example", redis: { cluster: ["a:1"], password: SECRET } },
+      { issuer: "https://a.example", redis: { url: "redis://a:1", keyPrefix: `{${SECRET}}` } },
+      { trustedIssuers: [{ issuer: "x", jwksUri: `http://${SECRET}.example`, subjects: [{ subject: "s", clientId: "c" }] }] },
+    ];
+    for (const doc of docs) assert.ok(!message(doc).includes(SECRET), message(doc));
+    assert.ok(!message({}, { TESSERA_HTTP_PORT: SECRET }).includes(SECRET));
+    assert.ok(!message({}, { REDIS_URL: `http://:${SECRET}@h` }).includes(SECRET));
+  });
+
+  test("a defaulted issuer is refused with Redis (replicas) or on a wildcard address, with what to set", () => {
+    const redisUrl = "redis://127.0.0.1:6390";
+    assert.match(message({ redis: { url: redisUrl } }), /^invalid configuration: issuer: must be set when Redis is configured.*set issuer, or TESSERA_ISSUER/);
+    rejects({}, "issuer", { REDIS_URL: redisUrl });
+    for (const host of ["0.0.0.0", "::"]) {
+      assert.match(message({ http: { host } }), /^invalid configuration: issuer: must be set when http.host is a wildcard address/);
+      rejects({}, "issuer", { TESSERA_HTTP_HOST: host });
+    }
+    // Set, in the file or the environment: fine.
+    assert.equal(validate({ issuer: "https://auth.example.com", http: { host: "0.0.0.0" }, redis: { url: redisUrl } }).issuer, "https://auth.example.com");
+    assert.equal(validate({ http: { host: "::" } }, { TESSERA_ISSUER: "https://auth.example.com", REDIS_URL: redisUrl }).issuerFromListener, false);
+    // One process on loopback, or dev mode without Redis: the listener's URL is the issuer.
+    assert.equal(validate({}).issuerFromListener, true);
+    assert.equal(devModeConfig({ TESSERA_HTTP_HOST: "0.0.0.0" }).config.issuer, "http://0.0.0.0:8080");
+    assert.throws(() => devModeConfig({ REDIS_URL: redisUrl }), (err: unknown) => err instanceof ConfigError && err.field === "issuer");
+  });
+
+  test("tokens.maxLifetimeSeconds caps every lifetime: one hour by default, at most one day", () => {
+    assert.equal(DEFAULTS.maxTokenLifetimeSeconds, 3600);
+    assert.equal(validate({}).tokens.maxLifetimeSeconds, 3600);
+    rejects({ tokens: { maxLifetimeSeconds: 86_401 } }, "tokens.maxLifetimeSeconds");
+    assert.match(message(clients(basicClient({ tokenLifetimeSeconds: 7200 }))), /clients\[0\] \(billing\)\.tokenLifetimeSeconds: must not exceed tokens\.maxLifetimeSeconds \(3600\)/);
+    rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "7200" });
+  });
+
+  test("signing.rotation.leadTimeSeconds follows a short period when not given, and may not exceed it", () => {
+    assert.equal(validate({ signing: { rotation: { periodSeconds: 3600 } } }).signing.rotation.leadTimeSeconds, 3600);
+    rejects({ signing: { rotation: { periodSeconds: 3600, leadTimeSeconds: 3601 } } }, "signing.rotation.leadTimeSeconds");
+  });
+});
+
 describe("loadConfigFile", () => {
   const dir = mkdtempSync(join(tmpdir(), "tessera-config-test-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -397,6 +496,17 @@ describe("loadConfigFile", () => {
     const path = join(dir, "empty.yaml");
     writeFileSync(path, "");
     assert.equal(loadConfigFile(path, {}).http.port, 8080);
+  });
+
+  test("an unreadable file says why (the operating system's reason)", () => {
+    assert.throws(() => loadConfigFile(join(dir, "missing.yaml"), {}), (err: unknown) => err instanceof ConfigError && / \(ENOENT\)$/.test(err.message));
+    assert.throws(() => loadConfigFile(dir, {}), (err: unknown) => err instanceof ConfigError && / \(EISDIR\)$/.test(err.message));
+    const path = join(dir, "secret-is-dir.yaml");
+    writeFileSync(path, `clients:\n  - id: s\n    authMethod: client_secret_jwt\n    jwtSecret: file:${dir}\n`);
+    assert.throws(
+      () => loadConfigFile(path, {}),
+      (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret" && err.message.startsWith("invalid configuration: clients[0] (s).jwtSecret: cannot read") && err.message.endsWith("(EISDIR)"),
+    );
   });
 
   test("a missing or unparsable file is a ConfigError on --config", () => {

@@ -44,7 +44,8 @@ describe("signing keys", () => {
       return true;
     });
     await assert.rejects(importSigningKey(JSON.stringify(await exportJWK(publicKey)), "ES256"));
-    await assert.rejects(loadSigningKeyFile(join(dir, "missing.pem"), "ES256"), /cannot read/);
+    await assert.rejects(loadSigningKeyFile(join(dir, "missing.pem"), "ES256"), /cannot read .* \(ENOENT\)$/);
+    await assert.rejects(loadSigningKeyFile(dir, "ES256"), /cannot read .* \(EISDIR\)$/);
   });
 
   test("the key store signs with exactly one active key and publishes next and retired keys", async () => {

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../../config/defaults.js";
 import type { KeyRingState } from "../../keys/key-record.js";
 import type { KeyRing } from "../../keys/key-ring.js";
 import { LuaScript } from "./lua-scripts.js";
@@ -32,7 +33,7 @@ export class RedisKeyRing implements KeyRing {
   constructor(
     private readonly client: RedisClient,
     prefix: string,
-    private readonly commandTimeoutMs = 2000,
+    private readonly commandTimeoutMs: number = DEFAULTS.redisCommandTimeoutMs,
   ) {
     this.#state = `${prefix}{keys}:ring`;
     this.#version = `${prefix}{keys}:version`;

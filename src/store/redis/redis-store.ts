@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../../config/defaults.js";
 import type { RedisConfig } from "../../config/types.js";
 import type { Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
@@ -39,6 +40,8 @@ export interface RedisStoreOptions {
 export interface RedisStore {
   readonly client: RedisClient;
   readonly keys: KeyLayout;
+  /** The deadline of every operation on this store, in ms; other users of the client (the key ring) follow it. */
+  readonly commandTimeoutMs: number;
   readonly replay: RedisReplayGuard;
   /** Deny-list and revocation feed. */
   readonly denyList: RedisDenyList;
@@ -58,15 +61,15 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
   const owned = !("client" in source);
   const logger = options.logger ?? silentLogger;
   if (owned) client.on("error", () => {}); // failures surface through the health probe and each call
-  const keys = new KeyLayout(fromConfig?.keyPrefix ?? options.keyPrefix ?? "tessera:");
-  const commandTimeoutMs = fromConfig?.commandTimeoutMs ?? options.commandTimeoutMs ?? 2000;
-  const cacheSeconds = options.introspectionCacheSeconds ?? 60;
-  const rateLimit = options.rateLimit ?? { failures: 10, windowSeconds: 60 };
+  const keys = new KeyLayout(fromConfig?.keyPrefix ?? options.keyPrefix ?? DEFAULTS.redisKeyPrefix);
+  const commandTimeoutMs = fromConfig?.commandTimeoutMs ?? options.commandTimeoutMs ?? DEFAULTS.redisCommandTimeoutMs;
+  const cacheSeconds = options.introspectionCacheSeconds ?? DEFAULTS.introspectionCacheSeconds;
+  const rateLimit = options.rateLimit ?? { failures: DEFAULTS.rateLimitFailures, windowSeconds: DEFAULTS.rateLimitWindowSeconds };
 
   const denyList = new RedisDenyList(client, keys, {
     commandTimeoutMs,
-    waitReplicas: fromConfig?.waitReplicas ?? options.waitReplicas ?? 0,
-    waitTimeoutMs: fromConfig?.waitTimeoutMs ?? options.waitTimeoutMs ?? 500,
+    waitReplicas: fromConfig?.waitReplicas ?? options.waitReplicas ?? DEFAULTS.redisWaitReplicas,
+    waitTimeoutMs: fromConfig?.waitTimeoutMs ?? options.waitTimeoutMs ?? DEFAULTS.redisWaitTimeoutMs,
     ...(options.feedLength !== undefined ? { feedLength: options.feedLength } : {}),
     ...(options.feedBlockMs !== undefined ? { feedBlockMs: options.feedBlockMs } : {}),
     logger,
@@ -77,6 +80,7 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
   return {
     client,
     keys,
+    commandTimeoutMs,
     replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
     denyList,
     introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs }) : undefined,
