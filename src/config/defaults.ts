@@ -15,7 +15,6 @@ export const DEFAULTS = {
   keyCheckIntervalSeconds: 60,
   /** Our own prefix on every Redis key (not ioredis' keyPrefix option). */
   redisKeyPrefix: "tessera:",
-  redisWaitReplicas: 0,
   redisWaitTimeoutMs: 500,
   /** Redis operations fail fast: a request waits at most this long before answering 503. */
   redisCommandTimeoutMs: 2000,

@@ -114,8 +114,11 @@ export interface RedisConfig {
   password?: string;
   /** Prefix of every key Tessera writes. Default "tessera:". */
   keyPrefix: string;
-  /** Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Default 0. */
-  waitReplicas: 0 | 1;
+  /**
+   * Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Default: follows
+   * the topology (1 with Sentinel, else 1 when the primary reports a connected replica, else 0).
+   */
+  waitReplicas?: 0 | 1;
   /** How long a revocation waits for the replica, in milliseconds. Default 500. */
   waitTimeoutMs: number;
   /** Longest a Redis operation may take before the request fails with 503, in milliseconds. Default 2000. */

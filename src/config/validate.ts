@@ -288,10 +288,11 @@ function redis(value: unknown, envUrl: string | undefined, resolveSecret: Secret
   if (!/^[\x21-\x7A\x7C\x7E]+$/.test(keyPrefix) || keyPrefix.length > 64) {
     throw new ConfigError("redis.keyPrefix", "must be at most 64 printable ASCII characters without spaces, { or }");
   }
-  const waitReplicas = int(o["waitReplicas"], "redis.waitReplicas", 0, 1, DEFAULTS.redisWaitReplicas) as 0 | 1;
+  // Absent: follows the topology (decided by the store against the running Redis).
+  const waitReplicas = o["waitReplicas"] === undefined ? undefined : (int(o["waitReplicas"], "redis.waitReplicas", 0, 1, 0) as 0 | 1);
   const config: RedisConfig = {
     keyPrefix,
-    waitReplicas,
+    ...(waitReplicas !== undefined ? { waitReplicas } : {}),
     waitTimeoutMs: int(o["waitTimeoutMs"], "redis.waitTimeoutMs", 10, 60_000, DEFAULTS.redisWaitTimeoutMs),
     commandTimeoutMs: int(o["commandTimeoutMs"], "redis.commandTimeoutMs", 50, 60_000, DEFAULTS.redisCommandTimeoutMs),
   };

@@ -38,7 +38,6 @@ describe("configuration: redis", () => {
     assert.deepEqual(validate({}, { REDIS_URL: "redis://127.0.0.1:6390/2" }).redis, {
       url: "redis://127.0.0.1:6390/2",
       keyPrefix: "tessera:",
-      waitReplicas: 0,
       waitTimeoutMs: 500,
       commandTimeoutMs: 2000,
     });
