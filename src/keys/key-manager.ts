@@ -33,6 +33,15 @@ const PUBLISHED = new Set(["next", "active", "retired"]);
 /** A record whose removeAt is this close is not missed when it disappears: another replica's clock may be ahead. */
 const REMOVAL_SLACK_SECONDS = 60;
 
+/** The same epoch, version and records (kid, state, end): nothing to adopt. Equal versions alone are not enough after a loss. */
+function sameRing(a: KeyRingState, b: KeyRingState): boolean {
+  if (a.epoch !== b.epoch || a.version !== b.version || a.rotateRequestedAt !== b.rotateRequestedAt || a.records.length !== b.records.length) return false;
+  return a.records.every((r, i) => {
+    const o = b.records[i]!;
+    return r.kid === o.kid && r.state === o.state && r.removeAt === o.removeAt && r.activatedAt === o.activatedAt;
+  });
+}
+
 function newEpoch(): string {
   return randomBytes(16).toString("base64url");
 }
@@ -239,7 +248,7 @@ export class KeyManager implements KeyStore {
    * adopted (a slower read that overlapped a write) is ignored, unless `recovered` says it replaces it.
    */
   async #adopt(state: KeyRingState, recovered = false): Promise<void> {
-    if (state === this.#state) return;
+    if (state === this.#state || sameRing(state, this.#state)) return;
     if (!recovered && this.#loaded && state.epoch === this.#state.epoch && state.version < this.#state.version) return;
     const active = state.records.find((r) => r.state === "active");
     if (active === undefined) throw new Error("the key ring has no active key");

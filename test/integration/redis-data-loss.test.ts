@@ -17,6 +17,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
 import { grpcJsApi } from "../helpers/token-service-clients.js";
+import { remoteVerifier } from "../../src/interceptors/remote-verifier.js";
 
 const TEST_KEK = { id: "test-kek", key: randomBytes(32) };
 const ISSUER = "http://tessera.test";
@@ -107,6 +108,13 @@ describe("Redis loses its data under two replicas", () => {
       revoked.set(token, Date.now());
     }
     const revokedBeforeLoss = [...revoked.keys()];
+    // A resource server's verifier following the revocation feed on a Redis connection of its own.
+    const feed = createRedisStore({ config: { url: redis.url, keyPrefix: prefix, waitTimeoutMs: 500, commandTimeoutMs: 1000 } });
+    cleanups.push(() => feed.close());
+    await until(() => (feed.health.up ? true : undefined), "the verifier's store to connect");
+    const verifier = remoteVerifier({ issuer: ISSUER, jwksUrl: `${bases[0]}/.well-known/jwks.json`, revocations: feed.denyList });
+    await verifier.start();
+    cleanups.push(() => verifier.stop());
 
     const counts = { requests: 0, unavailable: 0, revokedAccepted: 0, revokedAcceptedAfterRecovery: 0, wrongInactive: 0, issued: 0, revokedDuringLoad: 0 };
     let recoveredAt = Infinity;
@@ -185,6 +193,10 @@ describe("Redis loses its data under two replicas", () => {
     for (const token of revokedBeforeLoss) {
       assert.equal(await redis.cli("EXISTS", layout.deny(ISSUER, decodeJwt(token).jti!)), "1", "an acknowledged revocation re-seeded into Redis");
     }
+
+    // The verifier still refuses every revocation acknowledged before or during the loss.
+    for (const token of revoked.keys()) await assert.rejects(verifier.verify(token), "a revoked token refused by the verifier");
+    for (const token of valid) if (!attempted.has(token)) await verifier.verify(token);
 
     // Every answer is right on both replicas, and each verifies what the other signs now.
     for (const base of bases) {
