@@ -116,7 +116,7 @@ export interface RedisConfig {
   keyPrefix: string;
   /**
    * Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Default: follows
-   * the topology (1 with Sentinel, else 1 when the primary reports a connected replica, else 0).
+   * the topology (1 once the primary reported a connected replica, Sentinel's included, else 0).
    */
   waitReplicas?: 0 | 1;
   /** How long a revocation waits for the replica, in milliseconds. Default 500. */

@@ -16,8 +16,9 @@ export interface RedisDenyListOptions {
   commandTimeoutMs: number;
   /**
    * Replicas that must confirm a revocation (WAIT) before revoke() resolves. Default: follows the
-   * topology: 1 with Sentinel, else 1 when the primary reports a connected replica (INFO replication,
-   * asked again after each reconnection and every 30 s; Cluster: any master), else 0.
+   * topology: 1 once the primary reported a connected replica (INFO replication, asked again after
+   * each reconnection and every 30 s; Cluster: any master), else 0. Once 1, it stays 1 until restart:
+   * a replica that dropped out may still be promoted by a failover, and must have every revocation.
    */
   waitReplicas?: 0 | 1 | undefined;
   /** How long revoke() waits for them, in ms. Default 500. */
@@ -96,7 +97,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   #closed = false;
   #replicas: { value: 0 | 1; until: number } | undefined;
   readonly #onReady = () => {
-    this.#replicas = undefined;
+    if (this.#replicas !== undefined) this.#replicas = { ...this.#replicas, until: 0 };
     if (!this.#heldLoaded) return;
     // A reconnection may be to a Redis that restarted empty: not ready until the marker says otherwise.
     this.#setUnsure(true);
@@ -191,7 +192,8 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     if (this.options.waitReplicas !== undefined) return this.options.waitReplicas;
     const now = Date.now();
     if (this.#replicas !== undefined && now < this.#replicas.until) return this.#replicas.value;
-    const value = await redisCall(() => replicasOf(this.client), this.options.commandTimeoutMs);
+    const seen = await redisCall(() => replicasOf(this.client), this.options.commandTimeoutMs);
+    const value = this.#replicas?.value === 1 ? 1 : seen;
     this.#replicas = { value, until: now + 30_000 };
     return value;
   }
@@ -306,14 +308,10 @@ function heldKey(issuer: string, jti: string): string {
   return `${issuer}\u0000${jti}`;
 }
 
-/** 1 when a revocation should wait for a replica: Sentinel, or a primary with a connected replica (Cluster: any master). */
+/** 1 when a revocation should wait for a replica: the primary (Sentinel's too; Cluster: any master) has a connected replica. */
 async function replicasOf(client: RedisClient): Promise<0 | 1> {
-  if (client instanceof Cluster) {
-    const infos = await Promise.all(client.nodes("master").map((node) => node.info("replication")));
-    return infos.some((info) => connectedReplicas(info) > 0) ? 1 : 0;
-  }
-  if ((client.options.sentinels?.length ?? 0) > 0) return 1;
-  return connectedReplicas(await client.info("replication")) > 0 ? 1 : 0;
+  const infos = client instanceof Cluster ? await Promise.all(client.nodes("master").map((node) => node.info("replication"))) : [await client.info("replication")];
+  return infos.some((info) => connectedReplicas(info) > 0) ? 1 : 0;
 }
 
 function connectedReplicas(info: string): number {

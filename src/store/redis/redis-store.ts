@@ -18,8 +18,8 @@ export interface RedisStoreOptions {
   /** Prefix of every key. Default "tessera:". */
   keyPrefix?: string;
   /**
-   * Replicas that must confirm a revocation: 0 or 1. Default: follows the topology (1 with Sentinel,
-   * else 1 when the primary reports a connected replica, else 0; see RedisDenyListOptions).
+   * Replicas that must confirm a revocation: 0 or 1. Default: follows the topology (1 once the primary
+   * reported a connected replica, else 0; see RedisDenyListOptions).
    */
   waitReplicas?: 0 | 1 | undefined;
   /** How long a revocation waits for that replica, in ms. Default 500. */
