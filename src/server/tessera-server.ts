@@ -167,8 +167,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
 
   const state = openSharedState(config, options, clock, logger);
   // The connection is made in the background; the key ring (and readiness) need it answering.
-  const redisUpAtStart =
-    state.redisHealth === undefined ? true : (await state.redisHealth.waitUntilUp(2000)) && (await state.redis!.denyList.waitUntilReady(2000));
+  const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
+  // The revocations this replica holds in memory load in the background too; readiness waits for them.
+  if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
   let keys: KeyStore;
   let keyManager: KeyManager | undefined;
   try {
@@ -224,7 +225,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     setServing(true);
   } else {
     stopFollowingRedis = followReadiness(sharedStateReadiness(redisHealth, keyManager, state.redis?.denyList), setServing);
-    if (!redisUpAtStart || !redisHealth.up) logger.warn("redis unavailable at start: not ready until it answers");
+    if (!redisHealth.up) logger.warn("redis unavailable at start: not ready until it answers");
   }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
