@@ -42,6 +42,9 @@ function sameRing(a: KeyRingState, b: KeyRingState): boolean {
   });
 }
 
+/** How long a replica that finds no ring at start waits for running replicas to re-seed it. */
+const RESEED_WAIT_MS = 1000;
+
 function newEpoch(): string {
   return randomBytes(16).toString("base64url");
 }
@@ -97,6 +100,7 @@ export class KeyManager implements KeyStore {
   /** Loads the ring (creating the first keys if it is empty), then follows it. Rejects on a wrong KEK. */
   static async start(options: KeyManagerOptions): Promise<KeyManager> {
     const manager = new KeyManager(options);
+    await manager.#awaitLostRing();
     await manager.tick();
     manager.#unwatch = await options.ring.watch(() => void manager.reload().catch((err: unknown) => manager.#failed("key ring reload failed", err)));
     const interval = options.checkIntervalMs ?? 30_000;
@@ -110,6 +114,24 @@ export class KeyManager implements KeyStore {
     clearInterval(this.#timer);
     clearTimeout(this.#retry);
     this.#unwatch?.();
+  }
+
+  /**
+   * At start, no ring may mean a first start or a ring Redis lost while other replicas still hold it:
+   * the running replicas (if any watch the ring) are nudged to re-seed it, and given a moment, so that this one adopts their
+   * keys instead of making a fresh ring they would have to merge (meanwhile neither side could verify
+   * the other's tokens).
+   */
+  async #awaitLostRing(): Promise<void> {
+    const { ring } = this.#options;
+    if (ring.nudge === undefined || (await ring.read()).epoch !== undefined) return;
+    if ((await ring.nudge()) === 0) return; // no replica running: a first start
+    this.#logger.warn("no signing-key ring in redis while other replicas run: waiting for them to re-seed it");
+    const deadline = Date.now() + RESEED_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if ((await ring.read()).epoch !== undefined) return;
+    }
   }
 
   /** Logs a failed reload or check; while the ring is lost and not recovered, tries again every second. */

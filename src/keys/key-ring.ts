@@ -15,6 +15,12 @@ export interface KeyRing {
   write(next: KeyRingState, expected: Pick<KeyRingState, "epoch" | "version">): Promise<boolean>;
   /** Calls `listener` when another writer changed the ring. Resolves to an unsubscribe function. */
   watch(listener: () => void): Promise<() => void>;
+  /**
+   * Wakes the watchers up (they re-read the ring), without changing it: a replica that finds no ring
+   * at start asks the running ones to re-seed a lost one before it makes a fresh one. Resolves to the
+   * number of watchers reached (0: nobody to wait for).
+   */
+  nudge?(): Promise<number>;
 }
 
 /** A key ring in this process (dev mode, tests). */

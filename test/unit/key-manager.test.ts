@@ -146,6 +146,11 @@ class LosableRing implements KeyRing {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+  /** Calls the watchers; returns how many there are. */
+  notify(): number {
+    for (const listener of this.#listeners) listener();
+    return this.#listeners.size;
+  }
   lose(): void {
     this.#inner = new MemoryKeyRing();
   }
@@ -235,3 +240,30 @@ describe("KeyManager when the shared ring is lost", () => {
     }
   });
 });
+
+describe("KeyManager starting while the shared ring is lost", () => {
+  test("a new replica that finds no ring nudges the running ones, and adopts the ring they re-seed instead of making a fresh one", async () => {
+    const ring = new NudgeableRing();
+    const { m: a, key, clock } = await manager(ring);
+    try {
+      const held = kids(a);
+      ring.lose();
+      const { m: c } = await manager(ring, clock, key);
+      try {
+        assert.deepEqual(kids(c), held, "the running replica's keys, nothing new");
+        assert.equal(c.signingKey().kid, a.signingKey().kid);
+      } finally {
+        c.stop();
+      }
+    } finally {
+      a.stop();
+    }
+  });
+});
+
+/** LosableRing whose nudge wakes the watchers, as PUBLISH does. */
+class NudgeableRing extends LosableRing {
+  async nudge(): Promise<number> {
+    return this.notify();
+  }
+}

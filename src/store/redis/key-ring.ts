@@ -50,6 +50,11 @@ export class RedisKeyRing implements KeyRing {
     return ok === 1;
   }
 
+  /** PUBLISH on the change channel; resolves to the subscribers reached (on a Cluster, those of one node). */
+  async nudge(): Promise<number> {
+    return redisCall(() => this.client.publish(this.#channel, "nudge"), this.commandTimeoutMs);
+  }
+
   /** Follows changes by pub/sub on a connection of its own; the periodic check covers a lost message. */
   async watch(listener: () => void): Promise<() => void> {
     const subscriber = this.client.duplicate();
