@@ -17,7 +17,6 @@ export const DEFAULTS = {
   keyLeadTimeSeconds: parsed.signing.rotation.leadTimeSeconds,
   keyCheckIntervalSeconds: parsed.signing.rotation.checkIntervalSeconds,
   redisKeyPrefix: redis.keyPrefix,
-  redisWaitReplicas: redis.waitReplicas,
   redisWaitTimeoutMs: redis.waitTimeoutMs,
   redisCommandTimeoutMs: redis.commandTimeoutMs,
   introspectionCacheSeconds: parsed.introspection.cacheSeconds,

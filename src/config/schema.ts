@@ -258,8 +258,12 @@ const redis = section({
     .meta({ description: "Prefix of every key Tessera writes (its own, not ioredis' keyPrefix); lets several deployments share a Redis." }),
   waitReplicas: z
     .literal([0, 1], { error: "must be an integer from 0 to 1" })
-    .default(0)
-    .meta({ description: "Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1." }),
+    .optional()
+    .meta({
+      description:
+        "Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Absent: follows the topology, 1 once the primary (standalone or Sentinel's; Cluster: any master) reported a connected replica in INFO replication (asked at the first revocation, after each reconnection and every 30 s), from then on until restart; else 0.",
+      defaultText: "follows the topology",
+    }),
   waitTimeoutMs: int(10, 60_000).default(500).meta({ description: "How long a revocation waits for that replica, in milliseconds; then 503." }),
   commandTimeoutMs: int(50, 60_000).default(2000).meta({ description: "Longest any Redis operation may take before the request answers 503, in milliseconds." }),
 });

@@ -30,6 +30,13 @@ export interface KeyRecord {
 
 /** The whole ring with its version, for compare-and-set updates across replicas. */
 export interface KeyRingState {
+  /**
+   * The ring's lineage: a random id given when a ring is created (or re-created after its store lost
+   * it) and kept by every later write. Undefined when no ring is stored; "" for a ring stored before
+   * epochs existed. Versions count within one epoch, so a ring rebuilt from scratch never passes for
+   * the one it replaces.
+   */
+  readonly epoch?: string;
   readonly version: number;
   readonly records: readonly KeyRecord[];
   /** Epoch seconds of a `keys rotate` request not yet carried out. */

@@ -85,3 +85,41 @@ export async function revokeKey(state: KeyRingState, kid: string, now: number, p
   }
   return { ...state, records };
 }
+
+/**
+ * After the stored ring was lost, replaced or went back: `observed` with what
+ * `known` (this replica's last copy) holds and it lacks, or undefined when it
+ * lacks nothing. A live record it lacks is added as it was, except that a key
+ * that signed becomes retired when the ring has an active key of its own (one
+ * key signs; the other stays published until its tokens expired). A key
+ * revoked in `known` is revoked in the result too: an emergency revocation is
+ * never undone by a data loss.
+ */
+export async function mergeLostRecords(
+  observed: KeyRingState,
+  known: KeyRingState,
+  now: number,
+  policy: RotationPolicy,
+  newKey: NewKeyRecord,
+): Promise<KeyRingState | undefined> {
+  const live = known.records.filter((r) => r.removeAt === undefined || r.removeAt > now);
+  const hasActive = observed.records.some((r) => r.state === "active");
+  const missing = live.filter((r) => !observed.records.some((o) => o.kid === r.kid));
+  let state: KeyRingState = {
+    ...observed,
+    records: [
+      ...observed.records,
+      ...missing.map((r) => (r.state === "active" && hasActive ? { ...r, state: "retired" as const, endedAt: now, removeAt: now + policy.retainSeconds } : r)),
+    ],
+  };
+  let changed = missing.length > 0;
+  for (const record of live) {
+    if (record.state !== "revoked") continue;
+    const present = state.records.find((r) => r.kid === record.kid);
+    if (present !== undefined && present.state !== "revoked") {
+      state = await revokeKey(state, record.kid, now, policy, newKey);
+      changed = true;
+    }
+  }
+  return changed ? state : undefined;
+}

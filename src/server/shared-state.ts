@@ -52,12 +52,14 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       ...(config.redis !== undefined
         ? {
             keyPrefix: config.redis.keyPrefix,
-            waitReplicas: config.redis.waitReplicas,
+            ...(config.redis.waitReplicas !== undefined ? { waitReplicas: config.redis.waitReplicas } : {}),
             waitTimeoutMs: config.redis.waitTimeoutMs,
             commandTimeoutMs: config.redis.commandTimeoutMs,
           }
         : {}),
       introspectionCacheSeconds: config.introspection.cacheSeconds,
+      // The issuer's replicas hold the revocations in memory too and re-seed Redis after a data loss.
+      holdRevocations: true,
       rateLimit,
       clock,
       logger,

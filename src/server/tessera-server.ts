@@ -26,6 +26,7 @@ import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
+import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 
@@ -167,6 +168,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const state = openSharedState(config, options, clock, logger);
   // The connection is made in the background; the key ring (and readiness) need it answering.
   const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
+  // The revocations this replica holds in memory load in the background too; readiness waits for them.
+  if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
   let keys: KeyStore;
   let keyManager: KeyManager | undefined;
   try {
@@ -209,7 +212,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     throw err;
   }
 
-  // Ready while the shared state answers: Redis down means NOT_SERVING (and /readyz 503) until it is back.
+  // Ready while this replica can introspect and revoke its own tokens: Redis down, a lost key ring not
+  // recovered yet, or revocations being re-seeded after a data loss mean NOT_SERVING (and /readyz 503).
   const setServing = (serving: boolean) => {
     const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.set("", status);
@@ -220,8 +224,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   if (redisHealth === undefined) {
     setServing(true);
   } else {
-    stopFollowingRedis = redisHealth.onChange(setServing);
-    setServing(redisUpAtStart && redisHealth.up);
+    stopFollowingRedis = followReadiness(sharedStateReadiness(redisHealth, keyManager, state.redis?.denyList), setServing);
     if (!redisHealth.up) logger.warn("redis unavailable at start: not ready until it answers");
   }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;

@@ -9,6 +9,8 @@ export async function redisStores(client: RedisClient, settings: StoreSettings, 
     { client },
     {
       keyPrefix,
+      // No replicas here; explicit, so that no topology check (INFO) delays the first revocation of a timing-sensitive case.
+      waitReplicas: 0,
       introspectionCacheSeconds: settings.cacheSeconds,
       rateLimit: { failures: settings.failures, windowSeconds: settings.windowSeconds },
       ...(settings.feedLength !== undefined ? { feedLength: settings.feedLength } : {}),

@@ -43,3 +43,24 @@ test("redis.sentinels + name: the store finds the master through the sentinel", 
   assert.equal(await store.denyList.isRevoked("https://issuer.example", "j"), true);
   assert.equal(await master.cli("EXISTS", store.keys.deny("https://issuer.example", "j")), "1", "written on the master");
 });
+
+test("waitReplicas absent: 0 while the master has no replica; 1 once one connects, and a revocation waits for it", async () => {
+  assert.ok(store !== undefined, "runs after the test above");
+  assert.equal(await store.denyList.waitReplicas(), 0);
+  const replica = await startRedisServer({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
+  try {
+    await until(async () => ((await master.cli("INFO", "replication")).includes("state=online") ? true : undefined), "the replica to be in sync");
+    const config = validateConfig({ redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:", waitTimeoutMs: 2000 } }, {}, () => "");
+    const withReplica = createRedisStore({ config: config.redis! });
+    try {
+      assert.equal(await withReplica.health.waitUntilUp(5000), true);
+      assert.equal(await withReplica.denyList.waitReplicas(), 1);
+      await withReplica.denyList.revoke("https://issuer.example", "k", Date.now() / 1000 + 60);
+      assert.equal(await replica.cli("EXISTS", withReplica.keys.deny("https://issuer.example", "k")), "1", "on the replica once acknowledged");
+    } finally {
+      await withReplica.close();
+    }
+  } finally {
+    await replica.destroy();
+  }
+});

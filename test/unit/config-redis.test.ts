@@ -39,11 +39,13 @@ describe("configuration: redis", () => {
     assert.deepEqual(validate({}, { REDIS_URL: "redis://127.0.0.1:6390/2" }).redis, {
       url: "redis://127.0.0.1:6390/2",
       keyPrefix: "tessera:",
-      waitReplicas: 0,
       waitTimeoutMs: 500,
       commandTimeoutMs: 2000,
     });
     assert.equal(validate({ redis: { keyPrefix: "t2:", waitReplicas: 1 } }, { REDIS_URL: "rediss://r.example:6380" }).redis?.keyPrefix, "t2:");
+    // waitReplicas absent means "follow the topology" (decided against the running Redis); given, it is kept.
+    assert.equal(validate({ redis: { keyPrefix: "t2:", waitReplicas: 1 } }, { REDIS_URL: "rediss://r.example:6380" }).redis?.waitReplicas, 1);
+    assert.equal(validate({ redis: { waitReplicas: 0 } }, { REDIS_URL: "redis://r.example:6380" }).redis?.waitReplicas, 0);
   });
 
   test("one topology: url, sentinels with name, or cluster", () => {

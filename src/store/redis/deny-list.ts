@@ -1,5 +1,9 @@
+import { randomBytes } from "node:crypto";
+import { Cluster } from "ioredis";
 import { TemporarilyUnavailableError } from "../../errors/tessera-error.js";
+import { systemClock, type Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
+import { ExpiringMap } from "../../internal/expiring-map.js";
 import type { DenyList, RevocationEvent, RevocationFeed } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { FEED_INTACT, FEED_SNAPSHOT, isNoScript, REVOKE } from "./lua-scripts.js";
@@ -10,14 +14,28 @@ import { addedDeadline, REDIS_RETRY_AFTER_SECONDS, redisCall } from "./redis-cal
 export interface RedisDenyListOptions {
   /** Longest a Redis operation may take before it fails as unavailable, in ms. */
   commandTimeoutMs: number;
-  /** Replicas that must confirm a revocation (WAIT) before revoke() resolves. Default 0. */
-  waitReplicas?: 0 | 1;
+  /**
+   * Replicas that must confirm a revocation (WAIT) before revoke() resolves. Default: follows the
+   * topology: 1 once the primary reported a connected replica (INFO replication, asked again after
+   * each reconnection and every 30 s; Cluster: any master), else 0. Once 1, it stays 1 until restart:
+   * a replica that dropped out may still be promoted by a failover, and must have every revocation.
+   */
+  waitReplicas?: 0 | 1 | undefined;
   /** How long revoke() waits for them, in ms. Default 500. */
   waitTimeoutMs?: number;
   /** Entries the feed keeps for subscribers that catch up; one further behind starts over from the revocations in force. Default 10000. */
   feedLength?: number;
   /** How long a subscriber's read blocks waiting for news, in ms (a new revocation ends it at once). Default 5000. */
   feedBlockMs?: number;
+  /**
+   * Hold the revocations in force in memory as well (fed by the feed and by each revoke()), refuse
+   * them even when Redis has forgotten them, and re-seed Redis from them when it lost its data.
+   * The Tessera server turns it on; a verifier that only follows the feed does not need it. Default false.
+   */
+  holdRevocations?: boolean;
+  /** With holdRevocations: how often Redis is checked for a data loss, in ms. Default 1000. */
+  lossCheckMs?: number;
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -34,9 +52,9 @@ export interface FeedStats {
  *
  * revoke() runs one script (REVOKE) that sets the token's deny-list entry,
  * drops its cached introspection answers, indexes it among the revocations in
- * force and appends it to a capped stream with the next sequence number; with
- * waitReplicas 1 a WAIT follows on the same connection, and revoke() resolves
- * only once a replica has the write.
+ * force and appends it to a capped stream with the next sequence number; when
+ * a replica must confirm it (waitReplicas) a WAIT follows on the same
+ * connection, and revoke() resolves only once a replica has the write.
  *
  * subscribe() reads the revocations in force and the stream position in one
  * atomic snapshot, then follows the stream with XREAD BLOCK on its own
@@ -47,12 +65,44 @@ export interface FeedStats {
  * stream still holds it, else from a fresh snapshot. So nothing is missed; a
  * revocation may be delivered twice (listeners must be idempotent, as a deny
  * set is).
+ *
+ * With holdRevocations, a lost Redis dataset never makes a replica forget an
+ * acknowledged revocation. The replica holds the revocations in force in
+ * memory and consults them before Redis. A marker key in the revocation slot
+ * ({rev}:epoch, a random id without expiry) is set by the first replica that
+ * finds it absent; it disappears only with the slot's data. A replica that
+ * finds it absent or changed (checked after each reconnection and every
+ * lossCheckMs) re-seeds Redis with every revocation it holds (REVOKE is
+ * idempotent: replicas re-seeding at once push each revocation once), then
+ * sets or adopts the new marker; it is not ready meanwhile. Every replica
+ * that knew the old marker re-seeds, so a revocation survives as long as one
+ * replica still holds it. Verifiers keep their deny sets across the loss (a
+ * resync only adds to them).
  */
 export class RedisDenyList implements DenyList, RevocationFeed {
   readonly #subscriptions = new Set<FeedSubscription>();
   readonly #stats: FeedStats = { resyncs: 0, readErrors: 0 };
   readonly #logger: Logger;
   readonly #deadlineMs: number;
+  readonly #held: ExpiringMap<RevocationEvent> | undefined;
+  readonly #readyListeners = new Set<() => void>();
+  #heldLoaded = false;
+  #reseeding = false;
+  /** Not known to hold every revocation: after a reconnection until the marker was checked, and while re-seeding after a loss. */
+  #unsure = false;
+  #epoch: string | undefined;
+  #checking: Promise<void> | undefined;
+  #lossTimer: NodeJS.Timeout | undefined;
+  #stopHolding: (() => void) | undefined;
+  #closed = false;
+  #replicas: { value: 0 | 1; until: number } | undefined;
+  readonly #onReady = () => {
+    if (this.#replicas !== undefined) this.#replicas = { ...this.#replicas, until: 0 };
+    if (!this.#heldLoaded) return;
+    // A reconnection may be to a Redis that restarted empty: not ready until the marker says otherwise.
+    this.#setUnsure(true);
+    void this.checkForLoss().catch(() => {});
+  };
 
   constructor(
     private readonly client: RedisClient,
@@ -61,16 +111,61 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   ) {
     this.#logger = options.logger ?? silentLogger;
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+    client.on("ready", this.#onReady);
+    if (options.holdRevocations === true) {
+      this.#held = new ExpiringMap(options.clock ?? systemClock);
+      void this.#hold();
+    }
   }
 
   get stats(): Readonly<FeedStats> {
     return { ...this.#stats };
   }
 
+  /**
+   * With holdRevocations: whether this replica's revocations can be trusted, i.e. the ones in force
+   * are loaded, and since the last reconnection Redis was checked for a data loss (and re-seeded if it
+   * lost its data). Always true without it.
+   */
+  get ready(): boolean {
+    return this.#held === undefined || (this.#heldLoaded && !this.#unsure);
+  }
+
+  /** Resolves true once `ready`, or false after `timeoutMs`. */
+  waitUntilReady(timeoutMs: number): Promise<boolean> {
+    if (this.ready) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve(this.ready);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const off = this.onReadyChange(() => {
+        if (this.ready) done();
+      });
+    });
+  }
+
+  /** Calls `listener` whenever `ready` may have changed. */
+  onReadyChange(listener: () => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
+  }
+
+  /** Whether this replica holds the token as revoked in memory (always false without holdRevocations). */
+  holds(issuer: string, jti: string): boolean {
+    return this.#held !== undefined && this.#held.size > 0 && this.#held.has(heldKey(issuer, jti));
+  }
+
   async revoke(issuer: string, jti: string, expiresAt: number): Promise<void> {
+    await this.#store(issuer, jti, expiresAt, await this.#waitReplicas());
+    this.#remember({ issuer, jti, expiresAt });
+  }
+
+  async #store(issuer: string, jti: string, expiresAt: number, waitReplicas: 0 | 1): Promise<void> {
     const keys = [...this.keys.tokenKeys(issuer, jti), this.keys.revoked, this.keys.feed, this.keys.feedSeq];
     const args = [Math.ceil(expiresAt * 1000), JSON.stringify([issuer, jti]), issuer, jti, Math.max(1, this.options.feedLength ?? 10_000)];
-    const waitReplicas = this.options.waitReplicas ?? 0;
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 500;
     if (waitReplicas === 0) {
       await redisCall(() => REVOKE.run(this.client, keys, args), this.options.commandTimeoutMs);
@@ -92,7 +187,24 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     }
   }
 
+  /** The replicas a revocation waits for: as configured, else as the topology says (see RedisDenyListOptions.waitReplicas). */
+  async #waitReplicas(): Promise<0 | 1> {
+    if (this.options.waitReplicas !== undefined) return this.options.waitReplicas;
+    const now = Date.now();
+    if (this.#replicas !== undefined && now < this.#replicas.until) return this.#replicas.value;
+    const seen = await redisCall(() => replicasOf(this.client), this.options.commandTimeoutMs);
+    const value = this.#replicas?.value === 1 ? 1 : seen;
+    this.#replicas = { value, until: now + 30_000 };
+    return value;
+  }
+
+  /** The replicas revocations wait for now (see RedisDenyListOptions.waitReplicas); asks Redis when it follows the topology. */
+  waitReplicas(): Promise<0 | 1> {
+    return this.#waitReplicas();
+  }
+
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
+    if (this.holds(issuer, jti)) return true;
     return (await redisCall(() => this.client.exists(this.keys.deny(issuer, jti)), this.#deadlineMs)) === 1;
   }
 
@@ -110,10 +222,100 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     return () => subscription.stop();
   }
 
-  /** Ends every subscription (their connections are closed). The client is not closed. */
+  /**
+   * With holdRevocations: checks the data-loss marker now and, if Redis lost its data, re-seeds it
+   * from the revocations held (see the class comment). Runs by itself after each reconnection and
+   * every lossCheckMs; resolves once done.
+   */
+  checkForLoss(): Promise<void> {
+    this.#checking ??= this.#checkForLoss().finally(() => (this.#checking = undefined));
+    return this.#checking;
+  }
+
+  async #checkForLoss(): Promise<void> {
+    const marker = this.keys.revocationEpoch;
+    const stored = await redisCall(() => this.client.get(marker), this.options.commandTimeoutMs);
+    if (stored !== null && (stored === this.#epoch || this.#epoch === undefined)) {
+      this.#epoch = stored;
+      this.#setUnsure(false);
+      return;
+    }
+    // Absent (the first replica ever, or Redis lost its data) or replaced (lost, and re-created by another replica).
+    const held = [...(this.#held?.values() ?? [])];
+    const lost = this.#epoch !== undefined;
+    if (lost) {
+      if (!this.#reseeding) this.#logger.error("redis lost the revocations (restart without persistence?): re-seeding the ones this replica holds", { held: held.length });
+      this.#reseeding = true;
+      this.#setUnsure(true);
+    }
+    for (let i = 0; i < held.length; i += 500) {
+      await Promise.all(held.slice(i, i + 500).map((e) => this.#store(e.issuer, e.jti, e.expiresAt, 0)));
+    }
+    await redisCall(() => this.client.set(marker, randomBytes(16).toString("base64url"), "NX"), this.options.commandTimeoutMs);
+    const current = await redisCall(() => this.client.get(marker), this.options.commandTimeoutMs);
+    if (current === null) throw new TemporarilyUnavailableError("the revocation marker vanished while re-seeding, retry", REDIS_RETRY_AFTER_SECONDS);
+    if (this.#reseeding) this.#logger.info("revocations re-seeded", { held: held.length });
+    this.#reseeding = false;
+    this.#epoch = current;
+    this.#setUnsure(false);
+  }
+
+  /** Loads the revocations in force into memory, retrying until Redis answers, then watches for a data loss. */
+  async #hold(): Promise<void> {
+    for (let failures = 0; !this.#closed; failures++) {
+      try {
+        await this.checkForLoss();
+        const stop = await this.subscribe((event) => this.#remember(event));
+        if (this.#closed) return stop();
+        this.#stopHolding = stop;
+        this.#heldLoaded = true;
+        this.#notifyReady();
+        this.#lossTimer = setInterval(() => void this.checkForLoss().catch(() => {}), this.options.lossCheckMs ?? 1000);
+        this.#lossTimer.unref();
+        return;
+      } catch {
+        await delay(Math.min(50 * 2 ** Math.min(failures, 5), 1000));
+      }
+    }
+  }
+
+  #remember(event: RevocationEvent): void {
+    this.#held?.set(heldKey(event.issuer, event.jti), event, event.expiresAt);
+  }
+
+  #setUnsure(unsure: boolean): void {
+    if (unsure === this.#unsure) return;
+    this.#unsure = unsure;
+    this.#notifyReady();
+  }
+
+  #notifyReady(): void {
+    for (const listener of this.#readyListeners) listener();
+  }
+
+  /** Ends every subscription (their connections are closed) and the data-loss watch. The client is not closed. */
   close(): void {
+    this.#closed = true;
+    clearInterval(this.#lossTimer);
+    this.#stopHolding?.();
+    this.client.off("ready", this.#onReady);
+    this.#readyListeners.clear();
     for (const subscription of [...this.#subscriptions]) subscription.stop();
   }
+}
+
+function heldKey(issuer: string, jti: string): string {
+  return `${issuer}\u0000${jti}`;
+}
+
+/** 1 when a revocation should wait for a replica: the primary (Sentinel's too; Cluster: any master) has a connected replica. */
+async function replicasOf(client: RedisClient): Promise<0 | 1> {
+  const infos = client instanceof Cluster ? await Promise.all(client.nodes("master").map((node) => node.info("replication"))) : [await client.info("replication")];
+  return infos.some((info) => connectedReplicas(info) > 0) ? 1 : 0;
+}
+
+function connectedReplicas(info: string): number {
+  return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
 /** One subscriber's connection and position in the feed. */

@@ -8,7 +8,9 @@ import { addedDeadline, redisCall } from "./redis-call.js";
  * Introspection answers shared by every replica, one hash per token
  * (field = caller), in the revocation slot: lookups consult the deny-list
  * entry in the same script, fills are atomic with revocations (CACHE_STORE vs
- * REVOKE), and a revocation deletes the token's hash.
+ * REVOKE), and a revocation deletes the token's hash. A revocation the
+ * replica holds in memory (`held`, see RedisDenyList) counts even when Redis
+ * has lost it.
  */
 export class RedisIntrospectionCache implements IntrospectionCache {
   readonly #deadlineMs: number;
@@ -16,12 +18,13 @@ export class RedisIntrospectionCache implements IntrospectionCache {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-    private readonly options: { ttlSeconds: number; commandTimeoutMs: number },
+    private readonly options: { ttlSeconds: number; commandTimeoutMs: number; held?: (issuer: string, jti: string) => boolean },
   ) {
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
   }
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
+    if (this.options.held?.(key.issuer, key.jti) === true) return { revoked: true };
     const reply = (await redisCall(
       () => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]),
       this.#deadlineMs,
@@ -31,6 +34,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
   }
 
   async store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean> {
+    if (this.options.held?.(key.issuer, key.jti) === true) return false;
     const reply = await redisCall(
       () =>
         CACHE_STORE.run(

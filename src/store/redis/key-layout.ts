@@ -47,6 +47,14 @@ export class KeyLayout {
   get feedSeq(): string {
     return `${this.prefix}{rev}:seq`;
   }
+  /**
+   * String, no expiry: a random id set by the first replica that finds it absent. It disappears only
+   * when Redis loses the {rev} slot's data (a restart without persistence, a failover to an empty
+   * replica, FLUSHALL), which tells the replicas to re-seed the revocations they hold in memory.
+   */
+  get revocationEpoch(): string {
+    return `${this.prefix}{rev}:epoch`;
+  }
   /** String with PXAT: a single-use record (e.g. a client assertion's jti) is used. */
   replay(record: string): string {
     return `${this.prefix}replay:${keyId(record)}`;

@@ -1,33 +1,21 @@
 import { DEFAULTS } from "../../config/defaults.js";
 import type { KeyRingState } from "../../keys/key-record.js";
 import type { KeyRing } from "../../keys/key-ring.js";
-import { LuaScript } from "./lua-scripts.js";
+import { WRITE_RING } from "./lua-scripts.js";
 import { redisCall } from "./redis-call.js";
 import type { RedisClient } from "./redis-client.js";
 
 /**
- * Compare-and-set of the ring: stores the new state only if the stored
- * version is still ARGV[1], then tells the other replicas.
- * KEYS: state, version. ARGV: expected version, state JSON, channel.
- */
-const WRITE_RING = new LuaScript(
-  "key-ring-write",
-  `local v = tonumber(redis.call('GET', KEYS[2]) or '0')
-if v ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], v + 1)
-redis.call('PUBLISH', ARGV[3], tostring(v + 1))
-return 1`,
-);
-
-/**
- * The signing-key ring of every replica, in Redis: one JSON document and its
- * version under the hash tag {keys}. Private keys in it are sealed under the
- * key-encryption key by the KeyManager; Redis never sees them in the clear.
+ * The signing-key ring of every replica, in Redis: one JSON document, its
+ * version and its epoch under the hash tag {keys}. Private keys in it are
+ * sealed under the key-encryption key by the KeyManager; Redis never sees
+ * them in the clear. A ring that Redis lost reads as no ring at all (no
+ * epoch); the KeyManager notices and re-seeds it (see KeyManager).
  */
 export class RedisKeyRing implements KeyRing {
   readonly #state: string;
   readonly #version: string;
+  readonly #epoch: string;
   readonly #channel: string;
 
   constructor(
@@ -37,21 +25,35 @@ export class RedisKeyRing implements KeyRing {
   ) {
     this.#state = `${prefix}{keys}:ring`;
     this.#version = `${prefix}{keys}:version`;
+    this.#epoch = `${prefix}{keys}:epoch`;
     this.#channel = `${prefix}keys:changed`;
   }
 
   async read(): Promise<KeyRingState> {
-    const [state, version] = await redisCall(() => Promise.all([this.client.get(this.#state), this.client.get(this.#version)]), this.commandTimeoutMs);
-    if (state === null) return { version: Number(version ?? 0), records: [] };
-    return { ...(JSON.parse(state) as KeyRingState), version: Number(version ?? 0) };
+    // One MGET (one slot): the document, its version and its epoch are read together.
+    const [state, version, epoch] = await redisCall(() => this.client.mget(this.#state, this.#version, this.#epoch), this.commandTimeoutMs);
+    if (state === null || state === undefined) return { version: 0, records: [] };
+    const { epoch: _e, version: _v, ...stored } = JSON.parse(state) as KeyRingState;
+    return { ...stored, epoch: epoch ?? "", version: Number(version ?? 0) };
   }
 
-  async write(next: KeyRingState): Promise<boolean> {
+  async write(next: KeyRingState, expected: Pick<KeyRingState, "epoch" | "version">): Promise<boolean> {
+    const { epoch: _e, version: _v, ...document } = next;
     const ok = await redisCall(
-      () => WRITE_RING.run(this.client, [this.#state, this.#version], [next.version - 1, JSON.stringify(next), this.#channel]),
+      () =>
+        WRITE_RING.run(
+          this.client,
+          [this.#state, this.#version, this.#epoch],
+          [expected.epoch ?? "", expected.version, JSON.stringify(document), next.version, next.epoch ?? "", this.#channel],
+        ),
       this.commandTimeoutMs,
     );
     return ok === 1;
+  }
+
+  /** PUBLISH on the change channel; resolves to the subscribers reached (on a Cluster, those of one node). */
+  async nudge(): Promise<number> {
+    return redisCall(() => this.client.publish(this.#channel, "nudge"), this.commandTimeoutMs);
   }
 
   /** Follows changes by pub/sub on a connection of its own; the periodic check covers a lost message. */
@@ -62,7 +64,8 @@ export class RedisKeyRing implements KeyRing {
       if (channel === this.#channel) listener();
     });
     // Commands fail fast while disconnected (no offline queue): subscribe whenever the connection is
-    // (re)established, and re-read then too, since messages sent while it was down are lost.
+    // (re)established, and re-read then too, since messages sent while it was down are lost (and a
+    // restarted Redis may have lost the ring itself).
     const subscribe = () => {
       subscriber.subscribe(this.#channel).then(listener, () => {});
     };

@@ -100,6 +100,25 @@ return 0`,
 );
 
 /**
+ * Compare-and-set of the signing-key ring: stores the new document, version
+ * and epoch only if the stored epoch and version are still the expected ones
+ * (an absent ring: epoch '' and version 0), then tells the other replicas.
+ * KEYS: ring, version, epoch. ARGV: expected epoch, expected version, document
+ * JSON, new version, new epoch, channel. Returns 1 when stored, 0 otherwise.
+ */
+export const WRITE_RING = new LuaScript(
+  "key-ring-write",
+  `local e = redis.call('GET', KEYS[3]) or ''
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+if e ~= ARGV[1] or v ~= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4])
+if ARGV[5] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[5]) end
+redis.call('PUBLISH', ARGV[6], ARGV[4])
+return 1`,
+);
+
+/**
  * Reads a cached introspection answer, consulting the deny-list first.
  * KEYS: deny, introspection. ARGV: caller.
  * Returns {1} when revoked, {0} on a miss, {0, value} on a hit.

@@ -18,8 +18,11 @@ export type RedisSource = { client: RedisClient } | { config: RedisConfig };
 export interface RedisStoreOptions {
   /** Prefix of every key. Default "tessera:". */
   keyPrefix?: string;
-  /** Replicas that must confirm a revocation: 0 or 1. Default 0. */
-  waitReplicas?: 0 | 1;
+  /**
+   * Replicas that must confirm a revocation: 0 or 1. Default: follows the topology (1 once the primary
+   * reported a connected replica, else 0; see RedisDenyListOptions).
+   */
+  waitReplicas?: 0 | 1 | undefined;
   /** How long a revocation waits for that replica, in ms. Default 500. */
   waitTimeoutMs?: number;
   /** Longest a Redis operation may take before it fails as unavailable, in ms. Default 2000. */
@@ -32,6 +35,13 @@ export interface RedisStoreOptions {
   feedLength?: number;
   /** How long a feed subscriber's read blocks, in ms. Default 5000. */
   feedBlockMs?: number;
+  /**
+   * Hold the revocations in force in memory too, and re-seed Redis from them after a data loss
+   * (see RedisDenyList). The Tessera server turns it on. Default false.
+   */
+  holdRevocations?: boolean;
+  /** With holdRevocations: how often Redis is checked for a data loss, in ms. Default 1000. */
+  lossCheckMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -68,10 +78,13 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
 
   const denyList = new RedisDenyList(client, keys, {
     commandTimeoutMs,
-    waitReplicas: fromConfig?.waitReplicas ?? options.waitReplicas ?? DEFAULTS.redisWaitReplicas,
+    waitReplicas: fromConfig !== undefined ? fromConfig.waitReplicas : options.waitReplicas,
     waitTimeoutMs: fromConfig?.waitTimeoutMs ?? options.waitTimeoutMs ?? DEFAULTS.redisWaitTimeoutMs,
     ...(options.feedLength !== undefined ? { feedLength: options.feedLength } : {}),
     ...(options.feedBlockMs !== undefined ? { feedBlockMs: options.feedBlockMs } : {}),
+    ...(options.holdRevocations !== undefined ? { holdRevocations: options.holdRevocations } : {}),
+    ...(options.lossCheckMs !== undefined ? { lossCheckMs: options.lossCheckMs } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
     logger,
   });
   const health = new RedisHealth(client, { commandTimeoutMs, logger });
@@ -83,7 +96,7 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
     commandTimeoutMs,
     replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
     denyList,
-    introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs }) : undefined,
+    introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs, held: (issuer, jti) => denyList.holds(issuer, jti) }) : undefined,
     authThrottle,
     health,
     close: async () => {
