@@ -5,7 +5,7 @@ import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "..
 import { keyRevocationJti } from "../store/key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
-import { bearerCredential, isBearerTokenSyntax } from "./bearer-token.js";
+import { bearerCredential, isBearerTokenSyntax, type AuthorizationHeader } from "./bearer-token.js";
 import { DenySet } from "./deny-set.js";
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
@@ -197,10 +197,12 @@ export class TokenVerifier {
   }
 
   /**
-   * Authenticates the bearer token of an `authorization` header value.
+   * Authenticates the bearer token of an `authorization` header value (or
+   * every value the transport received: two are refused with
+   * InvalidRequestError, as is one that joins two with a comma).
    * No token → InvalidTokenError without an error code (RFC 6750 §3.1).
    */
-  async authenticate(authorization: string | null | undefined): Promise<Principal> {
+  async authenticate(authorization: AuthorizationHeader): Promise<Principal> {
     return this.#cachedPrincipal(authorization) ?? (await this.#verified(this.#syntaxChecked(authorization)));
   }
 
@@ -216,7 +218,7 @@ export class TokenVerifier {
    * client-authentication method, the principal when the token satisfies the
    * rule; throws the error to answer otherwise.
    */
-  async check(authorization: string | null | undefined, rule: ResolvedAuthRule): Promise<Principal | undefined> {
+  async check(authorization: AuthorizationHeader, rule: ResolvedAuthRule): Promise<Principal | undefined> {
     if (rule.kind !== "bearer") return undefined;
     const principal = await this.authenticate(authorization);
     this.authorize(principal, rule);
@@ -230,7 +232,7 @@ export class TokenVerifier {
    * `{ principal }`; undefined when the token must be verified first (then
    * call check()). Throws what check() rejects with.
    */
-  checkNow(authorization: string | null | undefined, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
+  checkNow(authorization: AuthorizationHeader, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
     if (rule.kind !== "bearer") return { principal: undefined };
     const principal = this.#cachedPrincipal(authorization);
     if (principal === undefined) {
@@ -242,7 +244,7 @@ export class TokenVerifier {
   }
 
   /** The principal of a token already verified (revocation checked), else undefined. Throws for a header that is not Bearer. */
-  #cachedPrincipal(authorization: string | null | undefined): Principal | undefined {
+  #cachedPrincipal(authorization: AuthorizationHeader): Principal | undefined {
     const token = bearerCredential(authorization);
     const principal = token === undefined ? undefined : this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
     if (principal !== undefined) this.#checkRevocation(principal.claims);
@@ -250,7 +252,7 @@ export class TokenVerifier {
   }
 
   /** The bearer token of a header, its syntax checked. No token → InvalidTokenError without an error code (RFC 6750 §3.1). */
-  #syntaxChecked(authorization: string | null | undefined): string {
+  #syntaxChecked(authorization: AuthorizationHeader): string {
     const token = bearerCredential(authorization);
     if (token === undefined) throw new InvalidTokenError("a bearer token is required", { tokenSent: false });
     if (!isBearerTokenSyntax(token)) throw new InvalidTokenError("the bearer token is malformed");

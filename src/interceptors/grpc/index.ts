@@ -2,3 +2,4 @@ export { authServerInterceptor, grpcPrincipal, type GrpcAuthOptions } from "./se
 export { tokenClientInterceptor, tokenCallCredentials, type GrpcTokenOptions } from "./client.js";
 export { bridgeService, grpcClientConstructor, grpcServiceDefinition, defaultGrpcErrorMapper, type GrpcCallContext, type GrpcServiceImpl, type GrpcErrorMapper } from "./service-bridge.js";
 export { authErrorDetail } from "./status-detail.js";
+export { refuseRepeatedAuthorization } from "./repeated-authorization.js";
