@@ -127,6 +127,27 @@ describe("two authorization headers at a protected service: invalid_request, nev
     }
   });
 
+  test("Connect: a header plus access_token in the query → invalid_request", async () => {
+    const { port } = new URL(connectOrigin);
+    for (const [method, path] of [["POST", `${LIST_EVENTS}?access_token=${tokenB}`]] as const) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const body = method === "POST" ? "{}" : "";
+        const socket = tcpConnect(Number(port), "127.0.0.1", () =>
+          socket.write(
+            [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, "Content-Type: application/json", `Content-Length: ${body.length}`, "Connection: close", `Authorization: Bearer ${tokenA}`, "", body].join("\r\n"),
+          ),
+        );
+        let raw = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => (raw += chunk));
+        socket.on("error", reject);
+        socket.on("close", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]), body: raw.slice(raw.indexOf("\r\n\r\n") + 4) }));
+      });
+      assert.equal(answer.status, 400, `${method}: ${answer.body}`);
+      assert.match(answer.body, /invalid_argument.*not in the query/);
+    }
+  });
+
   test("Connect over h2c: two header fields in one HEADERS frame", async () => {
     const one = await connectH2([`Bearer ${tokenA}`]);
     assert.equal(one.status, 200, one.body.toString());

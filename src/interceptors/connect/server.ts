@@ -8,7 +8,7 @@ import {
   type HandlerContext,
   type Interceptor,
 } from "@connectrpc/connect";
-import { InvalidTokenError } from "../../errors/tessera-error.js";
+import { InvalidRequestError, InvalidTokenError } from "../../errors/tessera-error.js";
 import { toConnectError } from "../../errors/to-connect.js";
 import { findAuthRule } from "../../policy/read-auth-rules.js";
 import { authRulesOf } from "../../policy/read-auth-rules.js";
@@ -82,8 +82,9 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  * declares in its proto (tessera.v1.method_auth / service_auth): no or bad
  * token → UNAUTHENTICATED; a valid token without the audience or scopes →
  * PERMISSION_DENIED with the required scopes in the error details and a
- * `www-authenticate` header; two `authorization` headers → INVALID_ARGUMENT
- * (invalid_request; see authContextValues for Node, which drops the second).
+ * `www-authenticate` header; two `authorization` headers, or an
+ * `access_token` query parameter → INVALID_ARGUMENT (invalid_request; see
+ * authContextValues for Node, which drops a second header).
  * Streams are checked at start and ended when the token expires or is revoked. The caller reaches handlers as principal(ctx).
  * A method without a rule is refused (prefer protect(), which refuses to start).
  *
@@ -96,6 +97,10 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
     if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
     let caller: Principal | undefined;
     try {
+      if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
+        // RFC 6750 §2.3 tokens in the query are not accepted here, and a second credential next to a header is refused, never ignored.
+        throw new InvalidRequestError("access tokens are accepted only in the authorization header, not in the query");
+      }
       const received = req.contextValues.get(authorizationHeadersKey);
       caller = await verifier.check(received !== undefined && received.length > 1 ? received : req.header.get("authorization"), rule);
     } catch (err) {
