@@ -18,12 +18,13 @@ interface FollowRun {
  * RevocationFeed. Lookups never touch the network. It knows when it last
  * heard that it is in sync with the feed, so that the verifier can stop
  * trusting it when the feed goes quiet for too long; it keeps every
- * revocation it has meanwhile.
+ * revocation it has meanwhile. That time is measured on the monotonic clock
+ * (the feed's heartbeats come in real time; the token clock may be frozen
+ * in tests, or jump when the wall clock is set).
  */
 export class DenySet {
   readonly #revoked: ExpiringMap<true>;
   readonly #listeners = new Set<(event: RevocationEvent) => void>();
-  readonly #clock: Clock;
   #loaded = false;
   #syncedAt = Number.NEGATIVE_INFINITY;
   #run: FollowRun | undefined;
@@ -32,7 +33,6 @@ export class DenySet {
 
   constructor(clock: Clock) {
     this.#revoked = new ExpiringMap(clock);
-    this.#clock = clock;
   }
 
   /**
@@ -84,14 +84,14 @@ export class DenySet {
     return this.#loaded;
   }
 
-  /** When the feed last confirmed the set is in sync (clock ms), or undefined before it was loaded. */
+  /** When the feed last confirmed the set is in sync (monotonic ms, performance.now()), or undefined before it was loaded. */
   get syncedAt(): number | undefined {
     return this.#loaded ? this.#syncedAt : undefined;
   }
 
   /** Whether the set is loaded and was in sync with its feed at most `staleAfterMs` ago (undefined: no bound). */
   isCurrent(staleAfterMs: number | undefined): boolean {
-    return this.#loaded && (staleAfterMs === undefined || this.#clock.now() - this.#syncedAt <= staleAfterMs);
+    return this.#loaded && (staleAfterMs === undefined || performance.now() - this.#syncedAt <= staleAfterMs);
   }
 
   /** Resolves once the revocations in force are loaded; rejects if stop() comes first. */
@@ -101,7 +101,7 @@ export class DenySet {
   }
 
   #synced(): void {
-    this.#syncedAt = this.#clock.now();
+    this.#syncedAt = performance.now();
   }
 
   add(event: RevocationEvent): void {

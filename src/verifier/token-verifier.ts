@@ -55,8 +55,9 @@ export interface TokenVerifierOptions {
    * (one with `heartbeatMs`, e.g. the Redis store's) has not confirmed the
    * deny set in sync for this long, the verifier applies `revocationPolicy`
    * until the feed is back and has caught up. Revocations already known stay
-   * enforced meanwhile. Default 30; at least twice the feed's heartbeat
-   * (the Redis feed's is its `feedBlockMs`, 5 s by default), at most 3600.
+   * enforced meanwhile. Measured in real (monotonic) time, not on `clock`.
+   * Default 30; at least twice the feed's heartbeat (the Redis feed's is
+   * its `feedBlockMs`, 5 s by default), at most 3600.
    */
   revocationStaleAfterSeconds?: number;
   /** Verified tokens kept for a map-lookup fast path. Default 10000; 0 disables. */
