@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SignJWT } from "jose";
+import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { calendarConnect } from "../../examples/mesh/calendar-service.js";
+import { protect } from "../../src/interceptors/connect/server.js";
+import { createHttpListener } from "../../src/server/http-listener.js";
 import { Redis } from "ioredis";
 import { InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { withDeadline } from "../../src/store/redis/redis-call.js";
@@ -64,13 +69,13 @@ function verifierOver(feed: RedisDenyList, clock: FrozenClock, extra: Partial<To
   return verifier;
 }
 
-async function token(clock: FrozenClock, jti: string = randomUUID()): Promise<string> {
+async function token(clock: FrozenClock, jti: string = randomUUID(), audience = "svc"): Promise<string> {
   const now = clock.seconds();
-  return new SignJWT({ client_id: "caller", scope: "a" })
+  return new SignJWT({ client_id: "caller", scope: "a event.view" })
     .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
     .setIssuer(ISS)
     .setSubject("caller")
-    .setAudience("svc")
+    .setAudience(audience)
     .setIssuedAt(now)
     .setExpirationTime(now + 300)
     .setJti(jti)
@@ -97,11 +102,29 @@ describe("a verifier whose revocation feed is partitioned (real TCP cut)", () =>
       await verifier.start(); // must not throw: the service must not crash because Redis is down
       assert.equal(verifier.revocationStatus, "loading");
       await assert.rejects(verifier.verify(await token(clock)), TemporarilyUnavailableError, "fail closed until the deny set is loaded");
+
+      // The same through a protected Connect service: 503 / unavailable, never a security answer.
+      const http = createHttpListener(connectNodeAdapter({ routes: protect(verifier, (router) => router.service(CalendarService, calendarConnect())) }));
+      cleanups.push(() => http.close());
+      const { port } = await http.listen("127.0.0.1", 0);
+      const call = await fetch(`http://127.0.0.1:${port}/${CalendarService.typeName}/ListEvents`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await token(clock, randomUUID(), CalendarService.typeName)}` },
+        body: "{}",
+      });
+      assert.equal(call.status, 503);
+      assert.equal(((await call.json()) as { code: string }).code, "unavailable");
       proxy.restore();
       await withDeadline(() => verifier.revocationsLoaded(), 15_000);
       assert.equal(verifier.revocationStatus, "current");
       assert.ok(await verifier.verify(await token(clock)));
       await assert.rejects(verifier.verify(await token(clock, "revoked-early")), /revoked/, "the revocations in force were loaded");
+      const admitted = await fetch(`http://127.0.0.1:${port}/${CalendarService.typeName}/ListEvents`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await token(clock, randomUUID(), CalendarService.typeName)}` },
+        body: "{}",
+      });
+      assert.equal(admitted.status, 200, await admitted.text());
     } finally {
       proxy.restore();
     }
