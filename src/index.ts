@@ -6,7 +6,7 @@ export { TokenVerifier, type TokenVerifierOptions, type VerificationKeySource } 
 export { verifyAccessToken, precheckAccessToken, type VerifyAccessTokenOptions, type VerificationKeyResolver } from "./verifier/verify-access-token.js";
 export type { AccessTokenClaims } from "./verifier/access-token-claims.js";
 export type { Principal } from "./verifier/principal.js";
-export { bearerToken } from "./verifier/bearer-token.js";
+export { bearerToken, type AuthorizationHeader } from "./verifier/bearer-token.js";
 export { remoteVerifier, type RemoteVerifierOptions } from "./verifier/remote-verifier.js";
 export { RemoteKeySet, type RemoteKeySetOptions, type JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher, type HttpJwksFetcherOptions } from "./keys/http-jwks-fetcher.js";

@@ -2,13 +2,13 @@
 import { createServer } from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { remoteVerifier } from "tessera";
-import { protect } from "tessera/connect";
+import { authContextValues, protect } from "tessera/connect";
 import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
 import { calendarConnect } from "../mesh/calendar-service.js";
 
 const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });
 await verifier.start();
 const routes = protect(verifier, (router) => router.service(CalendarService, calendarConnect()));
-const server = createServer(connectNodeAdapter({ routes })).listen(Number(process.env.PORT ?? 50051), "127.0.0.1", () => {
+const server = createServer(connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) })).listen(Number(process.env.PORT ?? 50051), "127.0.0.1", () => {
   console.log(`calendar listening on http://127.0.0.1:${(server.address() as { port: number }).port}`);
 });

@@ -1,7 +1,7 @@
 // examples/quickstart/files-grpc.ts — a grpc-js service protected by the scopes in its proto.
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { remoteVerifier } from "tessera";
-import { authServerInterceptor, bridgeService } from "tessera/grpc";
+import { authServerInterceptor, bridgeService, refuseRepeatedAuthorization } from "tessera/grpc";
 import { FilesService } from "../../gen/example/files/v1/files_pb.js";
 import { filesService } from "../mesh/files-service.js";
 
@@ -12,5 +12,6 @@ const { definition, implementation } = bridgeService(FilesService, filesService(
 server.addService(definition, implementation);
 server.bindAsync(`127.0.0.1:${process.env.PORT ?? 50052}`, ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
+  refuseRepeatedAuthorization(server);
   console.log(`files listening on 127.0.0.1:${port}`);
 });

@@ -21,7 +21,9 @@ export interface RemoteKeySetOptions {
 /**
  * A key set fetched from elsewhere and cached. An unknown `kid` triggers at
  * most one refetch per cooldown, so a flood of random kids causes no fetch
- * storm; a failed refresh keeps the last good set. Key selection by kid, alg
+ * storm; a failed refresh keeps the last good set. A set without a single
+ * usable key (no key with a `kid`) counts as a failed refresh: an issuer
+ * never rotates to no keys at all, so it is a fault, not a revocation. Key selection by kid, alg
  * and key type is jose's (createLocalJWKSet).
  */
 export class RemoteKeySet {
@@ -33,6 +35,7 @@ export class RemoteKeySet {
   #kids = new Set<string>();
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
+  #lastError: unknown;
   readonly #refresh: () => Promise<void>;
 
   constructor(options: RemoteKeySetOptions) {
@@ -43,9 +46,12 @@ export class RemoteKeySet {
     this.#refresh = singleFlight(async () => {
       this.#attemptedAt = this.#clock.now();
       const jwks = await this.#fetch();
+      const kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string" && kid.length > 0));
+      if (kids.size === 0) throw new Error("the JWK Set holds no key with a kid");
       this.#local = localKeySet(jwks);
-      this.#kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string"));
+      this.#kids = kids;
       this.#fetchedAt = this.#clock.now();
+      this.#lastError = undefined;
     });
   }
 
@@ -58,9 +64,22 @@ export class RemoteKeySet {
   async #tryRefresh(): Promise<void> {
     try {
       await this.#refresh();
-    } catch {
-      if (this.#local === undefined) throw new TemporarilyUnavailableError("the key set cannot be fetched");
+    } catch (err) {
+      this.#lastError = err;
+      if (this.#local === undefined) throw this.#unavailable();
     }
+  }
+
+  /** The answer while no key set was ever fetched. The message goes to callers, so the details (URL, reason) stay in `cause`. */
+  #unavailable(): TemporarilyUnavailableError {
+    const error = new TemporarilyUnavailableError("the key set cannot be fetched");
+    error.cause = this.#lastError;
+    return error;
+  }
+
+  /** Why the last fetch failed (e.g. a JwksFetchError naming the URL), or undefined after a success. */
+  get lastError(): unknown {
+    return this.#lastError;
   }
 
   /** Fetches the set now (e.g. at start), ignoring the cooldown. Rejects if it fails. */
@@ -79,7 +98,7 @@ export class RemoteKeySet {
     if (this.#local === undefined || ((stale || !this.has(header.kid ?? "")) && this.#mayFetch())) {
       await this.#tryRefresh();
     }
-    if (this.#local === undefined) throw new TemporarilyUnavailableError("the key set cannot be fetched");
+    if (this.#local === undefined) throw this.#unavailable();
     return this.#local(header);
   }
 }

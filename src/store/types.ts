@@ -37,11 +37,30 @@ export interface RevocationEvent {
  */
 export interface RevocationFeed {
   /**
-   * Starts delivering revocations to `listener`. Resolves once the
-   * revocations in force have been delivered; the returned function stops
-   * the subscription.
+   * Set by a feed that crosses a network (e.g. the Redis store's): while its
+   * connection is healthy, a subscription calls `onSynced` at least this
+   * often, in ms. A verifier treats a feed silent for longer than its
+   * staleness bound as broken. Unset for a feed that cannot fall behind
+   * (in process, e.g. MemoryDenyList).
    */
-  subscribe(listener: (event: RevocationEvent) => void): Promise<() => void>;
+  readonly heartbeatMs?: number;
+  /**
+   * Starts delivering revocations to `listener`. Resolves once the
+   * revocations in force have been delivered; rejects (with
+   * TemporarilyUnavailableError) when the feed cannot be reached. The
+   * returned function stops the subscription.
+   */
+  subscribe(listener: (event: RevocationEvent) => void, hooks?: RevocationSubscriberHooks): Promise<() => void>;
+}
+
+/** What a feed tells a subscriber besides the revocations themselves. */
+export interface RevocationSubscriberHooks {
+  /**
+   * The subscription is up to date with the feed as of now: called once the
+   * revocations in force are delivered, after each catch-up, and (for a feed
+   * with `heartbeatMs`) at least that often while the connection is healthy.
+   */
+  onSynced?(): void;
 }
 
 /** An introspection answer's place in the cache: one token, (issuer, jti), asked about by one caller. */

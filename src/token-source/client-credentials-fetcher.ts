@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, type CryptoKey, type KeyObject } from "jose";
 import { errorFromOAuthResponse } from "../errors/from-oauth-error.js";
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
+import { checkedTransportUrl, fetchFailureReason, printableUrl } from "../internal/http-target.js";
 import type { FetchedToken, TokenFetcher } from "./token-source.js";
 
 /** How the client authenticates to the token endpoint. */
@@ -25,6 +26,14 @@ export interface ClientCredentialsFetcherOptions {
   timeoutMs?: number;
   /** Send `audience` instead of `resource` (for audiences that are not URIs). Default: `resource` for absolute URIs, else `audience`. */
   audienceParameter?: "resource" | "audience";
+  /**
+   * Send client credentials over cleartext HTTP to a host that is not
+   * loopback. Default false: such a `tokenEndpoint` makes
+   * clientCredentialsFetcher throw, because anyone on the path could read the
+   * secret (or replay the assertion). Use https, or set this only on a
+   * network you trust.
+   */
+  allowInsecure?: boolean;
 }
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -39,9 +48,12 @@ function isAbsoluteUri(value: string): boolean {
 
 /**
  * Fetches tokens from an OAuth 2.0 token endpoint with the client_credentials
- * grant (Tessera's, or any RFC 6749 server). A network failure or a 5xx is
- * TemporarilyUnavailableError (UNAVAILABLE to the caller); an OAuth error is
- * mapped to the same error classes the server uses.
+ * grant (Tessera's, or any RFC 6749 server). The endpoint must be https, or
+ * http to a loopback host, unless `allowInsecure`. A network failure or a 5xx
+ * is TemporarilyUnavailableError (UNAVAILABLE to the caller), its message
+ * naming the endpoint (never credentials) and the reason, the original error
+ * as its `cause`; an OAuth error is mapped to the same error classes the
+ * server uses.
  *
  * @example
  * const source = new TokenSource({ fetch: clientCredentialsFetcher({
@@ -49,6 +61,8 @@ function isAbsoluteUri(value: string): boolean {
  *   auth: { method: "client_secret_basic", secret: process.env.TASKS_SECRET! } }) });
  */
 export function clientCredentialsFetcher(options: ClientCredentialsFetcherOptions): TokenFetcher {
+  const endpoint = checkedTransportUrl(options.tokenEndpoint, "client credentials", options.allowInsecure === true);
+  const where = printableUrl(endpoint);
   const issuer = options.issuer ?? options.tokenEndpoint.replace(/\/oauth2\/token$/, "");
   const timeoutMs = options.timeoutMs ?? 5000;
   const hmacKey = options.auth.method === "client_secret_jwt" ? new TextEncoder().encode(options.auth.secret) : undefined;
@@ -92,15 +106,17 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
 
     let response: Response;
     try {
-      response = await fetch(options.tokenEndpoint, { method: "POST", headers, body: params.toString(), signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
-    } catch {
-      throw new TemporarilyUnavailableError("the token service cannot be reached");
+      response = await fetch(endpoint, { method: "POST", headers, body: params.toString(), signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    } catch (err) {
+      const error = new TemporarilyUnavailableError(`the token service at ${where} cannot be reached: ${fetchFailureReason(err)}`);
+      error.cause = err;
+      throw error;
     }
     let body: Record<string, unknown>;
     try {
       body = (await response.json()) as Record<string, unknown>;
     } catch {
-      throw new TemporarilyUnavailableError(`the token service answered HTTP ${response.status} without JSON`);
+      throw new TemporarilyUnavailableError(`the token service at ${where} answered HTTP ${response.status} without JSON`);
     }
     if (!response.ok) {
       const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
@@ -109,7 +125,7 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
     const accessToken = body["access_token"];
     const expiresIn = body["expires_in"];
     if (typeof accessToken !== "string" || typeof expiresIn !== "number" || String(body["token_type"]).toLowerCase() !== "bearer") {
-      throw new TemporarilyUnavailableError("the token service answered a malformed token response");
+      throw new TemporarilyUnavailableError(`the token service at ${where} answered a malformed token response`);
     }
     return { accessToken, expiresIn };
   };

@@ -8,22 +8,31 @@ export interface RemoteVerifierOptions extends Omit<TokenVerifierOptions, "keys"
   jwksUrl?: string;
   /** Minimum time between two JWKS fetches (unknown-kid refetch included). Default 30 s. */
   jwksCooldownMs?: number;
+  /**
+   * Fetch the JWKS over cleartext HTTP from a host that is not loopback.
+   * Default false: such a URL makes remoteVerifier throw, because whoever
+   * answers a cleartext request could publish keys and mint tokens this
+   * verifier accepts. Use https, or set this only on a network you trust.
+   */
+  allowInsecure?: boolean;
 }
 
 /**
  * A TokenVerifier for a service that is not the token service itself: keys
  * from the issuer's JWKS over HTTP, cached, refetched on an unknown kid at
- * most once per cooldown, the last good set kept when a refresh fails.
+ * most once per cooldown, the last good set kept when a refresh fails (an
+ * empty set counts as a failure). The JWKS URL must be https, or http to a
+ * loopback host, unless `allowInsecure`.
  *
  * @example
  * const verifier = remoteVerifier({ issuer: "http://127.0.0.1:8080" });
  * await verifier.start();
  */
 export function remoteVerifier(options: RemoteVerifierOptions): TokenVerifier {
-  const { jwksUrl, jwksCooldownMs, ...rest } = options;
+  const { jwksUrl, jwksCooldownMs, allowInsecure, ...rest } = options;
   const url = jwksUrl ?? `${options.issuer.replace(/\/$/, "")}/.well-known/jwks.json`;
   const keys = new RemoteKeySet({
-    fetch: httpJwksFetcher(url),
+    fetch: httpJwksFetcher(url, { allowInsecure: allowInsecure === true }),
     ...(jwksCooldownMs !== undefined ? { cooldownMs: jwksCooldownMs } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });

@@ -5,7 +5,7 @@ import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "..
 import { keyRevocationJti } from "./key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
-import { bearerCredential, isBearerTokenSyntax } from "./bearer-token.js";
+import { bearerCredential, isBearerTokenSyntax, type AuthorizationHeader } from "./bearer-token.js";
 import { DenySet } from "./deny-set.js";
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
@@ -24,21 +24,64 @@ export interface TokenVerifierOptions {
   keys: VerificationKeySource;
   /** Accepted signing algorithms. Default: ES256, EdDSA, RS256. `none` and HMAC are never accepted. */
   algorithms?: readonly string[];
-  /** Clock skew tolerated on exp, nbf and iat, in seconds. Default 30. */
+  /**
+   * Clock skew tolerated on exp, nbf and iat, in seconds. Default 30; at
+   * most 300 (a larger value is refused, e.g. milliseconds given by mistake).
+   */
   clockToleranceSeconds?: number;
-  /** Tokens claiming a longer lifetime (exp − iat) are refused. Default 3600 s, Tessera's maximum. */
+  /**
+   * Tokens claiming a longer lifetime (exp − iat) are refused, in seconds.
+   * Default 3600 (Tessera's own maximum); at most 86400.
+   */
   maxLifetimeSeconds?: number;
+  /**
+   * Tokens longer than this many bytes are refused before they are parsed.
+   * Default 8192 (a Tessera token is under 1 KiB); from 1024 to 65536.
+   */
+  maxTokenBytes?: number;
   /** Revocations pushed from the token service (e.g. the Redis store's feed). */
   revocations?: RevocationFeed;
   /**
-   * With `revocations` set, what to do while they are not loaded (before
-   * start() finished): "fail-closed" (default) answers UNAVAILABLE,
-   * "fail-open" accepts tokens that are otherwise valid.
+   * With `revocations` set, what to do while the verifier cannot trust its
+   * deny set: before it is loaded (start() keeps trying in the background
+   * while the feed is unreachable), and while it is stale (see
+   * `revocationStaleAfterSeconds`). "fail-closed" (default) answers
+   * UNAVAILABLE; "fail-open" accepts tokens that are otherwise valid and
+   * not known to be revoked.
    */
   revocationPolicy?: "fail-closed" | "fail-open";
+  /**
+   * The staleness bound, in seconds: once a feed that crosses a network
+   * (one with `heartbeatMs`, e.g. the Redis store's) has not confirmed the
+   * deny set in sync for this long, the verifier applies `revocationPolicy`
+   * until the feed is back and has caught up. Revocations already known stay
+   * enforced meanwhile. Measured in real (monotonic) time, not on `clock`.
+   * Default 30; at least twice the feed's heartbeat (the Redis feed's is
+   * its `feedBlockMs`, 5 s by default), at most 3600.
+   */
+  revocationStaleAfterSeconds?: number;
   /** Verified tokens kept for a map-lookup fast path. Default 10000; 0 disables. */
   cacheSize?: number;
+  /** The time source (tests freeze it). Default: the system clock. */
   clock?: Clock;
+}
+
+/** Defaults and bounds of the TokenVerifier options, in the options' units. */
+export const VERIFIER_LIMITS = Object.freeze({
+  clockToleranceSeconds: { default: 30, min: 0, max: 300 },
+  maxLifetimeSeconds: { default: 3600, min: 1, max: 86_400 },
+  maxTokenBytes: { default: 8192, min: 1024, max: 65_536 },
+  revocationStaleAfterSeconds: { default: 30, min: 1, max: 3600 },
+});
+
+/** Where the verifier stands with its revocations: none configured, not loaded yet, in sync, or stale. */
+export type RevocationStatus = "none" | "loading" | "current" | "stale";
+
+function bounded(name: keyof typeof VERIFIER_LIMITS, value: number | undefined): number {
+  const { default: fallback, min, max } = VERIFIER_LIMITS[name];
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`TokenVerifier: ${name} must be from ${min} to ${max}, got ${value}`);
+  return value;
 }
 
 /**
@@ -60,6 +103,8 @@ export class TokenVerifier {
   readonly #deny: DenySet;
   readonly #revocations: RevocationFeed | undefined;
   readonly #failOpen: boolean;
+  /** The staleness bound in ms, or undefined when the feed cannot fall behind (no heartbeat). */
+  readonly #staleAfterMs: number | undefined;
   readonly #clock: Clock;
 
   constructor(options: TokenVerifierOptions) {
@@ -69,23 +114,50 @@ export class TokenVerifier {
     this.#verifyOptions = {
       issuer: options.issuer,
       algorithms: options.algorithms ?? ["ES256", "EdDSA", "RS256"],
-      clockToleranceSeconds: options.clockToleranceSeconds ?? 30,
-      maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600,
+      clockToleranceSeconds: bounded("clockToleranceSeconds", options.clockToleranceSeconds),
+      maxLifetimeSeconds: bounded("maxLifetimeSeconds", options.maxLifetimeSeconds),
+      maxTokenBytes: bounded("maxTokenBytes", options.maxTokenBytes),
       clock: this.#clock,
     };
     this.#cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, this.#clock);
     this.#deny = new DenySet(this.#clock);
     this.#revocations = options.revocations;
     this.#failOpen = options.revocationPolicy === "fail-open";
+    const staleAfterSeconds = bounded("revocationStaleAfterSeconds", options.revocationStaleAfterSeconds);
+    const heartbeatMs = options.revocations?.heartbeatMs;
+    if (heartbeatMs !== undefined && staleAfterSeconds * 1000 < 2 * heartbeatMs) {
+      throw new RangeError(`TokenVerifier: revocationStaleAfterSeconds (${staleAfterSeconds}) must be at least twice the feed's heartbeat (${heartbeatMs} ms)`);
+    }
+    this.#staleAfterMs = heartbeatMs === undefined ? undefined : staleAfterSeconds * 1000;
   }
 
-  /** Loads the revocations in force and follows new ones. Call before serving. */
+  /**
+   * Loads the revocations in force and follows new ones. Call before
+   * serving. Resolves once they are loaded, or once the first attempt failed
+   * because the feed is unreachable: it never rejects for that. The verifier
+   * then keeps retrying in the background and answers UNAVAILABLE until the
+   * revocations are loaded (unless `revocationPolicy: "fail-open"`). Await
+   * revocationsLoaded() to wait for them.
+   */
   async start(): Promise<void> {
-    if (this.#revocations !== undefined && !this.#deny.ready) await this.#deny.follow(this.#revocations);
+    if (this.#revocations !== undefined) await this.#deny.follow(this.#revocations);
   }
 
+  /** Stops following the revocations (and retrying); the verifier fails closed again until start(). */
   stop(): void {
     this.#deny.stop();
+  }
+
+  /** Resolves once the revocations in force are loaded (at once without `revocations`); rejects if stop() comes first. */
+  revocationsLoaded(): Promise<void> {
+    return this.#revocations === undefined ? Promise.resolve() : this.#deny.whenLoaded();
+  }
+
+  /** Where the verifier stands with its revocations, e.g. for a readiness probe. */
+  get revocationStatus(): RevocationStatus {
+    if (this.#revocations === undefined) return "none";
+    if (!this.#deny.ready) return "loading";
+    return this.#deny.isCurrent(this.#staleAfterMs) ? "current" : "stale";
   }
 
   /** Verifies a token: signature, typ, alg, iss, exp/nbf/iat, lifetime, revocation. Throws InvalidTokenError. */
@@ -116,18 +188,22 @@ export class TokenVerifier {
   }
 
   #checkRevocation(claims: AccessTokenClaims): void {
-    if (this.#revocations !== undefined && !this.#deny.ready && !this.#failOpen) {
-      throw new TemporarilyUnavailableError("the revocation list is not loaded yet");
+    if (this.#revocations !== undefined && !this.#failOpen && !this.#deny.isCurrent(this.#staleAfterMs)) {
+      throw new TemporarilyUnavailableError(
+        this.#deny.ready ? "the revocation list is stale: its feed has been unreachable too long" : "the revocation list is not loaded yet",
+      );
     }
     if (this.#deny.has(claims.iss, claims.jti)) throw new InvalidTokenError("the token has been revoked");
     if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid))) throw new InvalidTokenError("the token's signing key has been revoked");
   }
 
   /**
-   * Authenticates the bearer token of an `authorization` header value.
+   * Authenticates the bearer token of an `authorization` header value (or
+   * every value the transport received: two are refused with
+   * InvalidRequestError, as is one that joins two with a comma).
    * No token → InvalidTokenError without an error code (RFC 6750 §3.1).
    */
-  async authenticate(authorization: string | null | undefined): Promise<Principal> {
+  async authenticate(authorization: AuthorizationHeader): Promise<Principal> {
     return this.#cachedPrincipal(authorization) ?? (await this.#verified(this.#syntaxChecked(authorization)));
   }
 
@@ -143,7 +219,7 @@ export class TokenVerifier {
    * client-authentication method, the principal when the token satisfies the
    * rule; throws the error to answer otherwise.
    */
-  async check(authorization: string | null | undefined, rule: ResolvedAuthRule): Promise<Principal | undefined> {
+  async check(authorization: AuthorizationHeader, rule: ResolvedAuthRule): Promise<Principal | undefined> {
     if (rule.kind !== "bearer") return undefined;
     const principal = await this.authenticate(authorization);
     this.authorize(principal, rule);
@@ -157,7 +233,7 @@ export class TokenVerifier {
    * `{ principal }`; undefined when the token must be verified first (then
    * call check()). Throws what check() rejects with.
    */
-  checkNow(authorization: string | null | undefined, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
+  checkNow(authorization: AuthorizationHeader, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
     if (rule.kind !== "bearer") return { principal: undefined };
     const principal = this.#cachedPrincipal(authorization);
     if (principal === undefined) {
@@ -169,7 +245,7 @@ export class TokenVerifier {
   }
 
   /** The principal of a token already verified (revocation checked), else undefined. Throws for a header that is not Bearer. */
-  #cachedPrincipal(authorization: string | null | undefined): Principal | undefined {
+  #cachedPrincipal(authorization: AuthorizationHeader): Principal | undefined {
     const token = bearerCredential(authorization);
     const principal = token === undefined ? undefined : this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
     if (principal !== undefined) this.#checkRevocation(principal.claims);
@@ -177,7 +253,7 @@ export class TokenVerifier {
   }
 
   /** The bearer token of a header, its syntax checked. No token → InvalidTokenError without an error code (RFC 6750 §3.1). */
-  #syntaxChecked(authorization: string | null | undefined): string {
+  #syntaxChecked(authorization: AuthorizationHeader): string {
     const token = bearerCredential(authorization);
     if (token === undefined) throw new InvalidTokenError("a bearer token is required", { tokenSent: false });
     if (!isBearerTokenSyntax(token)) throw new InvalidTokenError("the bearer token is malformed");

@@ -16,8 +16,13 @@ export interface VerifyAccessTokenOptions {
   clockToleranceSeconds: number;
   /** Upper bound for exp − iat, in seconds: a token that claims to live longer is refused. */
   maxLifetimeSeconds: number;
+  /** Longest token accepted, in bytes; a longer one is refused before it is parsed. Default 8192. */
+  maxTokenBytes?: number;
   clock: Clock;
 }
+
+/** The default of VerifyAccessTokenOptions.maxTokenBytes. */
+export const DEFAULT_MAX_TOKEN_BYTES = 8192;
 
 const ACCEPTED_TYP = new Set(["at+jwt", "application/at+jwt"]);
 
@@ -33,11 +38,13 @@ function numericClaim(payload: JWTPayload, name: "exp" | "iat" | "nbf"): number 
 }
 
 /**
- * The checks that need no key: structure, typ, alg allow-list, iss, exp, nbf and
- * lifetime. They run before any key lookup, so that an expired or foreign token
+ * The checks that need no key: size, structure, typ, alg allow-list, iss, exp,
+ * nbf and lifetime. They run before any key lookup, so that an expired or foreign token
  * never causes a JWKS fetch.
  */
 export function precheckAccessToken(token: string, options: VerifyAccessTokenOptions): { kid: string; alg: string; payload: JWTPayload } {
+  // A JWS compact serialization is ASCII: its length in characters is its size in bytes.
+  if (token.length > (options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES)) reject("the token is larger than accepted");
   let header: ReturnType<typeof decodeProtectedHeader>;
   let payload: JWTPayload;
   try {

@@ -4,12 +4,13 @@ import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
-import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
+import { httpJwksFetcher, JwksFetchError } from "../../src/keys/http-jwks-fetcher.js";
+import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
 
 /** A JWKS server on loopback whose answer the test controls, counting requests. */
-let mode: "ok" | "error" | "huge" | "hang" | "redirect" = "ok";
+let mode: "ok" | "error" | "huge" | "hang" | "redirect" | "empty" = "ok";
 let keys: JWK[] = [];
 let requests = 0;
 const sockets = new Set<Socket>();
@@ -20,6 +21,7 @@ const server: Server = createServer((_req, res) => {
   if (mode === "redirect") return void res.writeHead(302, { location: "http://127.0.0.1:1/" }).end();
   res.writeHead(200, { "content-type": "application/json" });
   if (mode === "huge") return void res.end(JSON.stringify({ keys, padding: "x".repeat(300 * 1024) }));
+  if (mode === "empty") return void res.end(JSON.stringify({ keys: [] }));
   res.end(JSON.stringify({ keys }));
 });
 server.on("connection", (s: Socket) => {
@@ -79,6 +81,78 @@ describe("RemoteKeySet over a real HTTP JWKS", () => {
     mode = "error";
     const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock: new FrozenClock() });
     await assert.rejects(set.resolve({ alg: "ES256", kid: "k" }), TemporarilyUnavailableError);
+  });
+
+  test("an empty JWK Set is a failed refresh: the last good keys stay in use", async () => {
+    mode = "ok";
+    keys = [await jwk("kept")];
+    const clock = new FrozenClock();
+    const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock, cooldownMs: 1000, maxAgeMs: 60_000 });
+    assert.ok(await set.resolve({ alg: "ES256", kid: "kept" }));
+    mode = "empty";
+    clock.advance(120);
+    requests = 0;
+    assert.ok(await set.resolve({ alg: "ES256", kid: "kept" }), "the empty set did not replace the last good one");
+    assert.equal(requests, 1, "the refresh was attempted");
+    assert.match(String(set.lastError), /no key/);
+    mode = "ok";
+    clock.advance(120);
+    assert.ok(await set.resolve({ alg: "ES256", kid: "kept" }));
+    assert.equal(set.lastError, undefined, "a good refresh clears the failure");
+  });
+
+  test("an empty JWK Set and no earlier set: temporarily unavailable, the reason kept as the cause", async () => {
+    mode = "empty";
+    const set = new RemoteKeySet({ fetch: httpJwksFetcher(url), clock: new FrozenClock() });
+    const err = await set.resolve({ alg: "ES256", kid: "k" }).then(
+      () => assert.fail("resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TemporarilyUnavailableError);
+    assert.equal(err.message, "the key set cannot be fetched", "callers see no internal detail");
+    assert.match(String((err.cause as Error).message), /no key/);
+    mode = "ok";
+  });
+
+  test("fetch failures name the URL (without credentials or query) and keep the cause", async () => {
+    mode = "error";
+    const withCredentials = url.replace("http://", "http://user:hunter2@");
+    assert.throws(() => httpJwksFetcher(withCredentials), (e: Error) => /must not hold credentials/.test(e.message) && !/hunter2/.test(e.message));
+    const failed = await httpJwksFetcher(`${url}?api_key=secret-in-query`)().then(
+      () => assert.fail("resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(failed instanceof JwksFetchError);
+    assert.match(failed.message, new RegExp(`${url.replace(/[/.]/g, "\\$&")}.*HTTP 500`));
+    assert.doesNotMatch(failed.message, /hunter2|secret-in-query|user/);
+    mode = "ok";
+    // Nothing listens on this port: the network error code is in the message, the error in `cause`.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const refused = await httpJwksFetcher(`http://127.0.0.1:${closed}/jwks`)().then(
+      () => assert.fail("resolved"),
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof JwksFetchError);
+    assert.match(refused.message, new RegExp(`127\\.0\\.0\\.1:${closed}/jwks failed: ECONNREFUSED`));
+    assert.ok(refused.cause instanceof Error);
+  });
+
+  test("cleartext JWKS from a host that is not loopback is refused unless allowInsecure", () => {
+    assert.throws(() => httpJwksFetcher("http://keys.example.com/jwks.json"), /cleartext HTTP to http:\/\/keys\.example\.com\/jwks\.json.*allowInsecure/);
+    assert.throws(() => remoteVerifier({ issuer: "http://tessera.example.com" }), /refusing a JWKS fetch over cleartext/);
+    assert.throws(() => remoteVerifier({ issuer: "https://tessera.example.com", jwksUrl: "http://10.0.0.7/jwks" }), /cleartext/);
+    assert.throws(() => httpJwksFetcher("file:///etc/jwks.json"), /must be https/);
+    assert.ok(httpJwksFetcher("https://keys.example.com/jwks.json"));
+    assert.ok(httpJwksFetcher("http://[::1]:8080/jwks.json"));
+    assert.ok(httpJwksFetcher("http://localhost:8080/jwks.json"));
+    assert.ok(httpJwksFetcher("http://keys.example.com/jwks.json", { allowInsecure: true }));
+    assert.ok(remoteVerifier({ issuer: "http://tessera.example.com", allowInsecure: true }));
   });
 
   test("size cap, timeout and redirects are enforced by the fetcher", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
-import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { InsufficientScopeError, InvalidRequestError, InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
 import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
 import { bearerToken } from "../../src/verifier/bearer-token.js";
@@ -18,6 +18,14 @@ async function token(clock: FrozenClock, claims: Record<string, unknown> = {}): 
   return new SignJWT({ client_id: "caller", scope: "a b", ...claims })
     .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
     .setIssuer(ISS).setSubject("caller").setAudience((claims["aud"] as string) ?? "svc").setIssuedAt(now).setExpirationTime(now + 300).setJti((claims["jti"] as string) ?? `j-${Math.random()}`)
+    .sign(key.privateKey);
+}
+
+/** A token with the given iat and exp (epoch seconds). */
+async function signed(times: { iat: number; exp: number }): Promise<string> {
+  return new SignJWT({ client_id: "caller", scope: "a b" })
+    .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
+    .setIssuer(ISS).setSubject("caller").setAudience("svc").setIssuedAt(times.iat).setExpirationTime(times.exp).setJti(`j-${Math.random()}`)
     .sign(key.privateKey);
 }
 
@@ -78,9 +86,80 @@ describe("TokenVerifier", () => {
     await assert.rejects(verifier.check(undefined, rule), (err: InvalidTokenError) => err.tokenSent === false);
     await assert.rejects(verifier.check("", rule), (err: InvalidTokenError) => err.tokenSent === false);
     assert.equal(bearerToken("bearer abc.def.ghi"), "abc.def.ghi", "the scheme is case-insensitive");
-    for (const header of ["Basic abc", "Bearer", "Bearer a b", "Bearer a,b", "Token abc"]) {
+    for (const header of ["Basic abc", "Bearer", "Bearer a b", "Token abc"]) {
       assert.throws(() => bearerToken(header), InvalidTokenError, header);
     }
+  });
+
+  test("two credentials: two values, or one joining two with a comma → invalid_request, whichever is valid", async () => {
+    const clock = new FrozenClock();
+    const verifier = new TokenVerifier({ issuer: ISS, keys, clock });
+    const good = await token(clock);
+    await verifier.check(`Bearer ${good}`, rule); // verified and cached: the fast path must refuse too
+    for (const header of [
+      [`Bearer ${good}`, `Bearer ${good}`],
+      [`Bearer ${good}`, "Bearer garbage"],
+      [`Bearer ${good}`, ""],
+      `Bearer ${good}, Bearer ${good}`,
+      `Bearer ${good},Bearer ${good}`,
+      "Bearer a,b",
+      `Basic abc, Bearer ${good}`,
+    ]) {
+      await assert.rejects(verifier.check(header, rule), InvalidRequestError, JSON.stringify(header).slice(0, 40));
+      assert.throws(() => verifier.checkNow(header, rule), InvalidRequestError);
+    }
+    assert.ok(await verifier.check([`Bearer ${good}`], rule), "one value in a list is one credential");
+  });
+
+  test("documented bounds: clock leeway (30 s), lifetime cap (3600 s), token size cap (8192 bytes)", async () => {
+    const clock = new FrozenClock();
+    const verifier = new TokenVerifier({ issuer: ISS, keys, clock, cacheSize: 0 });
+    const issued = async (claims: Record<string, unknown>) => token(clock, claims);
+    const at = (iat: number, exp: number) => ({ iat, exp });
+    const now = clock.seconds();
+    // Leeway: expired 29 s ago passes, 31 s ago does not; issued 29 s in the future passes, 31 s does not.
+    assert.ok(await verifier.verify(await signed(at(now - 300, now - 29))));
+    await assert.rejects(verifier.verify(await signed(at(now - 300, now - 31))), /expired/);
+    assert.ok(await verifier.verify(await signed(at(now + 29, now + 300))));
+    await assert.rejects(verifier.verify(await signed(at(now + 31, now + 300))), /future/);
+    // Lifetime: exp − iat of 3600 s passes, 3601 s does not.
+    assert.ok(await verifier.verify(await signed(at(now, now + 3600))));
+    await assert.rejects(verifier.verify(await signed(at(now, now + 3601))), /lifetime/);
+    // Size: a token of exactly 8192 bytes is parsed and verified; one byte more is refused unparsed.
+    const base = await issued({});
+    /** A token of exactly `bytes`: base64url skips some lengths, so the jti's length varies too (bounded search). */
+    const padTo = async (bytes: number) => {
+      for (const jti of ["size-a", "size-ab", "size-abc"]) {
+        for (let pad = Math.floor(((bytes - base.length) * 3) / 4) - 8; pad < Math.floor(((bytes - base.length) * 3) / 4) + 8; pad++) {
+          const t = await issued({ jti, pad: "x".repeat(pad) });
+          if (t.length === bytes) return t;
+        }
+      }
+      throw new Error(`no token of ${bytes} bytes`);
+    };
+    const max = await padTo(8192);
+    assert.ok(await verifier.verify(max));
+    const over = await padTo(8193);
+    await assert.rejects(verifier.verify(over), /larger than accepted/);
+    await assert.rejects(verifier.check(`Bearer ${over}`, rule), /larger than accepted/);
+    const roomy = new TokenVerifier({ issuer: ISS, keys, clock, maxTokenBytes: 16_384 });
+    assert.ok(await roomy.verify(over), "the cap is configurable");
+  });
+
+  test("out-of-range options are refused at construction, e.g. milliseconds given for seconds", () => {
+    for (const bad of [
+      { clockToleranceSeconds: 30_000 },
+      { clockToleranceSeconds: -1 },
+      { maxLifetimeSeconds: 0 },
+      { maxLifetimeSeconds: 3_600_000 },
+      { maxTokenBytes: 100 },
+      { maxTokenBytes: Number.NaN },
+      { revocationStaleAfterSeconds: 0 },
+      { revocationStaleAfterSeconds: 30_000 },
+    ]) {
+      assert.throws(() => new TokenVerifier({ issuer: ISS, keys, ...bad }), RangeError, JSON.stringify(bad));
+    }
+    assert.ok(new TokenVerifier({ issuer: ISS, keys, clockToleranceSeconds: 0, maxLifetimeSeconds: 86_400, maxTokenBytes: 65_536 }));
   });
 
   test("watch ends at expiry or revocation, once", async () => {

@@ -1,5 +1,14 @@
-import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { InvalidTokenError } from "../../errors/tessera-error.js";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  type ConnectRouter,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { InvalidRequestError, InvalidTokenError } from "../../errors/tessera-error.js";
 import { toConnectError } from "../../errors/to-connect.js";
 import { findAuthRule } from "../../policy/read-auth-rules.js";
 import { authRulesOf } from "../../policy/read-auth-rules.js";
@@ -9,6 +18,31 @@ import type { TokenVerifier } from "../../verifier/token-verifier.js";
 
 /** The verified caller of a Connect handler; undefined for public methods. */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "tessera principal" });
+
+/** Every `authorization` header of the request as received, when the adapter sets authContextValues. */
+const authorizationHeadersKey = createContextKey<readonly string[] | undefined>(undefined, { description: "tessera authorization headers" });
+
+/**
+ * Context values for `connectNodeAdapter` that show authInterceptor every
+ * `authorization` header of a request. Node keeps only the first one in
+ * `request.headers` (HTTP/1.1 and HTTP/2 alike), so without this a second
+ * header is dropped before any interceptor sees it; with it, two are refused
+ * with INVALID_ARGUMENT (invalid_request) instead of one being picked.
+ * Headers that a server or proxy joined into one value ("Bearer a, Bearer b")
+ * are refused either way. To add values of your own, pass them as `values`.
+ *
+ * @example
+ * connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) });
+ */
+export function authContextValues(request: { readonly rawHeaders: readonly string[] }, values: ContextValues = createContextValues()): ContextValues {
+  const found: string[] = [];
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") found.push(raw[i + 1]!);
+  }
+  return values.set(authorizationHeadersKey, found);
+}
 
 /**
  * The verified caller of a Connect handler. Throws in a method without a
@@ -48,8 +82,10 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  * declares in its proto (tessera.v1.method_auth / service_auth): no or bad
  * token → UNAUTHENTICATED; a valid token without the audience or scopes →
  * PERMISSION_DENIED with the required scopes in the error details and a
- * `www-authenticate` header. Streams are checked at start and ended when the
- * token expires or is revoked. The caller reaches handlers as principal(ctx).
+ * `www-authenticate` header; two `authorization` headers, or an
+ * `access_token` query parameter → INVALID_ARGUMENT (invalid_request; see
+ * authContextValues for Node, which drops a second header).
+ * Streams are checked at start and ended when the token expires or is revoked. The caller reaches handlers as principal(ctx).
  * A method without a rule is refused (prefer protect(), which refuses to start).
  *
  * @example
@@ -61,7 +97,12 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
     if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
     let caller: Principal | undefined;
     try {
-      caller = await verifier.check(req.header.get("authorization"), rule);
+      if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
+        // RFC 6750 §2.3 tokens in the query are not accepted here, and a second credential next to a header is refused, never ignored.
+        throw new InvalidRequestError("access tokens are accepted only in the authorization header, not in the query");
+      }
+      const received = req.contextValues.get(authorizationHeadersKey);
+      caller = await verifier.check(received !== undefined && received.length > 1 ? received : req.header.get("authorization"), rule);
     } catch (err) {
       throw toConnectError(err);
     }
@@ -84,6 +125,7 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
  * await verifier.start();
  * http2.createServer(connectNodeAdapter({
  *   routes: protect(verifier, (router) => router.service(CalendarService, calendar)),
+ *   contextValues: (req) => authContextValues(req),
  * })).listen(8443);
  */
 export function protect(verifier: TokenVerifier, routes: (router: ConnectRouter) => void): (router: ConnectRouter) => void {

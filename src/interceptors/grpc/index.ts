@@ -3,3 +3,4 @@ export { tokenClientInterceptor, tokenCallCredentials, type GrpcTokenOptions } f
 export { bridgeService, defaultGrpcErrorMapper, type GrpcCallContext, type GrpcServiceImpl, type GrpcErrorMapper } from "./bridge-service.js";
 export { grpcClientConstructor, grpcServiceDefinition, type GrpcServiceClient, type GrpcServiceClientConstructor, type GrpcUnaryClientMethod, type GrpcServerStreamClientMethod } from "./service-definition.js";
 export { authErrorDetail } from "./status-detail.js";
+export { refuseRepeatedAuthorization } from "./repeated-authorization.js";

@@ -43,8 +43,15 @@ function ruleFor(rules: RulesByPath, path: string): ResolvedAuthRule | undefined
   return PUBLIC_SERVICES.has(service) ? { kind: "public", source: "allow-list" } : undefined;
 }
 
-function firstString(metadata: Metadata, key: string): string | undefined {
-  const value = metadata.get(key)[0];
+/**
+ * The call's `authorization` metadata: its one value, or every value when
+ * there are several (the verifier refuses two with invalid_request, never
+ * picking one). A binary value is no bearer token: it reads as absent.
+ */
+function authorizationOf(metadata: Metadata): string | readonly string[] | undefined {
+  const values = metadata.get("authorization");
+  if (values.length > 1) return values.map((v) => (typeof v === "string" ? v : ""));
+  const value = values[0];
   return typeof value === "string" ? value : undefined;
 }
 
@@ -52,7 +59,8 @@ function firstString(metadata: Metadata, key: string): string | undefined {
  * A grpc-js server interceptor that enforces the auth rule each method
  * declares in its proto: no or bad token → UNAUTHENTICATED; a valid token
  * without the audience or scopes → PERMISSION_DENIED with the required scopes
- * in `grpc-status-details-bin` and a `www-authenticate` trailer. A path
+ * in `grpc-status-details-bin` and a `www-authenticate` trailer; two
+ * `authorization` entries → INVALID_ARGUMENT (invalid_request). A path
  * without a rule is refused. Streams are ended when the token expires or is
  * revoked. Building it throws AuthRuleError for any method without a rule, so
  * the server refuses to start. Handlers read the caller with grpcPrincipal(call).
@@ -104,7 +112,7 @@ function authorizeCall(
   next: (metadata: Metadata) => void,
   onCaller?: (caller: Principal) => void,
 ): void {
-  const authorization = firstString(metadata, "authorization");
+  const authorization = authorizationOf(metadata);
   let known: { principal: Principal | undefined } | undefined;
   try {
     known = verifier.checkNow(authorization, rule);

@@ -4,7 +4,7 @@ import { TemporarilyUnavailableError } from "../../errors/tessera-error.js";
 import { systemClock, type Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
-import type { DenyList, RevocationEvent, RevocationFeed } from "../types.js";
+import type { DenyList, RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { FEED_INTACT, FEED_SNAPSHOT, isNoScript, REVOKE } from "./lua-scripts.js";
 import { blockingConnection, type RedisClient } from "./redis-client.js";
@@ -64,7 +64,9 @@ export interface FeedStats {
  * After a lost connection, reading resumes after the last entry seen if the
  * stream still holds it, else from a fresh snapshot. So nothing is missed; a
  * revocation may be delivered twice (listeners must be idempotent, as a deny
- * set is).
+ * set is). Each snapshot and each read that returns (news, or none within
+ * `feedBlockMs`) reports the subscriber in sync (`onSynced`), so a verifier
+ * can tell a healthy quiet feed from a broken one (`heartbeatMs`).
  *
  * With holdRevocations, a lost Redis dataset never makes a replica forget an
  * acknowledged revocation. The replica holds the revocations in force in
@@ -116,6 +118,11 @@ export class RedisDenyList implements DenyList, RevocationFeed {
       this.#held = new ExpiringMap(options.clock ?? systemClock);
       void this.#hold();
     }
+  }
+
+  /** A healthy subscription reports itself in sync at least this often: a read blocks at most feedBlockMs. */
+  get heartbeatMs(): number {
+    return this.options.feedBlockMs ?? 5000;
   }
 
   get stats(): Readonly<FeedStats> {
@@ -208,8 +215,8 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     return (await redisCall(() => this.client.exists(this.keys.deny(issuer, jti)), this.#deadlineMs)) === 1;
   }
 
-  async subscribe(listener: (event: RevocationEvent) => void): Promise<() => void> {
-    const subscription = new FeedSubscription(this.client, this.keys, this.options, listener, this.#stats, this.#logger, () =>
+  async subscribe(listener: (event: RevocationEvent) => void, hooks: RevocationSubscriberHooks = {}): Promise<() => void> {
+    const subscription = new FeedSubscription(this.client, this.keys, this.options, listener, hooks, this.#stats, this.#logger, () =>
       this.#subscriptions.delete(subscription),
     );
     this.#subscriptions.add(subscription);
@@ -317,6 +324,8 @@ async function replicasOf(client: RedisClient): Promise<0 | 1> {
 function connectedReplicas(info: string): number {
   return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
 }
+/** Entries one read of the feed returns at most. */
+const FEED_BATCH = 1000;
 
 /** One subscriber's connection and position in the feed. */
 class FeedSubscription {
@@ -331,6 +340,7 @@ class FeedSubscription {
     private readonly keys: KeyLayout,
     private readonly options: RedisDenyListOptions,
     private readonly listener: (event: RevocationEvent) => void,
+    private readonly hooks: RevocationSubscriberHooks,
     private readonly stats: FeedStats,
     private readonly logger: Logger,
     private readonly onStop: () => void,
@@ -368,6 +378,17 @@ class FeedSubscription {
     }
     this.#lastId = lastId;
     this.#lastSeq = Number(seq);
+    this.#synced();
+  }
+
+  /** Tells the subscriber it holds every revocation the feed had when the last read or snapshot was answered. */
+  #synced(): void {
+    if (this.#stopped) return;
+    try {
+      this.hooks.onSynced?.();
+    } catch (err) {
+      this.logger.error("revocation feed sync hook failed", { error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   #deliver(event: RevocationEvent): void {
@@ -389,11 +410,13 @@ class FeedSubscription {
           const intact = await FEED_INTACT.run(this.#connection, [this.keys.feed], [this.#lastId, String(this.#lastSeq)]);
           if (intact !== 1) await this.#resync();
         }
-        const reply = (await this.#connection.xread("COUNT", 1000, "BLOCK", this.#blockMs, "STREAMS", this.keys.feed, this.#lastId)) as
+        const reply = (await this.#connection.xread("COUNT", FEED_BATCH, "BLOCK", this.#blockMs, "STREAMS", this.keys.feed, this.#lastId)) as
           | [string, [string, string[]][]][]
           | null;
         failures = 0;
+        let read = 0;
         for (const [, entries] of reply ?? []) {
+          read += entries.length;
           for (const [id, fields] of entries) {
             const entry = fieldMap(fields);
             if (Number(entry.get("seq")) !== this.#lastSeq + 1) {
@@ -406,6 +429,8 @@ class FeedSubscription {
             this.#lastSeq += 1;
           }
         }
+        // A full batch may have more behind it: in sync only once a read comes back short.
+        if (read < FEED_BATCH) this.#synced();
       } catch {
         if (this.#stopped) return;
         this.stats.readErrors++;
