@@ -24,4 +24,12 @@ export const DEFAULTS = {
   /** 10 failed authentications per (client, source) within 60 s, then 429 until the window ends. */
   rateLimitFailures: 10,
   rateLimitWindowSeconds: 60,
+  /** Per authenticated client, per 60 s window: 6000 introspections (100/s), 600 revocations (10/s). */
+  rateLimitIntrospections: 6000,
+  rateLimitRevocations: 600,
+  rateLimitClientWindowSeconds: 60,
+  /** Client assertions live at most 5 minutes (exp − iat, and exp − now). */
+  clientAssertionMaxLifetimeSeconds: 300,
+  /** No proxy is trusted (trustedProxies: []): the TCP peer is the client. */
+  forwardedHeader: "x-forwarded-for",
 } as const;

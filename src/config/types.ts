@@ -122,6 +122,10 @@ export interface RedisConfig {
   commandTimeoutMs: number;
 }
 
+/** Headers that carry the client address through a proxy. */
+export type ForwardedHeader = "x-forwarded-for" | "forwarded";
+export const FORWARDED_HEADERS: readonly ForwardedHeader[] = ["x-forwarded-for", "forwarded"];
+
 /** The whole Tessera configuration, after defaults and validation. */
 export interface TesseraConfig {
   /** The issuer identifier (`iss` of every token, `aud` of client assertions). Default: http://<http.host>:<http.port>. */
@@ -172,7 +176,34 @@ export interface TesseraConfig {
     failures: number;
     /** The window, in seconds, counted from the first failure. Default 60. */
     windowSeconds: number;
+    /**
+     * Requests of each authenticated client, counted per fixed window (shared
+     * by every replica through Redis): over the limit, 429 + Retry-After /
+     * RESOURCE_EXHAUSTED until the window ends. 0 turns a limit off.
+     */
+    perClient: {
+      /** Introspection requests per client per window. Default 6000 (100/s). */
+      introspections: number;
+      /** Revocation requests per client per window. Default 600 (10/s). */
+      revocations: number;
+      /** The window, in seconds. Default 60. */
+      windowSeconds: number;
+    };
   };
+  /** Client assertions (client_secret_jwt, private_key_jwt). */
+  clientAssertions: {
+    /** Longest accepted assertion lifetime (exp − iat, and exp − now), in seconds. Default 300. */
+    maxLifetimeSeconds: number;
+  };
+  /**
+   * Proxies (IP addresses or CIDRs) whose forwarded-address header is believed,
+   * for failed-authentication throttling. Only when the TCP peer is one of them
+   * is the header read, and the client is its rightmost address that is not a
+   * trusted proxy. Default: none (the TCP peer is the client).
+   */
+  trustedProxies: string[];
+  /** The header trusted proxies set: `x-forwarded-for` or `forwarded` (RFC 7239). Default x-forwarded-for. */
+  forwardedHeader: ForwardedHeader;
   /** True when no issuer was configured: it is then the HTTP listener's URL, as bound (port 0 resolved). */
   issuerFromListener: boolean;
   /** True when Tessera runs with generated defaults and a demo client. */

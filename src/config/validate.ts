@@ -1,15 +1,18 @@
 import type { JSONWebKeySet } from "jose";
+import { isAddressOrRange } from "../internal/source-address.js";
 import { ConfigError } from "./config-error.js";
 import { DEFAULTS } from "./defaults.js";
 import {
   CLIENT_AUTH_METHODS,
   DEFAULT_GRANT_ALGORITHMS,
+  FORWARDED_HEADERS,
   GRANT_CLIENT_CREDENTIALS,
   GRANT_JWT_BEARER,
   GRANT_TYPES,
   SIGNING_ALGORITHMS,
   type ClientAuthMethod,
   type ClientConfig,
+  type ForwardedHeader,
   type GrantConfig,
   type GrantType,
   type RedisConfig,
@@ -349,7 +352,10 @@ export interface EnvOverrides {
  */
 export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
   const root = obj(doc, "(root)");
-  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit"]);
+  knownKeys(root, "", [
+    "issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit",
+    "clientAssertions", "trustedProxies", "forwardedHeader",
+  ]);
   const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
   const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
   if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
@@ -419,7 +425,15 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   const introspectionDoc = obj(root["introspection"], "introspection");
   knownKeys(introspectionDoc, "introspection", ["cacheSeconds"]);
   const rateLimitDoc = obj(root["rateLimit"], "rateLimit");
-  knownKeys(rateLimitDoc, "rateLimit", ["failures", "windowSeconds"]);
+  knownKeys(rateLimitDoc, "rateLimit", ["failures", "windowSeconds", "perClient"]);
+  const perClientDoc = obj(rateLimitDoc["perClient"], "rateLimit.perClient");
+  knownKeys(perClientDoc, "rateLimit.perClient", ["introspections", "revocations", "windowSeconds"]);
+  const assertionsDoc = obj(root["clientAssertions"], "clientAssertions");
+  knownKeys(assertionsDoc, "clientAssertions", ["maxLifetimeSeconds"]);
+  const trustedProxies = strList(root["trustedProxies"], "trustedProxies");
+  trustedProxies.forEach((entry, i) => {
+    if (!isAddressOrRange(entry)) throw new ConfigError(`trustedProxies[${i}]`, "must be an IP address or a CIDR range");
+  });
 
   return {
     issuer,
@@ -436,7 +450,17 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
     rateLimit: {
       failures: int(rateLimitDoc["failures"], "rateLimit.failures", 0, 1_000_000, DEFAULTS.rateLimitFailures),
       windowSeconds: int(rateLimitDoc["windowSeconds"], "rateLimit.windowSeconds", 1, 86_400, DEFAULTS.rateLimitWindowSeconds),
+      perClient: {
+        introspections: int(perClientDoc["introspections"], "rateLimit.perClient.introspections", 0, 100_000_000, DEFAULTS.rateLimitIntrospections),
+        revocations: int(perClientDoc["revocations"], "rateLimit.perClient.revocations", 0, 100_000_000, DEFAULTS.rateLimitRevocations),
+        windowSeconds: int(perClientDoc["windowSeconds"], "rateLimit.perClient.windowSeconds", 1, 86_400, DEFAULTS.rateLimitClientWindowSeconds),
+      },
     },
+    clientAssertions: {
+      maxLifetimeSeconds: int(assertionsDoc["maxLifetimeSeconds"], "clientAssertions.maxLifetimeSeconds", 10, 3600, DEFAULTS.clientAssertionMaxLifetimeSeconds),
+    },
+    trustedProxies,
+    forwardedHeader: oneOf<ForwardedHeader>(root["forwardedHeader"], "forwardedHeader", FORWARDED_HEADERS, DEFAULTS.forwardedHeader),
     issuerFromListener: configuredIssuer === undefined,
     devMode: false,
   };

@@ -154,3 +154,19 @@ if n >= tonumber(ARGV[2]) then
 end
 return {n, left}`,
 );
+
+/**
+ * Counts one request against a fixed window that starts at the first request
+ * (INCR, and PEXPIRE when the counter is new or has lost its expiry).
+ * KEYS: counter. ARGV: window (ms), limit.
+ * Returns the window's remaining ms when the count is over the limit, else 0.
+ */
+export const HIT_RATE_LIMIT = new LuaScript(
+  "hit-rate-limit",
+  `local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n <= tonumber(ARGV[2]) then return 0 end
+local left = redis.call('PTTL', KEYS[1])
+if left < 1 then left = 1 end
+return left`,
+);
