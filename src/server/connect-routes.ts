@@ -15,7 +15,7 @@ import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js
  * request headers keep only the first of several), and whether the query
  * carried an access_token.
  */
-export const CALL_INFO = createContextKey<CallInfo>({ authorization: [] }, { description: "tessera call info" });
+export const CALL_INFO = createContextKey<CallInfo | undefined>(undefined, { description: "tessera call info" });
 
 /** connectNodeAdapter's contextValues: the call info of the Node request. */
 export function connectContextValues(addresses: ClientAddressResolver): NonNullable<ConnectNodeAdapterOptions["contextValues"]> {
@@ -31,8 +31,10 @@ export function connectContextValues(addresses: ClientAddressResolver): NonNulla
   };
 }
 
+/** The call info from connectContextValues; without it (another adapter), what the request headers show. */
 function callInfo(ctx: HandlerContext): CallInfo {
-  return ctx.values.get(CALL_INFO);
+  const authorization = ctx.requestHeader.get("authorization");
+  return ctx.values.get(CALL_INFO) ?? { authorization: authorization === null ? [] : [authorization] };
 }
 
 async function mapped<T>(run: () => Promise<T>): Promise<T> {
