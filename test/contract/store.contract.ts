@@ -287,6 +287,13 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(results.filter((r) => r === 0).length, 10);
       });
 
+      test("a large limit (leased in slices where shared) admits exactly the limit", async () => {
+        const { rateLimiter } = await fresh();
+        let admitted = 0;
+        for (let i = 0; i < 1100; i++) if ((await rateLimiter.hit("introspections", "busy", 1000, 60)) === 0) admitted++;
+        assert.equal(admitted, 1000);
+      });
+
       test("the window ends: the subject may go on", async () => {
         const { rateLimiter } = await fresh();
         assert.equal(await rateLimiter.hit("revocations", "c", 1, 0.5), 0);
@@ -302,6 +309,20 @@ export function storeContract(name: string, harness: StoreHarness): void {
           assert.equal(await b.rateLimiter.hit("revocations", "billing", 3, 60), 0);
           assert.equal(await a.rateLimiter.hit("revocations", "billing", 3, 60), 0);
           assert.ok((await b.rateLimiter.hit("revocations", "billing", 3, 60)) > 0, "the fourth, on the other replica, is over");
+        });
+
+        test("replicas leasing slices of a large limit admit no more than it together", async () => {
+          const a = await harness.create(DEFAULTS);
+          const b = await harness.replica!(a, DEFAULTS);
+          const count = async (stores: Stores, n: number) => {
+            let admitted = 0;
+            for (let i = 0; i < n; i++) if ((await stores.rateLimiter.hit("introspections", "busy", 1000, 60)) === 0) admitted++;
+            return admitted;
+          };
+          const first = await count(a, 600);
+          const second = await count(b, 600);
+          assert.equal(first, 600);
+          assert.equal(first + second, 1000, "the second replica gets what the first did not lease");
         });
       }
     });
