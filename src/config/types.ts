@@ -182,7 +182,7 @@ export interface TesseraConfig {
      * RESOURCE_EXHAUSTED until the window ends. 0 turns a limit off.
      */
     perClient: {
-      /** Introspection requests per client per window. Default 6000 (100/s). */
+      /** Introspection requests per client per window. Default 60000 (1000/s). */
       introspections: number;
       /** Revocation requests per client per window. Default 600 (10/s). */
       revocations: number;

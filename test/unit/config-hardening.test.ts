@@ -14,7 +14,7 @@ function rejects(doc: Record<string, unknown>, field: string): void {
 describe("hardening settings", () => {
   test("documented defaults", () => {
     const config = validate({});
-    assert.deepEqual(config.rateLimit.perClient, { introspections: 6000, revocations: 600, windowSeconds: 60 });
+    assert.deepEqual(config.rateLimit.perClient, { introspections: 60000, revocations: 600, windowSeconds: 60 });
     assert.equal(config.clientAssertions.maxLifetimeSeconds, 300);
     assert.deepEqual(config.trustedProxies, []);
     assert.equal(config.forwardedHeader, "x-forwarded-for");
