@@ -14,6 +14,8 @@ const config = validateConfig(
     ...(process.env["BENCH_REDIS_URL"] ? { issuer: "http://tessera.bench.test" } : {}),
     http: { port: 0 },
     grpc: { port: 0 },
+    // The bench measures throughput: per-client rate limits off (failed-authentication throttling stays).
+    rateLimit: { perClient: { introspections: 0, revocations: 0 } },
     clients: [
       {
         id: BENCH_CLIENT.id,

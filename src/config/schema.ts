@@ -13,6 +13,7 @@
 import type { JSONWebKeySet } from "jose";
 import { z } from "zod";
 import { SCOPE_TOKEN } from "../internal/oauth-syntax.js";
+import { isAddressOrRange } from "../internal/source-address.js";
 
 /** What every field carries besides its shape (`.meta()`); docs/configuration.md renders it. */
 export interface FieldMeta {
@@ -333,7 +334,33 @@ export const configSchema = section({
   rateLimit: section({
     failures: int(0, 1_000_000).default(10).meta({ description: "Failed authentications within the window after which the (client, source) pair gets 429; 0: no throttling." }),
     windowSeconds: int(1, 86_400).default(60).meta({ description: "The window, in seconds, counted from the first failure." }),
+    perClient: section({
+      introspections: int(0, 100_000_000).default(60_000).meta({ description: "Introspection requests per authenticated client per window (1000/s by default); 0: no limit." }),
+      revocations: int(0, 100_000_000).default(600).meta({ description: "Revocation requests per authenticated client per window (10/s by default); 0: no limit." }),
+      windowSeconds: int(1, 86_400).default(60).meta({ description: "The fixed window, in seconds, from the client's first request in it." }),
+    })
+      .prefault({})
+      .meta({
+        description:
+          "Requests of each authenticated client, counted per fixed window and shared by every replica through Redis: over the limit, 429 slow_down + Retry-After / RESOURCE_EXHAUSTED until the window ends. Fails open when it cannot count.",
+      }),
   })
     .prefault({})
-    .meta({ description: "Throttling of failed client authentications per (client, source address)." }),
+    .meta({ description: "Throttling of failed client authentications per (client, source address), and per-client request rates." }),
+  clientAssertions: section({
+    maxLifetimeSeconds: int(10, 3600).default(300).meta({ description: "Longest accepted client assertion (client_secret_jwt, private_key_jwt), as exp − iat and as exp − now, in seconds." }),
+  })
+    .prefault({})
+    .meta({ description: "Client assertions (RFC 7523 client authentication)." }),
+  trustedProxies: list(
+    z.string({ error: "must be an IP address or a CIDR range" }).refine(isAddressOrRange, { error: "must be an IP address or a CIDR range" }),
+  )
+    .default([])
+    .meta({
+      description:
+        "Proxies (IP addresses or CIDRs) whose forwarded-address header is believed, for failed-authentication throttling: only when the TCP peer is one of them is the header read, and the client is its rightmost address that is not a trusted proxy. Empty: the TCP peer is the client.",
+    }),
+  forwardedHeader: oneOf(["x-forwarded-for", "forwarded"] as const)
+    .default("x-forwarded-for")
+    .meta({ description: "The header trusted proxies set: x-forwarded-for, or forwarded (RFC 7239)." }),
 });

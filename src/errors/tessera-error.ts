@@ -216,12 +216,12 @@ export class PayloadTooLargeError extends TesseraError {
   }
 }
 
-/** Too many failed attempts from one source: slow down. */
+/** Too many requests (failed attempts from one source, or a client over its rate): slow down (429, RESOURCE_EXHAUSTED). */
 export class RateLimitedError extends TesseraError {
-  constructor(retryAfterSeconds: number) {
+  constructor(retryAfterSeconds: number, description = "too many failed attempts, retry later") {
     super(
       { code: "ERR_RATE_LIMITED", error: "slow_down", status: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED },
-      "too many failed attempts, retry later",
+      description,
       { retryAfterSeconds },
     );
   }

@@ -36,7 +36,11 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
 /**
  * Authenticates the client of a request with exactly one method (RFC 6749
  * §2.3): Basic header, secret in the body, or a JWT client assertion (RFC 7523
- * §2.2, §3). Every failure of the credentials gives the same invalid_client
+ * §2.2, §3) to the strict profile: `aud` exactly the issuer as a string, `iss`
+ * = `sub` = the client, `exp` and `jti` required, `iat` (when sent) not in
+ * the future beyond the clock skew, a lifetime (exp − iat, exp − now) within
+ * the configured cap, signed with the algorithm registered for the client's
+ * key; a body client_id other than the assertion's subject is invalid_request. Every failure of the credentials gives the same invalid_client
  * answer; a request that uses two methods or none is invalid_request /
  * invalid_client. Failures are counted per (client, source) when the context
  * has an authThrottle, and a pair over its threshold is refused (429) before
@@ -99,7 +103,9 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
     throw new InvalidClientError();
   }
   const clientId = typeof unverified.sub === "string" ? unverified.sub : undefined;
-  if (input.clientId !== undefined && input.clientId !== clientId) throw new InvalidClientError();
+  if (input.clientId !== undefined && clientId !== undefined && input.clientId !== clientId) {
+    throw new InvalidRequestError("client_id differs from the client assertion's subject");
+  }
   const client = clientId === undefined ? undefined : ctx.clients.get(clientId);
   if (client === undefined || (client.authMethod !== "client_secret_jwt" && client.authMethod !== "private_key_jwt")) {
     throw new InvalidClientError();
@@ -126,13 +132,15 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
     throw new InvalidClientError();
   }
 
-  // aud must name this issuer and nothing else (RFC 7523 §3, audience-injection hardening).
-  const aud = payload.aud;
-  const audOk = aud === ctx.issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === ctx.issuer);
+  // aud is the issuer identifier as a string, never an array (RFC 7523bis: audience-injection hardening).
   const now = ctx.clock.now() / 1000;
   const exp = payload.exp!;
+  const iat = payload.iat;
   const jti = payload.jti;
-  if (!audOk || typeof jti !== "string" || jti.length === 0 || exp - now > MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
+  const maxLifetime = ctx.maxAssertionLifetimeSeconds ?? MAX_ASSERTION_LIFETIME_SECONDS;
+  const lifetimeOk =
+    exp - now <= maxLifetime + CLOCK_SKEW_SECONDS && (iat === undefined || (iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= maxLifetime));
+  if (payload.aud !== ctx.issuer || typeof jti !== "string" || jti.length === 0 || !lifetimeOk) {
     throw new InvalidClientError();
   }
   return {

@@ -25,6 +25,16 @@ function formUrlDecode(value: string): string {
 }
 
 /**
+ * The one `authorization` value of a request, given every value it carried
+ * (header lines or metadata entries): two credentials where one is expected
+ * are refused with invalid_request, never one of them picked.
+ */
+export function soleAuthorization(values: readonly string[]): string | undefined {
+  if (values.length > 1) throw new InvalidRequestError("send one authorization header, not several");
+  return values[0];
+}
+
+/**
  * Parses an `Authorization` header value. Returns the Basic credentials
  * (form-url-decoded as RFC 6749 §2.3.1 requires), or undefined when the header
  * is absent or uses another scheme.

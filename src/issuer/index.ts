@@ -1,4 +1,4 @@
-export type { IssuerContext } from "./issuer-context.js";
+export type { ClientRateLimits, IssuerContext } from "./issuer-context.js";
 export { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS } from "./issuer-context.js";
 export { parseBasicAuthorization, type ClientCredentialsInput } from "./client-credentials-input.js";
 export { authenticateClient, consumeClientAssertion, CLIENT_ASSERTION_TYPE, type AuthenticatedClient } from "./authenticate-client.js";

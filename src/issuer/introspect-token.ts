@@ -4,6 +4,7 @@ import { sha256 } from "../internal/constant-time.js";
 import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
 import { claimedClientId, type ClientCredentialsInput } from "./client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
+import { refuseIfOverClientRate } from "./limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
 
 export interface IntrospectInput {
@@ -56,6 +57,7 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
   const authenticated = await authenticateClient(ctx, input.credentials);
   const caller = authenticated.client;
   if (!caller.introspection) throw new UnauthorizedClientError("the client may not introspect tokens");
+  await refuseIfOverClientRate(ctx, "introspections", caller.id);
   await consumeClientAssertion(ctx, authenticated);
 
   const digest = cache === undefined ? "" : sha256(input.token).toString("base64url");

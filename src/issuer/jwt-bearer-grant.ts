@@ -25,7 +25,7 @@ function hasCredentials(c: ClientCredentialsInput): boolean {
 /**
  * Verifies an RFC 7523 §2.1 JWT authorization grant: issued by a trusted
  * issuer and signed with its key, `aud` = our issuer, `exp` required and at
- * most an hour away, `jti` required, the subject mapped to a registered client
+ * most an hour away (and after `iat`, which must not be in the future), `jti` required, the subject mapped to a registered client
  * allowed the jwt-bearer grant. Client credentials, when sent, must belong to
  * that client. Every failure of the assertion is invalid_grant. No state
  * changes: the jti is claimed by the caller right before minting.
@@ -64,12 +64,15 @@ export async function verifyJwtBearerGrant(ctx: IssuerContext, assertion: string
     throw new InvalidGrantError("the assertion is invalid");
   }
 
+  // aud names this issuer and nothing else. Unlike a client assertion, a one-element array is accepted:
+  // workload identity providers (Kubernetes service-account tokens, for one) always write an array.
   const aud = payload.aud;
   if (!(aud === ctx.issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === ctx.issuer))) {
     throw new InvalidGrantError("the assertion's audience must be this issuer");
   }
   const now = ctx.clock.now() / 1000;
   const exp = payload.exp!;
+  if (payload.iat !== undefined && payload.iat > now + CLOCK_SKEW_SECONDS) throw new InvalidGrantError("the assertion was issued in the future");
   if (exp - now > MAX_GRANT_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS || (payload.iat !== undefined && exp - payload.iat > MAX_GRANT_LIFETIME_SECONDS)) {
     throw new InvalidGrantError("the assertion lives longer than one hour");
   }

@@ -2,6 +2,7 @@ import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-
 import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, type IssuerContext } from "./issuer-context.js";
+import { refuseIfOverClientRate } from "./limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
 
 export interface RevokeInput {
@@ -11,7 +12,8 @@ export interface RevokeInput {
 }
 
 /**
- * Token revocation (RFC 7009). A client revokes only tokens issued to itself;
+ * Token revocation (RFC 7009). A client revokes only tokens issued to itself,
+ * within its revocation rate;
  * an unknown, malformed or expired token is accepted silently (§2.2). The
  * revocation is keyed on (iss, jti), kept until the token expires, and the
  * call resolves only after the deny-list write succeeded.
@@ -19,6 +21,7 @@ export interface RevokeInput {
 export async function revokeToken(ctx: IssuerContext, input: RevokeInput): Promise<void> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const authenticated = await authenticateClient(ctx, input.credentials);
+  await refuseIfOverClientRate(ctx, "revocations", authenticated.client.id);
   await consumeClientAssertion(ctx, authenticated);
 
   const claims = await verifyOwnToken(ctx, input.token, { clockToleranceSeconds: CLOCK_SKEW_SECONDS });

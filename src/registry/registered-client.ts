@@ -1,4 +1,4 @@
-import { createLocalJWKSet, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type { ClientAuthMethod, ClientConfig, GrantConfig, GrantType } from "../config/types.js";
 
 /** A client as the issuer uses it: its configuration with credentials decoded once. */
@@ -30,6 +30,28 @@ export function registeredClient(config: ClientConfig): RegisteredClient {
     tokenLifetimeSeconds: config.tokenLifetimeSeconds,
     secretDigests: (config.secretHashes ?? []).map((h) => Buffer.from(h.slice("sha256:".length), "base64url")),
     jwtSecret: config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret),
-    assertionKeys: config.jwks === undefined ? undefined : createLocalJWKSet(config.jwks),
+    assertionKeys: config.jwks === undefined ? undefined : createLocalJWKSet(withRegisteredAlgorithms(config.jwks)),
   });
+}
+
+/** The one algorithm an EC key without `alg` is registered for, by its curve. */
+const EC_ALGORITHMS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
+
+/**
+ * The client's keys with every RSA or EC key pinned to one algorithm: its
+ * `alg` when registered, else ES256/ES384/ES512 by curve, and RS256 for RSA
+ * (as OpenID registration defaults token_endpoint_auth_signing_alg). A key
+ * then verifies only assertions signed with that algorithm (the key set
+ * selects keys by `alg`): an RSA key registered for RS256 never accepts a
+ * PS512 assertion. OKP keys have one signature scheme per curve already.
+ */
+export function withRegisteredAlgorithms(jwks: JSONWebKeySet): JSONWebKeySet {
+  return {
+    keys: jwks.keys.map((key) => {
+      if (typeof key.alg === "string") return key;
+      if (key.kty === "RSA") return { ...key, alg: "RS256" };
+      const ec = key.kty === "EC" && typeof key.crv === "string" ? EC_ALGORITHMS[key.crv] : undefined;
+      return ec === undefined ? key : { ...key, alg: ec };
+    }),
+  };
 }

@@ -1,22 +1,40 @@
-import { createContextKey, createContextValues, type ConnectRouter, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { createContextKey, createContextValues, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { toConnectError } from "../errors/to-connect.js";
+import type { ClientAddressResolver } from "../internal/source-address.js";
 import type { HealthState } from "./health.js";
 import { healthHandlers } from "./health.js";
+import { clientAddress, headerValues } from "./http-io.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
 
-/** The IP address of the Connect caller: HandlerContext has no peer, so the adapter puts it in the context values. */
-export const PEER_ADDRESS = createContextKey<string | undefined>(undefined, { description: "tessera peer address" });
+/**
+ * What the Connect handlers learn from the Node request, which HandlerContext
+ * does not show: the client's address, every `authorization` value (the
+ * request headers keep only the first of several), and whether the query
+ * carried an access_token.
+ */
+export const CALL_INFO = createContextKey<CallInfo | undefined>(undefined, { description: "tessera call info" });
 
-/** connectNodeAdapter's contextValues: the Node request's remote address. */
-export function connectContextValues(req: Parameters<NonNullable<ConnectNodeAdapterOptions["contextValues"]>>[0]): ContextValues {
-  return createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress);
+/** connectNodeAdapter's contextValues: the call info of the Node request. */
+export function connectContextValues(addresses: ClientAddressResolver): NonNullable<ConnectNodeAdapterOptions["contextValues"]> {
+  return (req) => {
+    const url = req.url ?? "";
+    const query = url.indexOf("?");
+    const info: CallInfo = {
+      authorization: headerValues(req, "authorization"),
+      queryToken: query >= 0 && new URLSearchParams(url.slice(query + 1)).has("access_token"),
+      source: clientAddress(req, addresses),
+    };
+    return createContextValues().set(CALL_INFO, info);
+  };
 }
 
+/** The call info from connectContextValues; without it (another adapter), what the request headers show. */
 function callInfo(ctx: HandlerContext): CallInfo {
-  return { authorization: ctx.requestHeader.get("authorization") ?? undefined, source: ctx.values.get(PEER_ADDRESS) };
+  const authorization = ctx.requestHeader.get("authorization");
+  return ctx.values.get(CALL_INFO) ?? { authorization: authorization === null ? [] : [authorization] };
 }
 
 async function mapped<T>(run: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { PayloadTooLargeError } from "../errors/tessera-error.js";
 import { toHttpError } from "../errors/to-http.js";
+import type { ClientAddressResolver } from "../internal/source-address.js";
 
 /** The request/response pair of connect-node's fallback handler (HTTP/1.1 or HTTP/2). */
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -66,4 +67,24 @@ export function refuseMethod(req: HttpRequest, res: HttpResponse, allowed: reado
   if (allowed.includes(req.method ?? "")) return false;
   sendJson(res, 405, { error: "invalid_request", error_description: `method not allowed; use ${allowed.join(" or ")}` }, { allow: allowed.join(", "), ...NO_STORE });
   return true;
+}
+
+/**
+ * Every value of a request header, in order, read from the raw header list:
+ * `req.headers` keeps only the first of a repeated `authorization` (HTTP/1.1
+ * and HTTP/2 alike), which would let a second credential pass unseen.
+ */
+export function headerValues(req: Pick<HttpRequest, "rawHeaders">, name: string): string[] {
+  const raw = req.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
+  }
+  return values;
+}
+
+/** The client's address: the TCP peer, or the forwarded client when the peer is a trusted proxy. */
+export function clientAddress(req: Pick<HttpRequest, "rawHeaders" | "socket">, addresses: ClientAddressResolver): string | undefined {
+  const peer = req.socket?.remoteAddress;
+  return addresses.enabled ? addresses.resolve(peer, headerValues(req, addresses.header)) : peer;
 }

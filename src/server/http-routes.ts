@@ -1,5 +1,6 @@
 import type { TesseraConfig } from "../config/types.js";
 import { getJwks } from "../issuer/get-jwks.js";
+import type { ClientAddressResolver } from "../internal/source-address.js";
 import type { IssuerContext } from "../issuer/issuer-context.js";
 import type { HealthState } from "./health.js";
 import { ServingStatus } from "./health.js";
@@ -11,6 +12,8 @@ import { tokenEndpoint } from "./oauth/token-endpoint.js";
 
 export interface HttpRouteDeps {
   ctx: IssuerContext;
+  /** Where a request comes from (the peer, or the client behind a trusted proxy). */
+  addresses: ClientAddressResolver;
   config: TesseraConfig;
   health: HealthState;
 }
@@ -24,15 +27,15 @@ function getOnly(route: HttpRoute): HttpRoute {
  * discovery, liveness and readiness. Anything else is 404.
  */
 export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
-  const { ctx, config, health } = deps;
+  const { ctx, config, health, addresses } = deps;
   const issuerPath = new URL(ctx.issuer).pathname.replace(/\/$/, "");
   const metadata = getOnly((_req, res) =>
     sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" }),
   );
   const routes = new Map<string, HttpRoute>([
-    [OAUTH_PATHS.token, tokenEndpoint(ctx)],
-    [OAUTH_PATHS.introspection, introspectionEndpoint(ctx)],
-    [OAUTH_PATHS.revocation, revocationEndpoint(ctx)],
+    [OAUTH_PATHS.token, tokenEndpoint(ctx, addresses)],
+    [OAUTH_PATHS.introspection, introspectionEndpoint(ctx, addresses)],
+    [OAUTH_PATHS.revocation, revocationEndpoint(ctx, addresses)],
     [OAUTH_PATHS.jwks, getOnly((_req, res) => sendJson(res, 200, getJwks(ctx), { "cache-control": "public, max-age=60" }))],
     [OAUTH_PATHS.metadata, metadata],
     ["/healthz", getOnly((_req, res) => sendJson(res, 200, { status: "ok" }, { "cache-control": "no-store" }))],

@@ -4,10 +4,11 @@ import type { Logger } from "../internal/logger.js";
 import { MemoryAuthThrottle } from "../store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../store/memory/introspection-cache.js";
 import { MemoryDenyList, MemoryReplayGuard } from "../store/memory/memory-store.js";
+import { MemoryRateLimiter } from "../store/memory/rate-limiter.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
 import type { RedisHealth } from "../store/redis/redis-health.js";
 import { createRedisStore, type RedisStore } from "../store/redis/redis-store.js";
-import type { AuthThrottle, DenyList, IntrospectionCache, ReplayGuard, RevocationFeed } from "../store/types.js";
+import type { AuthThrottle, DenyList, IntrospectionCache, RateLimiter, ReplayGuard, RevocationFeed } from "../store/types.js";
 
 /** Store implementations given explicitly (each overrides the configured one). */
 export interface SharedStateOverrides {
@@ -16,6 +17,7 @@ export interface SharedStateOverrides {
   denyList?: DenyList | undefined;
   introspectionCache?: IntrospectionCache | undefined;
   authThrottle?: AuthThrottle | undefined;
+  rateLimiter?: RateLimiter | undefined;
 }
 
 /** The state the issuer shares with other replicas (Redis) or keeps to itself (memory). */
@@ -26,6 +28,8 @@ export interface SharedState {
   readonly revocations: RevocationFeed | undefined;
   readonly introspectionCache: IntrospectionCache | undefined;
   readonly authThrottle: AuthThrottle | undefined;
+  /** Request rates per client (introspection, revocation). */
+  readonly rateLimiter: RateLimiter;
   /** Redis' health, when the state lives there: readiness follows it. */
   readonly redisHealth: RedisHealth | undefined;
   /** The Redis store itself, when the state lives there (the signing-key ring lives there too). */
@@ -69,6 +73,7 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       denyList: store.denyList,
       introspectionCache: store.introspectionCache,
       authThrottle: store.authThrottle,
+      rateLimiter: store.rateLimiter,
       redisHealth: store.health,
       redis: store,
       close: () => store.close(),
@@ -80,6 +85,7 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       denyList,
       introspectionCache: config.introspection.cacheSeconds > 0 ? new MemoryIntrospectionCache(denyList, { ttlSeconds: config.introspection.cacheSeconds, clock }) : undefined,
       authThrottle: rateLimit.failures > 0 ? new MemoryAuthThrottle(rateLimit, clock) : undefined,
+      rateLimiter: new MemoryRateLimiter(clock),
       redisHealth: undefined,
       redis: undefined,
       close: async () => {},
@@ -93,5 +99,6 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
     revocations: isFeed(denyList) ? denyList : undefined,
     introspectionCache: overrides.introspectionCache ?? (overrides.denyList !== undefined ? undefined : base.introspectionCache),
     authThrottle: overrides.authThrottle ?? base.authThrottle,
+    rateLimiter: overrides.rateLimiter ?? base.rateLimiter,
   };
 }

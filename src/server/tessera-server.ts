@@ -6,6 +6,7 @@ import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { TesseraConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
+import { ClientAddressResolver } from "../internal/source-address.js";
 import { CLOCK_SKEW_SECONDS, type IssuerContext } from "../issuer/issuer-context.js";
 import { KeyManager } from "../keys/key-manager.js";
 import { MemoryKeyRing, type KeyRing } from "../keys/key-ring.js";
@@ -20,9 +21,9 @@ import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
-import type { AuthThrottle, DenyList, IntrospectionCache, ReplayGuard, RevocationFeed } from "../store/types.js";
+import type { AuthThrottle, DenyList, IntrospectionCache, RateLimiter, ReplayGuard, RevocationFeed } from "../store/types.js";
 import { connectContextValues, connectRoutes } from "./connect-routes.js";
-import { addGrpcRoutes } from "./grpc-routes.js";
+import { addGrpcRoutes, keepRepeatedHeaders } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
@@ -53,6 +54,8 @@ export interface TesseraServerOptions {
   introspectionCache?: IntrospectionCache;
   /** Failed-authentication throttling. Default: Redis when configured, else this process's memory. */
   authThrottle?: AuthThrottle;
+  /** Per-client request rates (introspection, revocation). Default: Redis when configured, else this process's memory. */
+  rateLimiter?: RateLimiter;
   clock?: Clock;
   logger?: Logger;
 }
@@ -190,21 +193,26 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     denyList: state.denyList,
     introspectionCache: state.introspectionCache,
     authThrottle: state.authThrottle,
+    rateLimiter: state.rateLimiter,
+    clientLimits: config.rateLimit.perClient,
+    maxAssertionLifetimeSeconds: config.clientAssertions.maxLifetimeSeconds,
     clock,
   };
   const handlers = tokenServiceHandlers(context);
+  const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
     routes: connectRoutes(handlers, health),
     readMaxBytes: MAX_REQUEST_BYTES,
-    contextValues: connectContextValues,
-    fallback: httpRoutes({ ctx: context, config, health }),
+    contextValues: connectContextValues(addresses),
+    fallback: httpRoutes({ ctx: context, config, health, addresses }),
   });
-  addGrpcRoutes(grpc, handlers, health);
+  addGrpcRoutes(grpc, handlers, health, addresses);
 
   let grpcPort: number;
   try {
     grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
+    keepRepeatedHeaders(grpc, ["authorization"]);
   } catch (err) {
     grpc.forceShutdown();
     keyManager?.stop();

@@ -10,7 +10,8 @@ import type {
   RevokeResponseSchema,
 } from "../../gen/tessera/v1/token_service_pb.js";
 import type { ClientCredentialsInput } from "../issuer/client-credentials-input.js";
-import { parseBasicAuthorization } from "../issuer/client-credentials-input.js";
+import { InvalidRequestError } from "../errors/tessera-error.js";
+import { parseBasicAuthorization, soleAuthorization } from "../issuer/client-credentials-input.js";
 import { getJwks } from "../issuer/get-jwks.js";
 import { introspectToken } from "../issuer/introspect-token.js";
 import type { IssuerContext } from "../issuer/issuer-context.js";
@@ -19,9 +20,11 @@ import { revokeToken } from "../issuer/revoke-token.js";
 
 /** What the handlers need to know about a call, whatever the transport. */
 export interface CallInfo {
-  /** The `authorization` header or metadata value, if any. */
-  readonly authorization: string | undefined;
-  /** The caller's IP address (the transport's peer), for throttling failed authentications. */
+  /** Every `authorization` header or metadata value, in order (more than one is refused). */
+  readonly authorization: readonly string[];
+  /** Whether the URL's query carried `access_token` (credentials never travel in the URI: refused). */
+  readonly queryToken?: boolean | undefined;
+  /** The caller's IP address (the peer, or the client behind a trusted proxy), for throttling failed authentications. */
   readonly source?: string | undefined;
 }
 
@@ -31,8 +34,9 @@ function opt(value: string): string | undefined {
 }
 
 function credentialsOf(client: ClientCredentials | undefined, call: CallInfo): ClientCredentialsInput {
+  if (call.queryToken) throw new InvalidRequestError("credentials must not be sent in the query string");
   return {
-    basic: parseBasicAuthorization(call.authorization),
+    basic: parseBasicAuthorization(soleAuthorization(call.authorization)),
     clientId: opt(client?.clientId ?? ""),
     clientSecret: opt(client?.clientSecret ?? ""),
     clientAssertionType: opt(client?.clientAssertionType ?? ""),

@@ -104,3 +104,19 @@ export interface AuthThrottle {
   /** Counts one failed authentication of the pair. */
   recordFailure(clientId: string, source: string): Promise<void>;
 }
+
+/**
+ * Request rates per (limit, subject), e.g. introspections per client: a fixed
+ * window per pair that starts at its first request. Names and subjects need
+ * not be secret, and no secret is ever passed here. Implementations reject
+ * with TemporarilyUnavailableError when their backend is down; callers fail
+ * open (rate limiting never refuses a request for want of its store).
+ */
+export interface RateLimiter {
+  /**
+   * Counts one request of `subject` under the limit `name` (at most `limit`
+   * per `windowSeconds`). Resolves 0 when the request is within the limit,
+   * else the seconds until the window ends (at least 1).
+   */
+  hit(name: string, subject: string, limit: number, windowSeconds: number): Promise<number>;
+}

@@ -23,6 +23,7 @@ export async function redisStores(client: RedisClient, settings: StoreSettings, 
     denyList: store.denyList,
     introspectionCache: store.introspectionCache!,
     authThrottle: store.authThrottle!,
+    rateLimiter: store.rateLimiter,
     feedStats: () => store.denyList.stats,
   };
   return { store, stores };

@@ -68,6 +68,10 @@ test("cluster: the revocation keys share a slot, replay records spread over the 
     assert.equal(revocationSlots.size, 1, "deny, cache, index and feed in one slot: the scripts are atomic on a cluster");
     const replaySlots = new Set(await Promise.all(Array.from({ length: 20 }, (_, i) => slotOf(keys.replay(`r${i}`)))));
     assert.ok(replaySlots.size > 10, "replay records are spread");
+    const subjectSlots = new Set(await Promise.all(["introspections", "revocations"].map((name) => slotOf(keys.rateLimit(name, "billing")))));
+    assert.equal(subjectSlots.size, 1, "a subject's rate counters share a slot");
+    const limitSlots = new Set(await Promise.all(Array.from({ length: 20 }, (_, i) => slotOf(keys.rateLimit("revocations", `client-${i}`)))));
+    assert.ok(limitSlots.size > 10, "subjects are spread");
   }
 });
 

@@ -2,6 +2,7 @@
 import { MemoryAuthThrottle } from "../../src/store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../../src/store/memory/introspection-cache.js";
 import { MemoryDenyList, MemoryReplayGuard } from "../../src/store/memory/memory-store.js";
+import { MemoryRateLimiter } from "../../src/store/memory/rate-limiter.js";
 import { storeContract } from "./store.contract.js";
 
 storeContract("memory", {
@@ -12,6 +13,7 @@ storeContract("memory", {
       denyList,
       introspectionCache: new MemoryIntrospectionCache(denyList, { ttlSeconds: settings.cacheSeconds }),
       authThrottle: new MemoryAuthThrottle({ failures: settings.failures, windowSeconds: settings.windowSeconds }),
+      rateLimiter: new MemoryRateLimiter(),
     };
   },
 });

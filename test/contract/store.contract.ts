@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
-import type { AuthThrottle, DenyList, IntrospectionCache, IntrospectionCacheLookup, ReplayGuard, RevocationEvent, RevocationFeed } from "../../src/store/types.js";
+import type { AuthThrottle, DenyList, IntrospectionCache, IntrospectionCacheLookup, RateLimiter, ReplayGuard, RevocationEvent, RevocationFeed } from "../../src/store/types.js";
 import { until } from "../helpers/redis-server.js";
 
 /** The stores under test, over one fresh key space. */
@@ -13,6 +13,7 @@ export interface Stores {
   denyList: DenyList & RevocationFeed;
   introspectionCache: IntrospectionCache;
   authThrottle: AuthThrottle;
+  rateLimiter: RateLimiter;
   /** Counters of the feed, where the implementation keeps them. */
   feedStats?: () => { resyncs: number; readErrors: number };
 }
@@ -266,6 +267,64 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.ok((await authThrottle.retryAfter("c", "s")) > 0);
         await until(async () => ((await authThrottle.retryAfter("c", "s")) === 0 ? true : undefined), "the window to end", 5000, 50);
       });
+    });
+
+    describe("rate limiter", { concurrency: true }, () => {
+      test("up to the limit per (name, subject) within the window, then the seconds left; other names and subjects apart", async () => {
+        const { rateLimiter } = await fresh();
+        for (let i = 0; i < 3; i++) assert.equal(await rateLimiter.hit("revocations", "billing", 3, 60), 0, `request ${i + 1} of 3`);
+        const wait = await rateLimiter.hit("revocations", "billing", 3, 60);
+        assert.ok(wait >= 1 && wait <= 60, `retry after ${wait} s, within the window`);
+        assert.ok((await rateLimiter.hit("revocations", "billing", 3, 60)) > 0, "still over");
+        assert.equal(await rateLimiter.hit("introspections", "billing", 3, 60), 0, "another limit of the same subject is apart");
+        assert.equal(await rateLimiter.hit("revocations", "reporter", 3, 60), 0, "another subject is apart");
+        assert.equal(await rateLimiter.hit("revocations", "{billing}", 3, 60), 0, "braces in a subject are no hash tag, and no other subject");
+      });
+
+      test("50 parallel requests against a limit of 10: exactly 10 admitted", async () => {
+        const { rateLimiter } = await fresh();
+        const results = await Promise.all(Array.from({ length: 50 }, () => rateLimiter.hit("introspections", "rs", 10, 60)));
+        assert.equal(results.filter((r) => r === 0).length, 10);
+      });
+
+      test("a large limit (leased in slices where shared) admits exactly the limit", async () => {
+        const { rateLimiter } = await fresh();
+        let admitted = 0;
+        for (let i = 0; i < 1100; i++) if ((await rateLimiter.hit("introspections", "busy", 1000, 60)) === 0) admitted++;
+        assert.equal(admitted, 1000);
+      });
+
+      test("the window ends: the subject may go on", async () => {
+        const { rateLimiter } = await fresh();
+        assert.equal(await rateLimiter.hit("revocations", "c", 1, 0.5), 0);
+        assert.ok((await rateLimiter.hit("revocations", "c", 1, 0.5)) >= 1);
+        await until(async () => ((await rateLimiter.hit("revocations", "c", 1, 0.5)) === 0 ? true : undefined), "the window to end", 5000, 50);
+      });
+
+      if (harness.replica !== undefined) {
+        test("replicas share the count", async () => {
+          const a = await harness.create(DEFAULTS);
+          const b = await harness.replica!(a, DEFAULTS);
+          assert.equal(await a.rateLimiter.hit("revocations", "billing", 3, 60), 0);
+          assert.equal(await b.rateLimiter.hit("revocations", "billing", 3, 60), 0);
+          assert.equal(await a.rateLimiter.hit("revocations", "billing", 3, 60), 0);
+          assert.ok((await b.rateLimiter.hit("revocations", "billing", 3, 60)) > 0, "the fourth, on the other replica, is over");
+        });
+
+        test("replicas leasing slices of a large limit admit no more than it together", async () => {
+          const a = await harness.create(DEFAULTS);
+          const b = await harness.replica!(a, DEFAULTS);
+          const count = async (stores: Stores, n: number) => {
+            let admitted = 0;
+            for (let i = 0; i < n; i++) if ((await stores.rateLimiter.hit("introspections", "busy", 1000, 60)) === 0) admitted++;
+            return admitted;
+          };
+          const first = await count(a, 600);
+          const second = await count(b, 600);
+          assert.equal(first, 600);
+          assert.equal(first + second, 1000, "the second replica gets what the first did not lease");
+        });
+      }
     });
   });
 

@@ -17,6 +17,8 @@ export interface AssertionOptions {
   sub?: string;
   kid?: string;
   omitExp?: boolean;
+  /** iat, when it is not `now`; null leaves it out. */
+  iat?: number | null;
 }
 
 /** Signs an RFC 7523 client assertion; every claim can be bent for negative tests. */
@@ -25,8 +27,8 @@ export async function clientAssertion(o: AssertionOptions): Promise<string> {
     .setProtectedHeader({ alg: o.alg, ...(o.kid ? { kid: o.kid } : {}) })
     .setIssuer(o.iss ?? o.clientId)
     .setSubject(o.sub ?? o.clientId)
-    .setAudience(o.audience)
-    .setIssuedAt(o.now);
+    .setAudience(o.audience);
+  if (o.iat !== null) jwt.setIssuedAt(o.iat ?? o.now);
   if (!o.omitExp) jwt.setExpirationTime(o.now + (o.lifetime ?? 60));
   if (o.jti !== null) jwt.setJti(o.jti ?? randomUUID());
   return jwt.sign(o.key);

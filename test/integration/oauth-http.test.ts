@@ -72,11 +72,21 @@ describe("token endpoint", () => {
     assert.equal(r.json!["error"], "invalid_request");
   });
 
-  test("a parameter sent twice is refused", async () => {
-    for (const body of ["grant_type=client_credentials&scope=event.view&scope=event.create", "grant_type=client_credentials&resource=https%3A%2F%2Fcalendar.example.com&resource=https%3A%2F%2Ffiles.example.com", "grant_type=client_credentials&grant_type=client_credentials"]) {
+  test("a parameter sent twice is refused; a repeated resource (or audience) is invalid_target (RFC 8707)", async () => {
+    for (const body of ["grant_type=client_credentials&scope=event.view&scope=event.create", "grant_type=client_credentials&grant_type=client_credentials"]) {
       const r = await post("/oauth2/token", body, { authorization: billingBasic() });
       assert.equal(r.status, 400, body);
       assert.equal(r.json!["error"], "invalid_request");
+    }
+    const calendar = "resource=https%3A%2F%2Fcalendar.example.com";
+    for (const body of [
+      `grant_type=client_credentials&${calendar}&resource=https%3A%2F%2Ffiles.example.com`,
+      `grant_type=client_credentials&${calendar}&${calendar}`,
+      "grant_type=client_credentials&audience=calendar&audience=files",
+    ]) {
+      const r = await post("/oauth2/token", body, { authorization: billingBasic() });
+      assert.equal(r.status, 400, body);
+      assert.equal(r.json!["error"], "invalid_target", body);
     }
   });
 

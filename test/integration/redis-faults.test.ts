@@ -275,7 +275,7 @@ describe("Redis stopped, then started again", () => {
 
 describe("failed-authentication throttling per (client, source)", () => {
   test("429 / RESOURCE_EXHAUSTED after the threshold, for that pair only; nothing refused for want of Redis", async () => {
-    const { server } = await startServer({ rateLimit: { failures: 3, windowSeconds: 60 } });
+    const { server } = await startServer({ rateLimit: { failures: 3, windowSeconds: 60, perClient: { introspections: 0, revocations: 0, windowSeconds: 60 } } });
     const base = server.httpUrl;
     const grpc = grpcJsApi(server.grpcAddress);
     cleanups.push(() => grpc.close());

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SignJWT } from "jose";
+import { SignJWT, type CryptoKey } from "jose";
 import { InvalidClientError, InvalidRequestError, TesseraError } from "../../src/errors/tessera-error.js";
 import { authenticateClient, consumeClientAssertion } from "../../src/issuer/authenticate-client.js";
 import { parseBasicAuthorization } from "../../src/issuer/client-credentials-input.js";
@@ -110,17 +110,64 @@ describe("client assertions (RFC 7523)", () => {
     assert.equal(signer.method, "client_secret_jwt");
   });
 
-  test("aud must be the issuer identifier (not the token endpoint, not another server)", async () => {
-    for (const audience of [`${ctx.issuer}/oauth2/token`, "https://other.example.com", [ctx.issuer, "https://other.example.com"]]) {
+  test("aud must be exactly the issuer identifier, as a string (not the token endpoint, not another server, not an array)", async () => {
+    for (const audience of [`${ctx.issuer}/oauth2/token`, "https://other.example.com", [ctx.issuer, "https://other.example.com"], [ctx.issuer], `${ctx.issuer}/`]) {
       await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ audience }))), InvalidClientError);
     }
-    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ audience: [ctx.issuer] }))));
+    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ audience: ctx.issuer }))));
   });
 
   test("iss and sub must both be the client id", async () => {
     await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ iss: "billing" }))), InvalidClientError);
     await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ sub: "billing" }))), InvalidClientError);
-    await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion(), "billing")), InvalidClientError);
+  });
+
+  test("a body client_id other than the assertion's subject is invalid_request; the same one is fine", async () => {
+    const err = await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion(), "billing")), InvalidRequestError);
+    assert.equal(err.error, "invalid_request");
+    assert.equal(err.status, 400);
+    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion(), "keyed")));
+  });
+
+  test("iat in the future beyond the clock skew is refused; within it, accepted; iat may be left out", async () => {
+    const now = clock.seconds();
+    await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ iat: now + 120, lifetime: 150 }))), InvalidClientError);
+    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ iat: now + 30, lifetime: 90 }))));
+    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ iat: null, lifetime: 120 }))));
+  });
+
+  test("exp − iat is bounded by the cap even when exp is near, and the cap is configurable", async () => {
+    const now = clock.seconds();
+    // Issued 400 s ago, expiring in 30 s: exp − now is small, but the assertion lived 430 s.
+    await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ iat: now - 400, now: now - 400, lifetime: 430 }))), InvalidClientError);
+    assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ iat: now - 200, now: now - 200, lifetime: 300 }))));
+    const strict = { ...ctx, maxAssertionLifetimeSeconds: 60 };
+    await rejectsWith(authenticateClient(strict, assertionInput(await keyedAssertion({ lifetime: 120 }))), InvalidClientError);
+    await rejectsWith(authenticateClient(strict, assertionInput(await keyedAssertion({ iat: null, lifetime: 180 }))), InvalidClientError);
+    assert.ok(await authenticateClient(strict, assertionInput(await keyedAssertion({ lifetime: 60 }))));
+  });
+
+  test("an RSA or EC key registered without alg verifies only its one algorithm (RS256; ES256/384/512 by curve)", async () => {
+    const { generateKeyPair, exportJWK, importJWK } = await import("jose");
+    const rsa = await generateKeyPair("RS256", { extractable: true });
+    const { alg: _alg, ...rsaPublic } = { ...(await exportJWK(rsa.publicKey)), kid: "rsa-no-alg" };
+    const rsaCtx = (await fixtureContext(clock, { keyPair: { privateKey: rsa.privateKey, publicJwk: rsaPublic } })).ctx;
+    const rsaPrivate = await exportJWK(rsa.privateKey);
+    const sign = async (alg: string) =>
+      clientAssertion({ clientId: "keyed", audience: rsaCtx.issuer, key: (await importJWK(rsaPrivate, alg)) as CryptoKey, alg, now: clock.seconds(), kid: "rsa-no-alg" });
+    assert.ok(await authenticateClient(rsaCtx, assertionInput(await sign("RS256"))), "RS256, the default for an RSA key without alg");
+    for (const alg of ["PS256", "RS512", "PS512"]) {
+      await rejectsWith(authenticateClient(rsaCtx, assertionInput(await sign(alg))), InvalidClientError);
+    }
+    // An RSA key registered with alg PS256 verifies PS256 only.
+    const psCtx = (await fixtureContext(clock, { keyPair: { privateKey: rsa.privateKey, publicJwk: { ...rsaPublic, alg: "PS256" } } })).ctx;
+    assert.ok(await authenticateClient(psCtx, assertionInput(await sign("PS256"))));
+    await rejectsWith(authenticateClient(psCtx, assertionInput(await sign("RS256"))), InvalidClientError);
+    // An EC P-256 key without alg: ES256.
+    const ec = await clientKeyPair("ES256");
+    const { alg: _ecAlg, ...ecPublic } = ec.publicJwk;
+    const ecCtx = (await fixtureContext(clock, { keyPair: { privateKey: ec.privateKey, publicJwk: ecPublic } })).ctx;
+    assert.ok(await authenticateClient(ecCtx, assertionInput(await clientAssertion({ clientId: "keyed", audience: ecCtx.issuer, key: ec.privateKey, alg: "ES256", now: clock.seconds(), kid: ec.publicJwk.kid! }))));
   });
 
   test("exp is required and at most 5 minutes away", async () => {

@@ -32,7 +32,7 @@ describe("configuration: redis", () => {
     const c = validate({});
     assert.equal(c.redis, undefined);
     assert.deepEqual(c.introspection, { cacheSeconds: 60 });
-    assert.deepEqual(c.rateLimit, { failures: 10, windowSeconds: 60 });
+    assert.deepEqual(c.rateLimit, { failures: 10, windowSeconds: 60, perClient: { introspections: 60000, revocations: 600, windowSeconds: 60 } });
   });
 
   test("REDIS_URL alone: a standalone server with every default", () => {
@@ -92,7 +92,7 @@ describe("configuration: redis", () => {
   test("introspection and rateLimit", () => {
     const c = validate({ introspection: { cacheSeconds: 0 }, rateLimit: { failures: 5, windowSeconds: 300 } });
     assert.deepEqual(c.introspection, { cacheSeconds: 0 });
-    assert.deepEqual(c.rateLimit, { failures: 5, windowSeconds: 300 });
+    assert.deepEqual(c.rateLimit, { failures: 5, windowSeconds: 300, perClient: { introspections: 60000, revocations: 600, windowSeconds: 60 } });
     rejects({ introspection: { cacheSeconds: -1 } }, "introspection.cacheSeconds");
     rejects({ introspection: { ttl: 5 } }, "introspection.ttl");
     rejects({ rateLimit: { windowSeconds: 0 } }, "rateLimit.windowSeconds");

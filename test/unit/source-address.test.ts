@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { peerAddress, throttleSource } from "../../src/internal/source-address.js";
+import { ClientAddressResolver, isAddressOrRange, peerAddress, throttleSource } from "../../src/internal/source-address.js";
 
 describe("throttleSource", () => {
   test("IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 by /64, anything else unknown", () => {
@@ -26,5 +26,52 @@ describe("peerAddress", () => {
     assert.equal(peerAddress("10.0.0.1"), "10.0.0.1");
     assert.equal(peerAddress("unknown"), undefined);
     assert.equal(peerAddress(undefined), undefined);
+  });
+});
+
+describe("ClientAddressResolver (trustedProxies)", () => {
+  const xff = (trustedProxies: string[]) => new ClientAddressResolver({ trustedProxies, forwardedHeader: "x-forwarded-for" });
+  const fwd = (trustedProxies: string[]) => new ClientAddressResolver({ trustedProxies, forwardedHeader: "forwarded" });
+
+  test("no trusted proxies: always the peer, whatever the header says", () => {
+    const r = xff([]);
+    assert.equal(r.enabled, false);
+    assert.equal(r.resolve("10.0.0.1", ["203.0.113.5"]), "10.0.0.1");
+  });
+
+  test("an untrusted peer's header is ignored", () => {
+    assert.equal(xff(["10.0.0.0/8"]).resolve("192.0.2.1", ["203.0.113.5"]), "192.0.2.1");
+  });
+
+  test("the rightmost untrusted hop, across header lines; trusted hops are skipped", () => {
+    const r = xff(["10.0.0.0/8", "2001:db8:ffff::/48"]);
+    assert.equal(r.resolve("10.0.0.1", ["203.0.113.5"]), "203.0.113.5");
+    assert.equal(r.resolve("10.0.0.1", ["198.51.100.1, 203.0.113.5, 10.2.3.4"]), "203.0.113.5");
+    assert.equal(r.resolve("10.0.0.1", ["198.51.100.1", "203.0.113.5 , 10.2.3.4"]), "203.0.113.5");
+    assert.equal(r.resolve("::ffff:10.0.0.1", ["2001:db8:ffff::9, 2001:db8:1::1"]), "2001:db8:1::1");
+    assert.equal(r.resolve("10.0.0.1", ["10.9.9.9, 10.8.8.8"]), "10.9.9.9", "all trusted: the leftmost");
+    assert.equal(r.resolve("10.0.0.1", []), "10.0.0.1", "no header: the peer");
+  });
+
+  test("an entry that is no address ends the walk at the trusted hop that passed it on", () => {
+    const r = xff(["10.0.0.0/8"]);
+    assert.equal(r.resolve("10.0.0.1", ["203.0.113.5, garbage"]), "10.0.0.1");
+    assert.equal(r.resolve("10.0.0.1", ["203.0.113.5, unknown, 10.2.3.4"]), "10.2.3.4");
+    assert.equal(r.resolve("10.0.0.1", [""]), "10.0.0.1");
+  });
+
+  test("Forwarded (RFC 7239): for= nodes, quoted, bracketed IPv6, ports, other parameters; X-Forwarded-For ignored then", () => {
+    const r = fwd(["10.0.0.0/8"]);
+    assert.equal(r.resolve("10.0.0.1", ['for=198.51.100.1;proto=https, for="[2001:db8::5]:4711";by=10.0.0.1']), "2001:db8::5");
+    assert.equal(r.resolve("10.0.0.1", ["for=192.0.2.60:8080", 'For="203.0.113.9"']), "203.0.113.9");
+    assert.equal(r.resolve("10.0.0.1", ["for=_hidden"]), "10.0.0.1");
+    assert.equal(r.resolve("10.0.0.1", ["proto=http"]), "10.0.0.1", "an element without for=");
+    assert.equal(r.resolve("10.0.0.1", ['for="192.0.2.1, 192.0.2.2"']), "10.0.0.1", "a comma inside quotes is no separator");
+  });
+
+  test("addresses and ranges are checked", () => {
+    for (const ok of ["10.0.0.1", "10.0.0.0/8", "0.0.0.0/0", "::1", "fd00::/8", "::ffff:10.0.0.1", "2001:db8::/128"]) assert.ok(isAddressOrRange(ok), ok);
+    for (const bad of ["10.0.0.0/33", "fd00::/129", "10.0.0.0/", "/8", "example.com", "10.0.0.0/8/8", "10.0.0.0/-1", ""]) assert.ok(!isAddressOrRange(bad), bad);
+    assert.throws(() => xff(["nope"]), TypeError);
   });
 });

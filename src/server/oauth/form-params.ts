@@ -1,7 +1,8 @@
-import { InvalidRequestError } from "../../errors/tessera-error.js";
+import { InvalidRequestError, InvalidTargetError } from "../../errors/tessera-error.js";
+import type { ClientAddressResolver } from "../../internal/source-address.js";
 import type { ClientCredentialsInput } from "../../issuer/client-credentials-input.js";
-import { parseBasicAuthorization } from "../../issuer/client-credentials-input.js";
-import { readBody, type HttpRequest } from "../http-io.js";
+import { parseBasicAuthorization, soleAuthorization } from "../../issuer/client-credentials-input.js";
+import { clientAddress, headerValues, readBody, type HttpRequest } from "../http-io.js";
 
 /** Parameters of an application/x-www-form-urlencoded OAuth request; each appears at most once. */
 export interface FormParams {
@@ -13,8 +14,9 @@ export const MAX_FORM_BYTES = 16 * 1024;
 
 /**
  * Reads an OAuth request: POST, form-encoded body, no parameters in the query
- * string (credentials never travel in the URI), no parameter sent twice
- * (RFC 6749 §3.2).
+ * string (credentials never travel in the URI, so a query access_token is
+ * refused too), no parameter sent twice (RFC 6749 §3.2; a repeated
+ * `resource` is invalid_target, RFC 8707 §2).
  */
 export async function readFormParams(req: HttpRequest): Promise<FormParams> {
   const query = (req.url ?? "").indexOf("?");
@@ -29,21 +31,27 @@ export async function readFormParams(req: HttpRequest): Promise<FormParams> {
   const params = new URLSearchParams(body);
   const values = new Map<string, string>();
   for (const [name, value] of params) {
-    if (values.has(name)) throw new InvalidRequestError(`parameter ${name} was sent more than once`);
+    if (values.has(name)) {
+      // RFC 8707 §2: one target per request here; a repeated resource is invalid_target.
+      if (name === "resource" || name === "audience") throw new InvalidTargetError(`${name} was sent more than once: request one target`, { malformed: true });
+      throw new InvalidRequestError(`parameter ${name} was sent more than once`);
+    }
     values.set(name, value);
   }
   return { get: (name) => values.get(name) };
 }
 
-/** The client authentication parameters of a form request plus its Authorization header. */
-export function formCredentials(req: HttpRequest, params: FormParams): ClientCredentialsInput {
-  const authorization = req.headers["authorization"];
+/**
+ * The client authentication parameters of a form request plus its one
+ * Authorization header (two are refused), and the client's address.
+ */
+export function formCredentials(req: HttpRequest, params: FormParams, addresses: ClientAddressResolver): ClientCredentialsInput {
   return {
-    basic: parseBasicAuthorization(typeof authorization === "string" ? authorization : undefined),
+    basic: parseBasicAuthorization(soleAuthorization(headerValues(req, "authorization"))),
     clientId: params.get("client_id"),
     clientSecret: params.get("client_secret"),
     clientAssertionType: params.get("client_assertion_type"),
     clientAssertion: params.get("client_assertion"),
-    source: req.socket?.remoteAddress,
+    source: clientAddress(req, addresses),
   };
 }

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from "../../errors/tessera-error.js";
+import type { ClientAddressResolver } from "../../internal/source-address.js";
 import type { IssuerContext } from "../../issuer/issuer-context.js";
 import { issueToken } from "../../issuer/issue-token.js";
 import { parseScopeString } from "../../issuer/authorize-request.js";
@@ -6,7 +7,7 @@ import { NO_STORE, refuseMethod, sendError, sendJson, type HttpRoute } from "../
 import { formCredentials, readFormParams } from "./form-params.js";
 
 /** POST /oauth2/token (RFC 6749 §4.4, §5; RFC 7523; RFC 8707). */
-export function tokenEndpoint(ctx: IssuerContext): HttpRoute {
+export function tokenEndpoint(ctx: IssuerContext, addresses: ClientAddressResolver): HttpRoute {
   return async (req, res) => {
     if (refuseMethod(req, res, ["POST"])) return;
     try {
@@ -16,7 +17,7 @@ export function tokenEndpoint(ctx: IssuerContext): HttpRoute {
       const scope = params.get("scope");
       const issued = await issueToken(ctx, {
         grantType,
-        credentials: formCredentials(req, params),
+        credentials: formCredentials(req, params, addresses),
         resource: params.get("resource"),
         audience: params.get("audience"),
         scopes: scope === undefined ? undefined : parseScopeString(scope),

@@ -5,6 +5,7 @@ export { RedisDenyList, type RedisDenyListOptions, type FeedStats } from "./deny
 export { RedisReplayGuard } from "./replay-guard.js";
 export { RedisIntrospectionCache } from "./introspection-cache.js";
 export { RedisAuthThrottle } from "./auth-throttle.js";
+export { RedisRateLimiter } from "./rate-limiter.js";
 export { RedisHealth } from "./redis-health.js";
 export { KeyLayout } from "./key-layout.js";
 export { RedisKeyRing } from "./key-ring.js";

@@ -63,6 +63,15 @@ export class KeyLayout {
   authFailures(clientId: string, source: string): string {
     return `${this.prefix}authfail:${keyId(clientId, source)}`;
   }
+  /**
+   * Counter with PEXPIRE: requests of `subject` under the rate limit `name` in
+   * the current window. A subject's counters share a hash tag (one Cluster
+   * slot), so that a script may check several of its limits at once; the
+   * subjects themselves spread over the cluster.
+   */
+  rateLimit(name: string, subject: string): string {
+    return `${this.prefix}{ratelimit:${keyId(subject)}}:${keyId(name)}`;
+  }
   /** Pub/sub channel: a (client, source) counter reached the threshold ("<counter> <remaining ms>"). */
   get authBlocks(): string {
     return `${this.prefix}authfail-blocks`;

@@ -173,3 +173,33 @@ if n >= tonumber(ARGV[2]) then
 end
 return {n, left}`,
 );
+
+/**
+ * Leases up to ARGV[3] requests of a fixed window that starts at the first
+ * lease: the counter holds what every replica has leased, never more than the
+ * limit, so that what replicas admit from their leases never exceeds it.
+ * An expiry lost (a counter without one) is set again.
+ * KEYS: counter. ARGV: window (ms), limit, lease size.
+ * Returns {requests leased (0: the limit is used up), the window's remaining ms}.
+ */
+export const LEASE_RATE_LIMIT = new LuaScript(
+  "lease-rate-limit",
+  `local window = tonumber(ARGV[1])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local left = redis.call('PTTL', KEYS[1])
+if used > 0 and left < 0 then
+  redis.call('PEXPIRE', KEYS[1], window)
+  left = window
+end
+local lease = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) - used)
+if lease <= 0 then
+  if left < 1 then left = 1 end
+  return {0, left}
+end
+redis.call('INCRBY', KEYS[1], lease)
+if used == 0 then
+  redis.call('PEXPIRE', KEYS[1], window)
+  left = window
+end
+return {lease, left}`,
+);

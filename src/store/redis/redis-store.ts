@@ -9,6 +9,7 @@ import { RedisIntrospectionCache } from "./introspection-cache.js";
 import { KeyLayout } from "./key-layout.js";
 import { createRedisClient, type RedisClient } from "./redis-client.js";
 import { RedisHealth } from "./redis-health.js";
+import { RedisRateLimiter } from "./rate-limiter.js";
 import { RedisReplayGuard } from "./replay-guard.js";
 
 /** Where a RedisStore connects: a client you own (never closed by Tessera), or a configuration to create one from. */
@@ -59,6 +60,8 @@ export interface RedisStore {
   readonly introspectionCache: RedisIntrospectionCache | undefined;
   /** Undefined when throttling is off. */
   readonly authThrottle: RedisAuthThrottle | undefined;
+  /** Request rates per (limit, subject), e.g. introspections per client. */
+  readonly rateLimiter: RedisRateLimiter;
   readonly health: RedisHealth;
   /** Stops the health probe and the feed subscriptions; quits the client only if the store created it. */
   close(): Promise<void>;
@@ -98,6 +101,7 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
     denyList,
     introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs, held: (issuer, jti) => denyList.holds(issuer, jti) }) : undefined,
     authThrottle,
+    rateLimiter: new RedisRateLimiter(client, keys, { commandTimeoutMs }),
     health,
     close: async () => {
       health.stop();
