@@ -9,8 +9,8 @@ import { status, type ServiceError } from "@grpc/grpc-js";
 import type { TokenSource } from "tessera";
 import { tokenInterceptor } from "tessera/connect";
 import { authErrorDetail } from "tessera/grpc";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import { TasksService } from "../../gen/example/tasks/v1/tasks_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
+import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { startMesh, type OutboundCall } from "./mesh.js";
 

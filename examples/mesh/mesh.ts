@@ -32,9 +32,9 @@ import { MemoryDenyList, TokenSource, clientCredentialsFetcher, remoteVerifier, 
 import { protect, tokenInterceptor } from "tessera/connect";
 import { authServerInterceptor, bridgeService, tokenClientInterceptor } from "tessera/grpc";
 import { createTesseraServer, generateClientSecret, hashClientSecret, loadConfigFile, type TesseraServer } from "tessera/server";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import { FilesService } from "../../gen/example/files/v1/files_pb.js";
-import { TasksService } from "../../gen/example/tasks/v1/tasks_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
+import { FilesService } from "../gen/example/files/v1/files_pb.js";
+import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { calendarConnect } from "./calendar-service.js";
 import { filesClient, type FilesClient } from "./files-client.js";
 import { filesService } from "./files-service.js";
