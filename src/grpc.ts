@@ -1,2 +1,14 @@
-// tessera/grpc: interceptors and the protobuf-es service bridge for @grpc/grpc-js.
-export * from "./interceptors/grpc/index.js";
+// tessera/grpc: interceptors and the protobuf-es service bridge for @grpc/grpc-js; never loads Connect.
+export { authServerInterceptor, grpcPrincipal } from "./interceptors/grpc/server.js";
+export type { GrpcAuthOptions } from "./interceptors/grpc/server.js";
+export { tokenClientInterceptor, tokenCallCredentials } from "./interceptors/grpc/client.js";
+export type { GrpcTokenOptions } from "./interceptors/grpc/client.js";
+export { bridgeService, grpcClientConstructor, defaultGrpcErrorMapper } from "./interceptors/grpc/service-bridge.js";
+export type {
+  GrpcCallContext,
+  GrpcServiceImpl,
+  GrpcUnaryHandler,
+  GrpcServerStreamingHandler,
+  GrpcErrorMapper,
+} from "./interceptors/grpc/service-bridge.js";
+export { authErrorDetail } from "./interceptors/grpc/status-detail.js";

@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import type { TokenSource } from "tessera";
+import type { TokenSource } from "tessera/client";
 import { tokenInterceptor } from "tessera/connect";
 import { authErrorDetail } from "tessera/grpc";
 import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";

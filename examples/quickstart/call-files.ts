@@ -1,6 +1,6 @@
 // examples/quickstart/call-files.ts — a grpc-js client that sends the right token for each method.
 import { credentials } from "@grpc/grpc-js";
-import { clientCredentialsFetcher, TokenSource } from "tessera";
+import { clientCredentialsFetcher, TokenSource } from "tessera/client";
 import { grpcClientConstructor, tokenClientInterceptor } from "tessera/grpc";
 import { FilesService, type CreateFileResponse } from "../gen/example/files/v1/files_pb.js";
 

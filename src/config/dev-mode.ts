@@ -8,12 +8,31 @@ export const DEMO_CLIENT_ID = "demo";
 export const DEMO_AUDIENCE = "https://demo.example";
 export const DEMO_SCOPES = ["demo.read", "demo.write"];
 
-/** The stored form of a client secret: `sha256:<base64url digest>`. */
+/**
+ * The stored form of a client secret: `sha256:<base64url digest>`.
+ *
+ * @example
+ * ```ts
+ * import { generateClientSecret, hashClientSecret } from "tessera/server";
+ *
+ * const secret = generateClientSecret(); // give this to the client
+ * const entry = hashClientSecret(secret); // put this in clients[].secretHashes: "sha256:…"
+ * ```
+ */
 export function hashClientSecret(secret: string): string {
   return `sha256:${sha256(secret).toString("base64url")}`;
 }
 
-/** A new server-generated client secret: 256 bits of entropy. */
+/**
+ * A new server-generated client secret: 256 bits of entropy.
+ *
+ * @example
+ * ```ts
+ * import { generateClientSecret } from "tessera/server";
+ *
+ * const secret = generateClientSecret(); // 43 base64url characters
+ * ```
+ */
 export function generateClientSecret(): string {
   return randomToken(32);
 }
@@ -23,6 +42,15 @@ export function generateClientSecret(): string {
  * may get tokens for the audience https://demo.example and, as that resource
  * server, introspect them. The secret is
  * generated now and exists only in this process.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraServer, devModeConfig } from "tessera/server";
+ *
+ * const { config, demoSecret } = devModeConfig();
+ * const server = await createTesseraServer({ config });
+ * console.log(`client_id=demo client_secret=${demoSecret} token endpoint ${server.httpUrl}/oauth2/token`);
+ * ```
  */
 export function devModeConfig(env: NodeJS.ProcessEnv = process.env): { config: TesseraConfig; demoSecret: string } {
   const demoSecret = generateClientSecret();

@@ -346,6 +346,17 @@ export interface EnvOverrides {
  * Validates a parsed configuration document, applies environment overrides and
  * defaults, and returns the typed configuration. Throws ConfigError naming the
  * first bad field.
+ *
+ * @example
+ * ```ts
+ * import { secretResolver, validateConfig } from "tessera/server";
+ *
+ * const config = validateConfig(
+ *   { issuer: "https://tessera.internal", clients: [{ id: "orders", authMethod: "client_secret_basic", secretHashes: [process.env.ORDERS_SECRET_HASH], grants: [{ audience: "files", scopes: ["file.view"] }] }] },
+ *   {}, // no TESSERA_* overrides
+ *   secretResolver(process.env),
+ * );
+ * ```
  */
 export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
   const root = obj(doc, "(root)");

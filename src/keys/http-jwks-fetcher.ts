@@ -11,6 +11,13 @@ export interface HttpJwksFetcherOptions {
 /**
  * Fetches a JWK Set over HTTP(S) with a timeout and a size cap, and checks its
  * shape. Redirects are not followed: a key source must answer where it was configured.
+ *
+ * @example
+ * ```ts
+ * import { RemoteKeySet, httpJwksFetcher } from "tessera";
+ *
+ * const keys = new RemoteKeySet({ fetch: httpJwksFetcher("https://tessera.internal/.well-known/jwks.json", { timeoutMs: 2000 }) });
+ * ```
  */
 export function httpJwksFetcher(url: string, options: HttpJwksFetcherOptions = {}): () => Promise<JSONWebKeySet> {
   const timeoutMs = options.timeoutMs ?? 5000;

@@ -23,6 +23,14 @@ export interface RemoteKeySetOptions {
  * most one refetch per cooldown, so a flood of random kids causes no fetch
  * storm; a failed refresh keeps the last good set. Key selection by kid, alg
  * and key type is jose's (createLocalJWKSet).
+ *
+ * @example
+ * ```ts
+ * import { RemoteKeySet, TokenVerifier, httpJwksFetcher } from "tessera";
+ *
+ * const keys = new RemoteKeySet({ fetch: httpJwksFetcher("https://tessera.internal/.well-known/jwks.json"), cooldownMs: 30_000 });
+ * const verifier = new TokenVerifier({ issuer: "https://tessera.internal", keys });
+ * ```
  */
 export class RemoteKeySet {
   readonly #fetch: JwksFetcher;
