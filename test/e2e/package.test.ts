@@ -175,7 +175,7 @@ export const used: [typeof TokenSource, typeof principal, typeof grpcPrincipal, 
 export type Used = [Principal, TesseraServer, AuthErrorDetail];
 `;
 
-test("npm pack: a consumer installs the tarball and runs it with plain Node and TypeScript", { timeout: 240_000 }, async () => {
+test("npm pack: a consumer installs the tarball and runs it with plain Node and TypeScript", { timeout: 300_000 }, async () => {
   const packed = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: REPO_ROOT, env: plainEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path);
@@ -213,7 +213,17 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   // The peers at the versions this checkout tests with (its devDependencies), as an application would pin them.
   const devDependencies = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies;
   const peers = PEERS.map((name) => `${name}@${devDependencies[name]}`);
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, info!.filename), ...peers], { cwd: consumer, env: plainEnv(), timeout: 180_000 });
+  // First the package alone: npm adds the required peer (protobuf-es), not the optional ones, and
+  // the command says which to install instead of failing on a bare module-not-found.
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, info!.filename)], { cwd: consumer, env: plainEnv(), timeout: 180_000 });
+  assert.ok(existsSync(join(consumer, "node_modules/@bufbuild/protobuf/package.json")), "the required peer is installed with the package");
+  const withoutPeers = await run(join(consumer, "node_modules/.bin/tessera"), ["serve"], { cwd: consumer, env: plainEnv({ TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" }), timeout: 30_000 }).then(
+    () => assert.fail("tessera serve ran without grpc-js and Connect"),
+    (err: { code?: number; stderr?: string }) => err,
+  );
+  assert.equal(withoutPeers.code, 1);
+  assert.match(withoutPeers.stderr ?? "", /is not installed\. The token service needs its peer dependencies:\n {2}npm install @grpc\/grpc-js @connectrpc\/connect @connectrpc\/connect-node/);
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...peers], { cwd: consumer, env: plainEnv(), timeout: 180_000 });
 
   // The installed command, dev mode, free ports.
   const serve = spawn(join(consumer, "node_modules/.bin/tessera"), ["serve"], {
