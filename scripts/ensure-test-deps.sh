@@ -6,7 +6,7 @@
 #     3-master Cluster) on free ports
 #   redis-tools: redis-cli, which creates the test Cluster (a dependency of
 #     redis-server, listed so that a machine missing it alone is fixed too)
-#   curl, jq, openssl: README walkthrough, CLI and TLS tests
+#   curl, jq, openssl: the README and docs walkthroughs, CLI and TLS tests
 #   protobuf-compiler, libprotobuf-dev (descriptor.proto, only recommended by
 #     protobuf-compiler), protobuf-compiler-grpc (grpc_python_plugin): the polyglot
 #     test generates Python code from our protos

@@ -3,12 +3,21 @@ export { authServerInterceptor, grpcPrincipal } from "./interceptors/grpc/server
 export type { GrpcAuthOptions } from "./interceptors/grpc/server.js";
 export { tokenClientInterceptor, tokenCallCredentials } from "./interceptors/grpc/client.js";
 export type { GrpcTokenOptions } from "./interceptors/grpc/client.js";
-export { bridgeService, grpcClientConstructor, defaultGrpcErrorMapper } from "./interceptors/grpc/service-bridge.js";
+export { bridgeService, defaultGrpcErrorMapper } from "./interceptors/grpc/bridge-service.js";
 export type {
   GrpcCallContext,
   GrpcServiceImpl,
   GrpcUnaryHandler,
   GrpcServerStreamingHandler,
   GrpcErrorMapper,
-} from "./interceptors/grpc/service-bridge.js";
+} from "./interceptors/grpc/bridge-service.js";
+export { grpcClientConstructor } from "./interceptors/grpc/service-definition.js";
+export type {
+  GrpcServiceClient,
+  GrpcServiceClientConstructor,
+  GrpcClientMethod,
+  GrpcUnaryClientMethod,
+  GrpcUnaryCallback,
+  GrpcServerStreamClientMethod,
+} from "./interceptors/grpc/service-definition.js";
 export { authErrorDetail } from "./interceptors/grpc/status-detail.js";

@@ -31,8 +31,8 @@ export type { VerifyAccessTokenOptions, VerificationKeyResolver } from "./verifi
 export type { AccessTokenClaims } from "./verifier/access-token-claims.js";
 export type { Principal } from "./verifier/principal.js";
 export { bearerToken } from "./verifier/bearer-token.js";
-export { remoteVerifier } from "./interceptors/remote-verifier.js";
-export type { RemoteVerifierOptions } from "./interceptors/remote-verifier.js";
+export { remoteVerifier } from "./verifier/remote-verifier.js";
+export type { RemoteVerifierOptions } from "./verifier/remote-verifier.js";
 export { RemoteKeySet } from "./keys/remote-key-set.js";
 export type { RemoteKeySetOptions, JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher } from "./keys/http-jwks-fetcher.js";

@@ -4,7 +4,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type CallOptions, type Interceptor as ConnectInterceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { credentials, Metadata, type Client, type Interceptor as GrpcInterceptor, type ServiceError } from "@grpc/grpc-js";
-import { grpcClientConstructor } from "../../src/interceptors/grpc/service-bridge.js";
+import { grpcClientConstructor } from "../../src/interceptors/grpc/service-definition.js";
 
 /** One echo call; `authorization` is sent as is when given. Rejects on any error status. */
 export interface EchoCaller {

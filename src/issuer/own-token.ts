@@ -2,7 +2,7 @@ import { InvalidTokenError } from "../errors/tessera-error.js";
 import type { AccessTokenClaims } from "../verifier/access-token-claims.js";
 import { verifyAccessToken } from "../verifier/verify-access-token.js";
 import { CLOCK_SKEW_SECONDS, type IssuerContext } from "./issuer-context.js";
-import { localKeyResolver } from "./local-keys.js";
+import { localKeyResolver } from "./own-key-resolver.js";
 
 /**
  * Verifies a token that this issuer signed, against its own key store.

@@ -1,7 +1,7 @@
 import type { Server } from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/service-bridge.js";
+import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/bridge-service.js";
 import { peerAddress } from "../internal/source-address.js";
 import { healthHandlers, type HealthState } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";

@@ -12,7 +12,7 @@ import { MemoryKeyRing, type KeyRing } from "../keys/key-ring.js";
 import { KeyEncryptionError, kekFromEnv, type KeyEncryptionKey } from "../keys/key-sealing.js";
 import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
 import { loadSigningKeyFile } from "../keys/signing-key.js";
-import { keyRevocationJti } from "../store/key-revocation.js";
+import { keyRevocationJti } from "../verifier/key-revocation.js";
 import { RedisKeyRing } from "../store/redis/key-ring.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
 import { StaticClientRegistry } from "../registry/client-registry.js";

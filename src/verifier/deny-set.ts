@@ -1,5 +1,5 @@
 import type { Clock } from "../internal/clock.js";
-import { ExpiringMap } from "../store/memory/expiring-map.js";
+import { ExpiringMap } from "../internal/expiring-map.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 
 /**

@@ -2,7 +2,7 @@ import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "../policy/auth-rule.js";
-import { keyRevocationJti } from "../store/key-revocation.js";
+import { keyRevocationJti } from "./key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
 import { bearerCredential, isBearerTokenSyntax } from "./bearer-token.js";

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REPO_ROOT, childEnv, killUnfinished, runToEnd, type Finished } from "../helpers/child-process.js";
+import { docPages, shownIn } from "../helpers/doc-pages.js";
 
 /** Debian's interpreter: the one with the Debian packages (not a pyenv python3 first on PATH). */
 const PYTHON = "/usr/bin/python3";
@@ -137,15 +138,15 @@ describe("Python clients generated from our protos", () => {
     );
   });
 
-  test("the README shows the Python snippets and the protoc command as they are in examples/python", () => {
-    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  test("the docs show the Python snippets and the protoc command as they are in examples/python", () => {
+    const pages = docPages();
     for (const file of ["grpc_client.py", "oauth_client.py"]) {
       const source = readFileSync(join(REPO_ROOT, "examples/python", file), "utf8");
       const regions = [...source.matchAll(/^# \[START (\w+)\]\n([\s\S]*?)^# \[END \1\]\n/gm)];
-      assert.ok(regions.length >= 2, `${file} marks the regions the README shows`);
-      for (const [, name, text] of regions) assert.ok(readme.includes(text!), `README.md must show the region ${name} of examples/python/${file} as it is`);
+      assert.ok(regions.length >= 2, `${file} marks the regions the docs show`);
+      for (const [, name, text] of regions) assert.ok(shownIn(pages, text!), `a docs page must show the region ${name} of examples/python/${file} as it is`);
     }
     const protoc = /^protoc [\s\S]*?[^\\]\n/m.exec(readFileSync(join(REPO_ROOT, "examples/python/generate.sh"), "utf8"))?.[0];
-    assert.ok(protoc !== undefined && readme.includes(protoc), "README.md must show the protoc command of examples/python/generate.sh");
+    assert.ok(protoc !== undefined && shownIn(pages, protoc), "a docs page must show the protoc command of examples/python/generate.sh");
   });
 });

@@ -1,13 +1,14 @@
-// README "Protect a service in 10 lines": the example files it shows are
-// the files in examples/quickstart (checked verbatim), and they run: two
-// protected services, two clients with the token interceptors, against a
-// Tessera on free ports.
+// The quickstart of README.md ("Protect a service") and docs/interceptors.md:
+// the example files they show are the files in examples/quickstart (checked
+// verbatim), and they run: two protected services, two clients with the
+// token interceptors, against a Tessera on free ports.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REPO_ROOT, childEnv } from "../helpers/child-process.js";
+import { docPages, shownIn } from "../helpers/doc-pages.js";
 import { secretOf, startMeshTessera, type MeshTessera } from "../helpers/mesh.js";
 
 const FILES = ["calendar-connect.ts", "files-grpc.ts", "call-calendar.ts", "call-files.ts"];
@@ -64,12 +65,12 @@ before(async () => {
 after(() => tessera.server.stop());
 
 describe("README quickstart", () => {
-  test("the README shows each example file verbatim", () => {
-    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-    for (const file of FILES) {
-      const source = readFileSync(join(REPO_ROOT, "examples/quickstart", file), "utf8");
-      assert.ok(readme.includes("```ts\n" + source + "```"), `README.md must show examples/quickstart/${file} as it is`);
-    }
+  test("the README and the docs show each example file verbatim, the README a server and a client", () => {
+    const pages = docPages();
+    const shown = (file: string, where = pages) => shownIn(where, "```ts\n" + readFileSync(join(REPO_ROOT, "examples/quickstart", file), "utf8") + "```");
+    for (const file of FILES) assert.ok(shown(file), `README.md or a docs page must show examples/quickstart/${file} as it is`);
+    const readme = pages.filter((p) => p.path === "README.md");
+    assert.ok(shown("calendar-connect.ts", readme) && shown("call-calendar.ts", readme), "README.md must show the Connect server and client");
   });
 
   test("protected services on Connect and grpc-js, called by clients with the token interceptors", async () => {

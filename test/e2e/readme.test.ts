@@ -1,25 +1,27 @@
-// The README's walkthroughs, run as written: every ```sh test block, in order,
-// in one bash session per server, against a fresh Tessera on free ports.
-// `sh test` blocks run against dev mode (TESSERA, GRPC, SECRET are set);
-// `sh test config=FILE` blocks against `tessera serve --config FILE`.
+// The walkthroughs of README.md and docs/**/*.md, run as written: every
+// ```sh test block of a page, in order, in one bash session per page and
+// server, against a fresh Tessera on free ports. `sh test` blocks run against
+// dev mode (TESSERA, GRPC, SECRET are set); `sh test config=FILE` blocks
+// against `tessera serve --config FILE`. Each page's blocks stand alone.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { REPO_ROOT, spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { docPages } from "../helpers/doc-pages.js";
 
 interface Block {
+  page: string;
   config: string | undefined;
   line: number;
   code: string;
 }
 
-function testBlocks(markdown: string): Block[] {
+function testBlocks(page: string, markdown: string): Block[] {
   const blocks: Block[] = [];
   const fence = /^```sh test(?: config=(\S+))?\n([\s\S]*?)^```$/gm;
   for (const match of markdown.matchAll(fence)) {
-    blocks.push({ config: match[1], line: markdown.slice(0, match.index).split("\n").length, code: match[2]! });
+    blocks.push({ page, config: match[1], line: markdown.slice(0, match.index).split("\n").length, code: match[2]! });
   }
   return blocks;
 }
@@ -60,22 +62,28 @@ function runBash(script: string, env: Record<string, string>): Promise<{ code: n
   });
 }
 
-const blocks = testBlocks(readFileSync(join(REPO_ROOT, "README.md"), "utf8"));
+const blocks = docPages().flatMap((page) => testBlocks(page.path, page.text));
+const readme = blocks.filter((b) => b.page === "README.md");
 
-describe("README walkthroughs", () => {
-  test("the README has runnable walkthroughs for dev mode and the OAuth example", () => {
-    assert.ok(blocks.filter((b) => b.config === undefined).length >= 5);
-    assert.ok(blocks.filter((b) => b.config !== undefined).length >= 3);
+describe("README and docs walkthroughs", () => {
+  test("the README has a runnable dev-mode walkthrough, and the docs the OAuth one", () => {
+    assert.ok(readme.filter((b) => b.config === undefined).length >= 5);
+    assert.ok(blocks.filter((b) => b.page.startsWith("docs/") && b.config !== undefined).length >= 3);
   });
 
-  for (const config of [...new Set(blocks.map((b) => b.config))]) {
-    test(`blocks against ${config ?? "dev mode"} run and succeed, in order`, async () => {
-      const env = await startServer(config);
-      const mine = blocks.filter((b) => b.config === config);
-      // Each block is announced, so that a failure names the README line.
-      const script = ["set -euo pipefail", ...mine.map((b) => `echo "=== README.md:${b.line}" >&2\n${b.code}`)].join("\n");
+  const sessions = new Map<string, Block[]>();
+  for (const block of blocks) {
+    const key = `${block.page} against ${block.config ?? "dev mode"}`;
+    sessions.set(key, [...(sessions.get(key) ?? []), block]);
+  }
+  for (const [name, mine] of sessions) {
+    test(`${name}: the blocks run and succeed, in order`, async () => {
+      const env = await startServer(mine[0]!.config);
+      // Each block is announced, so that a failure names the page and line.
+      const script = ["set -euo pipefail", ...mine.map((b) => `echo "=== ${b.page}:${b.line}" >&2\n${b.code}`)].join("\n");
       const { code, output } = await runBash(script, env);
-      assert.equal(code, 0, `a README block failed:\n${output}`);
+      children.pop()?.kill(); // this page's server; after() kills it if the start failed midway
+      assert.equal(code, 0, `a block of ${mine[0]!.page} failed:\n${output}`);
     });
   }
 });

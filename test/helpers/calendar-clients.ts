@@ -67,7 +67,10 @@ export interface ClientAuth {
 export function calendarClient(kind: CalendarClientKind, target: string, auth: ClientAuth = {}): CalendarApi {
   if (kind === "grpc-js") return grpcJsCalendar(target, auth);
   const interceptors: Interceptor[] = auth.tokens ? [tokenInterceptor({ tokens: auth.tokens })] : [];
-  const common = { baseUrl: target, interceptors, defaultTimeoutMs: 30_000 };
+  // No defaultTimeoutMs: connect-es clears a stream's deadline timer only when the stream ends, not
+  // when it is aborted, so a watch() left early would hold its file open for the whole timeout.
+  // Unary calls get their deadline per call instead.
+  const common = { baseUrl: target, interceptors };
   let transport: Transport;
   let close: () => void;
   if (kind === "connect-1.1" || kind === "grpc-web") {
@@ -81,14 +84,21 @@ export function calendarClient(kind: CalendarClientKind, target: string, auth: C
   }
   const client = createClient(CalendarService, transport);
   const headers = auth.authorization ? { authorization: auth.authorization } : {};
+  const unary = { headers, timeoutMs: 30_000 };
   return {
     name: kind,
-    ping: async (text) => (await client.ping({ text }, { headers })).text,
-    listEvents: async () => (await client.listEvents({}, { headers })).events,
-    createEvent: async (title) => (await client.createEvent({ title, startUnix: 1n }, { headers })).event!,
-    deleteEvent: async (id) => void (await client.deleteEvent({ id }, { headers })),
+    ping: async (text) => (await client.ping({ text }, unary)).text,
+    listEvents: async () => (await client.listEvents({}, unary)).events,
+    createEvent: async (title) => (await client.createEvent({ title, startUnix: 1n }, unary)).event!,
+    deleteEvent: async (id) => void (await client.deleteEvent({ id }, unary)),
     async *watch() {
-      for await (const res of client.watchEvents({}, { headers })) yield res.event!;
+      // Abort on early exit too: otherwise the stream's deadline timer outlives the test.
+      const abort = new AbortController();
+      try {
+        for await (const res of client.watchEvents({}, { headers, signal: abort.signal })) yield res.event!;
+      } finally {
+        abort.abort();
+      }
     },
     close,
   };

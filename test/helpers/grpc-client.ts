@@ -3,7 +3,7 @@ import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Metadata, credentials, type ChannelCredentials, type Client, type ClientOptions, type ServiceError } from "@grpc/grpc-js";
 import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
-import { grpcClientConstructor } from "../../src/interceptors/grpc/service-bridge.js";
+import { grpcClientConstructor } from "../../src/interceptors/grpc/service-definition.js";
 
 type InputOf<M> = M extends { input: infer I extends DescMessage } ? I : never;
 type OutputOf<M> = M extends { output: infer O extends DescMessage } ? O : never;

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { AuthErrorDetailSchema, IntrospectResponseSchema, TokenService, type Int
 import type { TesseraConfig } from "../../src/config/types.js";
 import type { TesseraServer } from "../../src/server/tessera-server.js";
 import { CLIENT_ASSERTION_TYPE, clientAssertion } from "../helpers/assertions.js";
+import { REPO_ROOT } from "../helpers/child-process.js";
 import { SECRETS, basicAuthorization, type ClientKeyPair } from "../helpers/fixtures.js";
 import { startFixtureServer } from "../helpers/start-server.js";
 import { callFails, connectApi, grpcJsApi, type CallError, type TokenServiceApi } from "../helpers/token-service-clients.js";
@@ -409,7 +411,7 @@ describe("grpc-js error trailers", () => {
 describe("buf curl", () => {
   const run = promisify(execFile);
   const buf = (args: string[]) =>
-    run("npx", ["--no", "buf", "curl", "--schema", "/work/main/proto", ...args], { cwd: "/work/main", timeout: 20_000, maxBuffer: 1 << 20 });
+    run("npx", ["--no", "buf", "curl", "--schema", join(REPO_ROOT, "proto"), ...args], { cwd: REPO_ROOT, timeout: 20_000, maxBuffer: 1 << 20 });
 
   const cases: { name: string; args: () => string[] }[] = [
     { name: "gRPC → grpc listener", args: () => ["--protocol", "grpc", "--http2-prior-knowledge", `http://${server.grpcAddress}`] },

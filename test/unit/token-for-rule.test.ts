@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { GrpcCode, InvalidScopeError, InvalidTargetError, TemporarilyUnavailableError, TesseraError } from "../../src/errors/tessera-error.js";
 import { toGrpcStatus } from "../../src/errors/to-grpc.js";
 import { authErrorDetail } from "../../src/interceptors/grpc/status-detail.js";
-import { tokenForRule } from "../../src/interceptors/token-for-rule.js";
+import { tokenForRule } from "../../src/token-source/token-for-rule.js";
 import type { ResolvedAuthRule } from "../../src/policy/auth-rule.js";
 import { TokenSource } from "../../src/token-source/token-source.js";
 

@@ -3,7 +3,7 @@ import { AuthErrorDetailSchema } from "../../../gen/tessera/v1/token_service_pb.
 import { toConnectError } from "../../errors/to-connect.js";
 import { findAuthRule } from "../../policy/read-auth-rules.js";
 import type { TokenSource } from "../../token-source/token-source.js";
-import { tokenForRule } from "../token-for-rule.js";
+import { tokenForRule } from "../../token-source/token-for-rule.js";
 import { cleartextRefusal, isLoopbackHost } from "../transport-security.js";
 
 /** Options of tokenInterceptor. */

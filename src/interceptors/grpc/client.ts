@@ -11,9 +11,9 @@ import {
 } from "@grpc/grpc-js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
-import { rulesByPath, type RulesByPath } from "../../policy/rules-by-path.js";
+import { mergeRules, type RulesByPath } from "../../policy/rules-by-path.js";
 import type { TokenSource } from "../../token-source/token-source.js";
-import { tokenForRule } from "../token-for-rule.js";
+import { tokenForRule } from "../../token-source/token-for-rule.js";
 import { cleartextRefusal, isLoopbackHost } from "../transport-security.js";
 import { authErrorDetail } from "./status-detail.js";
 
@@ -25,10 +25,6 @@ export interface GrpcTokenOptions {
   services?: readonly DescService[];
   /** Or rules already resolved by path (e.g. from servicesFromDescriptorSet). */
   rules?: RulesByPath;
-}
-
-function resolveRules(options: GrpcTokenOptions): RulesByPath {
-  return new Map([...(options.rules ?? []), ...rulesByPath(options.services ?? [])]);
 }
 
 function bearerRule(rules: RulesByPath, path: string): Extract<ResolvedAuthRule, { kind: "bearer" }> | undefined {
@@ -67,7 +63,7 @@ function statusOf(err: unknown): StatusObject {
 export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { target: string; tls: boolean }; allowInsecure?: boolean }): Interceptor {
   const host = options.channel.target.replace(/^dns:(\/\/\/)?/, "").replace(/:\d+$/, "");
   if (!options.channel.tls && !options.allowInsecure && !isLoopbackHost(host)) throw new Error(cleartextRefusal(options.channel.target));
-  const rules = resolveRules(options);
+  const rules = mergeRules(options);
   const { tokens } = options;
 
   return (callOptions, nextCall) => {
@@ -75,71 +71,89 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
     const rule = bearerRule(rules, definition.path);
     if (rule === undefined) return new InterceptingCall(nextCall(callOptions));
     const unary = !definition.requestStream && !definition.responseStream;
-
     let sentMessage: unknown;
-    let token: string | undefined;
-    let scopes: readonly string[] = [];
-    let retried = false;
+    const underlying = nextCall(callOptions);
 
-    return new InterceptingCall(nextCall(callOptions), {
+    return new InterceptingCall(underlying, {
       start(metadata, listener, next) {
-        const withToken = (onToken: (value: string) => void) =>
-          tokenForRule(tokens, rule).then(
-            (got) => {
-              scopes = got.scopes;
-              onToken(got.token);
-            },
-            (err: unknown) => listener.onReceiveStatus(statusOf(err)),
-          );
-
-        withToken((value) => {
-          token = value;
-          metadata.set("authorization", `Bearer ${value}`);
+        const fail = (err: unknown) => {
+          const status = statusOf(err);
+          // The underlying call was never started: cancel it, or its deadline timer outlives the call.
+          underlying.cancelWithStatus(status.code, status.details);
+          listener.onReceiveStatus(status);
+        };
+        tokenForRule(tokens, rule).then((got) => {
+          metadata.set("authorization", `Bearer ${got.token}`);
           if (!unary) return next(metadata, listener);
-          // The first attempt's answer is held until its status says whether to retry.
-          let receivedMetadata: Metadata | undefined;
-          let received: unknown;
-          let receivedAny = false;
-          const attempt: InterceptingListener = {
-            onReceiveMetadata: (md) => {
-              receivedMetadata = md;
-            },
-            onReceiveMessage: (message) => {
-              received = message;
-              receivedAny = true;
-            },
-            onReceiveStatus: (status) => {
-              if (!retried && refusedAsInvalidToken(status)) {
-                retried = true;
-                tokens.invalidate(rule.audience, scopes, token!);
-                withToken((fresh) => {
-                  token = fresh;
-                  const retryMetadata = metadata.clone();
-                  retryMetadata.set("authorization", `Bearer ${fresh}`);
-                  const again = nextCall(callOptions);
-                  again.start(retryMetadata, {
-                    onReceiveMetadata: (md) => listener.onReceiveMetadata(md),
-                    onReceiveMessage: (message) => listener.onReceiveMessage(message),
-                    onReceiveStatus: (s) => listener.onReceiveStatus(s),
-                  });
-                  again.sendMessage(sentMessage);
-                  again.halfClose();
-                });
-                return;
-              }
-              if (receivedMetadata !== undefined) listener.onReceiveMetadata(receivedMetadata);
-              if (receivedAny) listener.onReceiveMessage(received);
-              listener.onReceiveStatus(status);
-            },
-          };
-          next(metadata, attempt);
-        });
+          const retry: RetryOnce = { tokens, rule, first: got, metadata, listener, again: () => nextCall(callOptions), sent: () => sentMessage };
+          next(metadata, retryOnceOnInvalidToken(retry));
+        }, fail);
       },
       sendMessage(message, next) {
         sentMessage = message;
         next(message);
       },
     });
+  };
+}
+
+type UnderlyingCall = ReturnType<Parameters<Interceptor>[1]>;
+
+interface RetryOnce {
+  tokens: TokenSource;
+  rule: Extract<ResolvedAuthRule, { kind: "bearer" }>;
+  /** The token the first attempt carries. */
+  first: { token: string; scopes: readonly string[] };
+  metadata: Metadata;
+  /** The caller's listener: it sees one attempt's answer only. */
+  listener: InterceptingListener;
+  /** A new underlying call for the second attempt. */
+  again: () => UnderlyingCall;
+  /** The unary request as sent on the first attempt. */
+  sent: () => unknown;
+}
+
+/**
+ * The first attempt's listener of a unary call: its answer is held until its
+ * status says whether to retry. A refusal as invalid_token (e.g. revoked)
+ * drops that token and sends the request once more with a fresh one.
+ */
+function retryOnceOnInvalidToken(r: RetryOnce): InterceptingListener {
+  let receivedMetadata: Metadata | undefined;
+  let received: unknown;
+  let receivedAny = false;
+  return {
+    onReceiveMetadata: (md) => {
+      receivedMetadata = md;
+    },
+    onReceiveMessage: (message) => {
+      received = message;
+      receivedAny = true;
+    },
+    onReceiveStatus: (status) => {
+      if (!refusedAsInvalidToken(status)) {
+        if (receivedMetadata !== undefined) r.listener.onReceiveMetadata(receivedMetadata);
+        if (receivedAny) r.listener.onReceiveMessage(received);
+        r.listener.onReceiveStatus(status);
+        return;
+      }
+      r.tokens.invalidate(r.rule.audience, r.first.scopes, r.first.token);
+      tokenForRule(r.tokens, r.rule).then(
+        (fresh) => {
+          const retryMetadata = r.metadata.clone();
+          retryMetadata.set("authorization", `Bearer ${fresh.token}`);
+          const call = r.again();
+          call.start(retryMetadata, {
+            onReceiveMetadata: (md) => r.listener.onReceiveMetadata(md),
+            onReceiveMessage: (message) => r.listener.onReceiveMessage(message),
+            onReceiveStatus: (s) => r.listener.onReceiveStatus(s),
+          });
+          call.sendMessage(r.sent());
+          call.halfClose();
+        },
+        (err: unknown) => r.listener.onReceiveStatus(statusOf(err)),
+      );
+    },
   };
 }
 
@@ -154,7 +168,7 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
  * const files = new FilesClient("files.internal:443", channel);
  */
 export function tokenCallCredentials(options: GrpcTokenOptions): CallCredentials {
-  const rules = resolveRules(options);
+  const rules = mergeRules(options);
   return credentials.createFromMetadataGenerator((params, callback) => {
     const service = new URL(params.service_url).pathname.replace(/^\//, "");
     const rule = bearerRule(rules, `/${service}/${params.method_name}`);

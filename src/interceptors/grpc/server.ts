@@ -10,7 +10,7 @@ import { InvalidTokenError } from "../../errors/tessera-error.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
 import { PUBLIC_SERVICES } from "../../policy/read-auth-rules.js";
-import { rulesByPath, type RulesByPath } from "../../policy/rules-by-path.js";
+import { mergeRules, type RulesByPath } from "../../policy/rules-by-path.js";
 import type { Principal } from "../../verifier/principal.js";
 import type { TokenVerifier } from "../../verifier/token-verifier.js";
 
@@ -61,7 +61,7 @@ function firstString(metadata: Metadata, key: string): string | undefined {
  * const server = new grpc.Server({ interceptors: [authServerInterceptor({ verifier, services: [FilesService] })] });
  */
 export function authServerInterceptor(options: GrpcAuthOptions): ServerInterceptor {
-  const rules = new Map([...(options.rules ?? []), ...rulesByPath(options.services ?? [])]);
+  const rules = mergeRules(options);
   const { verifier } = options;
   return (method, call: ServerInterceptingCallInterface) => {
     const rule = ruleFor(rules, method.path);

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
 import type { AuthThrottle } from "../types.js";
-import { ExpiringMap } from "./expiring-map.js";
+import { ExpiringMap } from "../../internal/expiring-map.js";
 
 /** Options of an AuthThrottle. */
 export interface AuthThrottleOptions {

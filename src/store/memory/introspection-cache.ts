@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
 import type { IntrospectionCache, IntrospectionCacheKey, IntrospectionCacheLookup } from "../types.js";
-import { ExpiringMap } from "./expiring-map.js";
+import { ExpiringMap } from "../../internal/expiring-map.js";
 import type { MemoryDenyList } from "./memory-store.js";
 
 interface TokenEntries {

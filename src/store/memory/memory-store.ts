@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
 import type { DenyList, ReplayGuard, RevocationEvent, RevocationFeed } from "../types.js";
-import { ExpiringMap } from "./expiring-map.js";
+import { ExpiringMap } from "../../internal/expiring-map.js";
 
 /** Single-use records for one process. */
 export class MemoryReplayGuard implements ReplayGuard {

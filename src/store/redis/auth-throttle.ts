@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
-import { ExpiringMap } from "../memory/expiring-map.js";
+import { ExpiringMap } from "../../internal/expiring-map.js";
 import type { AuthThrottleOptions } from "../memory/auth-throttle.js";
 import type { AuthThrottle } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";

@@ -1,6 +1,6 @@
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
-import { TokenVerifier, type TokenVerifierOptions } from "../verifier/token-verifier.js";
+import { TokenVerifier, type TokenVerifierOptions } from "./token-verifier.js";
 
 /** Options of remoteVerifier: where the issuer is, and the TokenVerifier options. */
 export interface RemoteVerifierOptions extends Omit<TokenVerifierOptions, "keys"> {

@@ -1,6 +1,6 @@
 import { GrpcCode, InvalidScopeError, InvalidTargetError } from "../errors/tessera-error.js";
 import { describeRequiredScopes, scopeAlternatives, type ResolvedAuthRule } from "../policy/auth-rule.js";
-import type { TokenSource } from "../token-source/token-source.js";
+import type { TokenSource } from "./token-source.js";
 
 type BearerRule = Extract<ResolvedAuthRule, { kind: "bearer" }>;
 

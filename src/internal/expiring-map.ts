@@ -1,4 +1,4 @@
-import type { Clock } from "../../internal/clock.js";
+import type { Clock } from "./clock.js";
 
 /**
  * A map whose entries expire at an epoch-second deadline. Expired entries are

@@ -1,8 +1,6 @@
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import {
-  makeGenericClientConstructor,
   Metadata,
-  type ServiceClientConstructor,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -14,6 +12,7 @@ import {
 } from "@grpc/grpc-js";
 import { TesseraError } from "../../errors/tessera-error.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
+import { grpcServiceDefinition } from "./service-definition.js";
 
 /** What a bridged handler learns about its call. */
 export interface GrpcCallContext {
@@ -69,40 +68,6 @@ export function defaultGrpcErrorMapper(thrown: unknown): Partial<StatusObject> &
     }
   }
   return toGrpcStatus(thrown);
-}
-
-/**
- * The grpc-js service definition of a protobuf-es described service: paths,
- * streaming kinds and binary serialization with protobuf-es. Requests and
- * responses may be messages or init objects.
- */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
-  const definition: Record<string, ServiceDefinition[string]> = {};
-  for (const method of service.methods) {
-    definition[method.name] = {
-      path: `/${service.typeName}/${method.name}`,
-      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.input, create(method.input, init))),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.output, create(method.output, init))),
-      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
-      originalName: method.localName,
-    };
-  }
-  return definition;
-}
-
-/**
- * A grpc-js client class for a protobuf-es described service (methods by
- * their proto names, callback style, as grpc-js generates them).
- *
- * @example
- * const FilesClient = grpcClientConstructor(FilesService);
- * const files = new FilesClient("127.0.0.1:50052", grpc.credentials.createInsecure(), { interceptors });
- */
-export function grpcClientConstructor(service: DescService): ServiceClientConstructor {
-  return makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
 }
 
 /**
