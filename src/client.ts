@@ -1,3 +1,5 @@
-// tessera/client: getting tokens as a caller service.
-export { TokenSource, type TokenSourceOptions, type TokenFetcher, type FetchedToken } from "./token-source/token-source.js";
-export { clientCredentialsFetcher, type ClientCredentialsFetcherOptions, type ClientAuthentication } from "./token-source/client-credentials-fetcher.js";
+// tessera/client: getting tokens as a caller service (jose only; no transport).
+export { TokenSource } from "./token-source/token-source.js";
+export type { TokenSourceOptions, TokenFetcher, FetchedToken } from "./token-source/token-source.js";
+export { clientCredentialsFetcher } from "./token-source/client-credentials-fetcher.js";
+export type { ClientCredentialsFetcherOptions, ClientAuthentication } from "./token-source/client-credentials-fetcher.js";

@@ -2,7 +2,7 @@
 // with the bench's clients, on free loopback ports. With BENCH_REDIS_URL its
 // shared state (deny-list and feed, introspection cache, throttling) is in
 // that Redis (as REDIS_URL does); else in this process's memory.
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { createTesseraServer } from "../../src/server/tessera-server.js";
 import { BENCH_AUDIENCE, BENCH_CLIENT, BENCH_RS_CLIENT, BENCH_SCOPES, ECHO_SCOPE, ECHO_SERVICE } from "../lib/bench-clients.js";

@@ -11,7 +11,7 @@ import {
   EventSchema,
   type Event,
   type WatchEventsResponseSchema,
-} from "../../gen/example/calendar/v1/calendar_pb.js";
+} from "../gen/example/calendar/v1/calendar_pb.js";
 import { principal } from "../../src/connect.js";
 import { grpcPrincipal, type GrpcServiceImpl } from "../../src/grpc.js";
 

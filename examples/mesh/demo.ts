@@ -6,11 +6,11 @@ import { rmSync } from "node:fs";
 import { ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import type { TokenSource } from "tessera";
+import type { TokenSource } from "tessera/client";
 import { tokenInterceptor } from "tessera/connect";
 import { authErrorDetail } from "tessera/grpc";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import { TasksService } from "../../gen/example/tasks/v1/tasks_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
+import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { startMesh, type OutboundCall } from "./mesh.js";
 

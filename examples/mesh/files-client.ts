@@ -3,7 +3,7 @@
 // given (e.g. tokenClientInterceptor) see every call.
 import { Metadata, credentials, type Interceptor, type ServiceError } from "@grpc/grpc-js";
 import { grpcClientConstructor } from "tessera/grpc";
-import { FilesService, type File } from "../../gen/example/files/v1/files_pb.js";
+import { FilesService, type File } from "../gen/example/files/v1/files_pb.js";
 
 export interface FilesClient {
   getFile(id: string, options?: CallOptions): Promise<File>;

@@ -28,13 +28,14 @@ import {
 } from "@grpc/grpc-js";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { parse, stringify } from "yaml";
-import { MemoryDenyList, TokenSource, clientCredentialsFetcher, remoteVerifier, type TokenVerifier } from "tessera";
+import { remoteVerifier, type TokenVerifier } from "tessera";
+import { clientCredentialsFetcher, TokenSource } from "tessera/client";
 import { protect, tokenInterceptor } from "tessera/connect";
 import { authServerInterceptor, bridgeService, tokenClientInterceptor } from "tessera/grpc";
 import { createTesseraServer, generateClientSecret, hashClientSecret, loadConfigFile, type TesseraServer } from "tessera/server";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import { FilesService } from "../../gen/example/files/v1/files_pb.js";
-import { TasksService } from "../../gen/example/tasks/v1/tasks_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
+import { FilesService } from "../gen/example/files/v1/files_pb.js";
+import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { calendarConnect } from "./calendar-service.js";
 import { filesClient, type FilesClient } from "./files-client.js";
 import { filesService } from "./files-service.js";
@@ -189,13 +190,14 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const configFile = join(dir, "tessera.yaml");
     writeFileSync(configFile, stringify(doc), { mode: 0o600 });
     const config = loadConfigFile(configFile, {}); // {}: no TESSERA_* overrides from this environment
-    const denyList = new MemoryDenyList();
-    const tessera = await createTesseraServer({ config, denyList });
+    const tessera = await createTesseraServer({ config });
     stops.push(() => tessera.stop());
+    const { revocations } = tessera; // in this process's memory: the mesh has no Redis
+    if (revocations === undefined) throw new Error("the token service records no revocations");
 
     // Each service has its own verifier: Tessera's keys from its JWKS, its revocations from the feed.
     const verifier = async (): Promise<TokenVerifier> => {
-      const v = remoteVerifier({ issuer: tessera.issuer, revocations: denyList });
+      const v = remoteVerifier({ issuer: tessera.issuer, revocations });
       await v.start();
       stops.push(() => v.stop());
       return v;

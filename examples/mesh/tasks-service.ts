@@ -5,8 +5,8 @@
 // a token. Who may schedule is declared in tasks.proto (task.schedule).
 import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
 import { principal } from "tessera/connect";
-import type { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import type { TasksService } from "../../gen/example/tasks/v1/tasks_pb.js";
+import type { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
+import type { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import type { FilesClient } from "./files-client.js";
 
 /** The services Tasks calls, as clients that attach Tasks' tokens. */

@@ -3,7 +3,7 @@ import { createServer } from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { remoteVerifier } from "tessera";
 import { authContextValues, protect } from "tessera/connect";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
 import { calendarConnect } from "../mesh/calendar-service.js";
 
 const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });

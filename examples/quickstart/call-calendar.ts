@@ -1,9 +1,9 @@
 // examples/quickstart/call-calendar.ts — a Connect client that sends the right token for each method.
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { clientCredentialsFetcher, TokenSource } from "tessera";
+import { clientCredentialsFetcher, TokenSource } from "tessera/client";
 import { tokenInterceptor } from "tessera/connect";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
 
 const issuer = process.env.TESSERA ?? "http://127.0.0.1:8080";
 const tokens = new TokenSource({

@@ -1,8 +1,8 @@
 // examples/quickstart/call-files.ts — a grpc-js client that sends the right token for each method.
 import { credentials } from "@grpc/grpc-js";
-import { clientCredentialsFetcher, TokenSource } from "tessera";
+import { clientCredentialsFetcher, TokenSource } from "tessera/client";
 import { grpcClientConstructor, tokenClientInterceptor } from "tessera/grpc";
-import { FilesService, type CreateFileResponse } from "../../gen/example/files/v1/files_pb.js";
+import { FilesService, type CreateFileResponse } from "../gen/example/files/v1/files_pb.js";
 
 const issuer = process.env.TESSERA ?? "http://127.0.0.1:8080";
 const target = process.env.FILES_ADDRESS ?? "127.0.0.1:50052";

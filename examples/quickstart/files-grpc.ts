@@ -2,7 +2,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { remoteVerifier } from "tessera";
 import { authServerInterceptor, bridgeService, refuseRepeatedAuthorization } from "tessera/grpc";
-import { FilesService } from "../../gen/example/files/v1/files_pb.js";
+import { FilesService } from "../gen/example/files/v1/files_pb.js";
 import { filesService } from "../mesh/files-service.js";
 
 const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });

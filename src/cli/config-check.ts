@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { loadConfigFile, type TesseraConfig } from "../config/index.js";
+import { loadConfigFile } from "../config/load.js";
+import type { TesseraConfig } from "../config/types.js";
 import { systemClock } from "../internal/clock.js";
 import { silentLogger } from "../internal/logger.js";
 import { kekFromEnv, unsealPrivateJwk, type KeyEncryptionKey } from "../keys/key-sealing.js";

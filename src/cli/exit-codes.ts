@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { ConfigError } from "../config/index.js";
+import { ConfigError } from "../config/config-error.js";
 import { KeyEncryptionError } from "../keys/key-sealing.js";
 
 /** Exit codes of every command (sysexits.h where one fits). */

@@ -1,4 +1,5 @@
-import { loadConfigFile, type TesseraConfig } from "../config/index.js";
+import { loadConfigFile } from "../config/load.js";
+import type { TesseraConfig } from "../config/types.js";
 import { systemClock } from "../internal/clock.js";
 import { stderrLogger } from "../internal/logger.js";
 import type { KeyRingState } from "../keys/key-record.js";

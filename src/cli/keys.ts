@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Command, Option } from "commander";
 import { exportPKCS8 } from "jose";
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../config/index.js";
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../config/types.js";
 import { generateSigningKey } from "../keys/signing-key.js";
 import { configOption, requiredConfigPath } from "./config-option.js";
 import type { KeyRingCommand } from "./key-ring-commands.js";

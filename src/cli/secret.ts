@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { generateClientSecret, hashClientSecret } from "../config/index.js";
+import { generateClientSecret, hashClientSecret } from "../registry/client-secret.js";
 import { UsageError } from "./exit-codes.js";
 import { readSecret } from "./read-secret.js";
 

@@ -1,5 +1,7 @@
 import { Command } from "commander";
-import { devModeConfig, loadConfigFile, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES, type TesseraConfig } from "../config/index.js";
+import { loadConfigFile } from "../config/load.js";
+import type { TesseraConfig } from "../config/types.js";
+import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../server/dev-mode.js";
 import { stderrLogger } from "../internal/logger.js";
 import { configOption, configPathOf } from "./config-option.js";
 

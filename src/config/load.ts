@@ -5,7 +5,17 @@ import { ConfigError } from "./config-error.js";
 import { validateConfig, type SecretResolver } from "./validate.js";
 import type { TesseraConfig } from "./types.js";
 
-/** Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed). */
+/**
+ * Resolves `env:NAME` from the environment and `file:PATH` from a file (trailing newline trimmed).
+ *
+ * @example
+ * ```ts
+ * import { secretResolver, validateConfig } from "tessera/server";
+ *
+ * const resolve = secretResolver(process.env);
+ * resolve("env:FILES_JWT_SECRET", "clients[0].jwtSecret"); // the variable's value, or a ConfigError naming the field
+ * ```
+ */
 export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
   return (reference, field) => {
     if (reference.startsWith("env:")) {
@@ -22,7 +32,17 @@ export function secretResolver(env: NodeJS.ProcessEnv): SecretResolver {
   };
 }
 
-/** Reads a YAML or JSON configuration file, applies environment overrides and validates it. */
+/**
+ * Reads a YAML or JSON configuration file, applies environment overrides and validates it.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraServer, loadConfigFile } from "tessera/server";
+ *
+ * const config = loadConfigFile("tessera.yaml"); // TESSERA_* and REDIS_URL from process.env override the file
+ * const server = await createTesseraServer({ config });
+ * ```
+ */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): TesseraConfig {
   let text: string;
   try {

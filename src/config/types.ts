@@ -13,22 +13,24 @@ export {
   SIGNING_ALGORITHMS,
 } from "./schema.js";
 
-type Parsed = z.output<typeof configSchema>;
+/** The configuration as the schema parses it (defaults applied), before the derived fields of TesseraConfig. */
+export type ParsedConfig = z.output<typeof configSchema>;
 
 /** A client as validation leaves it: one of four shapes, by authMethod, each with its own credential. */
-export type ClientVariant = Parsed["clients"][number];
-type CredentialField = "secretHashes" | "jwtSecret" | "jwks";
+export type ClientVariant = ParsedConfig["clients"][number];
+/** The fields that hold a client's credential; exactly one, by authMethod. */
+export type ClientCredentialField = "secretHashes" | "jwtSecret" | "jwks";
 
 /**
  * A registered client. Validation guarantees exactly its method's credential
  * (see ClientVariant); this flatter type is what the registry and tests use.
  */
-export type ClientConfig = Omit<ClientVariant, "authMethod" | CredentialField> & {
+export type ClientConfig = Omit<ClientVariant, "authMethod" | ClientCredentialField> & {
   authMethod: ClientVariant["authMethod"];
-} & { [K in CredentialField]?: Extract<ClientVariant, Record<K, unknown>>[K] };
+} & { [K in ClientCredentialField]?: Extract<ClientVariant, Record<K, unknown>>[K] };
 
 /** The whole Tessera configuration, after the environment overlay, defaults, checks and secret resolution. */
-export type TesseraConfig = Omit<Parsed, "issuer" | "clients"> & {
+export type TesseraConfig = Omit<ParsedConfig, "issuer" | "clients"> & {
   /** Registered clients. */
   clients: ClientConfig[];
   /** The issuer identifier: configured, or http://<http.host>:<http.port> (see issuerFromListener). */
@@ -43,11 +45,11 @@ export type ClientAuthMethod = ClientConfig["authMethod"];
 /** One audience a client may get tokens for, and the scopes it may get there. */
 export type GrantConfig = ClientConfig["grants"][number];
 export type GrantType = ClientConfig["grantTypes"][number];
-export type SigningAlgorithm = Parsed["signing"]["algorithm"];
-export type ListenerConfig = Omit<Parsed["http"], "tls">;
-export type TlsConfig = NonNullable<Parsed["http"]["tls"]>;
+export type SigningAlgorithm = ParsedConfig["signing"]["algorithm"];
+export type ListenerConfig = Omit<ParsedConfig["http"], "tls">;
+export type TlsConfig = NonNullable<ParsedConfig["http"]["tls"]>;
 /** An external issuer trusted for the jwt-bearer grant (RFC 7523 §2.1). */
-export type TrustedIssuerConfig = Parsed["trustedIssuers"][number];
+export type TrustedIssuerConfig = ParsedConfig["trustedIssuers"][number];
 /** Shared state in Redis. */
-export type RedisConfig = NonNullable<Parsed["redis"]>;
+export type RedisConfig = NonNullable<ParsedConfig["redis"]>;
 export type RedisNodeConfig = NonNullable<RedisConfig["cluster"]>[number];

@@ -44,6 +44,18 @@ interface ErrorShape {
  * subclass with a stable `ERR_*` code, the OAuth error name, the HTTP status and
  * the gRPC code; transports map it once (to-http.ts, to-grpc.ts, to-connect.ts).
  * Messages are written for the caller and never contain a secret or a token.
+ *
+ * @example
+ * ```ts
+ * import { TesseraError } from "tessera";
+ *
+ * try {
+ *   await verifier.verify(token);
+ * } catch (err) {
+ *   if (!(err instanceof TesseraError)) throw err;
+ *   console.warn(err.code, err.error, err.status, err.grpcCode); // e.g. ERR_INVALID_TOKEN invalid_token 401 16
+ * }
+ * ```
  */
 export abstract class TesseraError extends Error {
   /** Stable machine-readable code, e.g. `ERR_INVALID_CLIENT`. */
@@ -84,7 +96,16 @@ interface ErrorExtra {
   requiredAudience?: string | undefined;
 }
 
-/** Malformed request: a missing, repeated or invalid parameter. */
+/**
+ * Malformed request: a missing, repeated or invalid parameter.
+ *
+ * @example
+ * ```ts
+ * import { InvalidRequestError } from "tessera";
+ *
+ * if (!request.resource) throw new InvalidRequestError("resource is required"); // 400 / INVALID_ARGUMENT
+ * ```
+ */
 export class InvalidRequestError extends TesseraError {
   constructor(description: string) {
     super({ code: "ERR_INVALID_REQUEST", error: "invalid_request", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
@@ -94,6 +115,16 @@ export class InvalidRequestError extends TesseraError {
 /**
  * Client authentication failed. The description is the same whatever the
  * reason, so that an unknown client and a wrong secret are indistinguishable.
+ *
+ * @example
+ * ```ts
+ * import { InvalidClientError } from "tessera";
+ *
+ * // What a TokenSource rejects with when the token service refuses the client's credentials.
+ * tokens.get("https://files.internal", ["file.view"]).catch((err) => {
+ *   if (err instanceof InvalidClientError) console.error("check the client id and secret");
+ * });
+ * ```
  */
 export class InvalidClientError extends TesseraError {
   constructor(options: { basicChallenge?: boolean } = {}) {
@@ -105,21 +136,48 @@ export class InvalidClientError extends TesseraError {
   }
 }
 
-/** The authorization grant (e.g. a JWT-bearer assertion) is invalid. */
+/**
+ * The authorization grant (e.g. a JWT-bearer assertion) is invalid.
+ *
+ * @example
+ * ```ts
+ * import { InvalidGrantError } from "tessera";
+ *
+ * if (err instanceof InvalidGrantError) console.error("the assertion was refused:", err.message);
+ * ```
+ */
 export class InvalidGrantError extends TesseraError {
   constructor(description: string) {
     super({ code: "ERR_INVALID_GRANT", error: "invalid_grant", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
   }
 }
 
-/** The client may not use this grant type. */
+/**
+ * The client may not use this grant type.
+ *
+ * @example
+ * ```ts
+ * import { UnauthorizedClientError } from "tessera";
+ *
+ * if (err instanceof UnauthorizedClientError) console.error("this client may not use that grant type");
+ * ```
+ */
 export class UnauthorizedClientError extends TesseraError {
   constructor(description: string) {
     super({ code: "ERR_UNAUTHORIZED_CLIENT", error: "unauthorized_client", status: 400, grpcCode: GrpcCode.PERMISSION_DENIED }, description);
   }
 }
 
-/** The grant type is not supported by this server. */
+/**
+ * The grant type is not supported by this server.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedGrantTypeError } from "tessera";
+ *
+ * if (err instanceof UnsupportedGrantTypeError) console.error(err.error); // "unsupported_grant_type"
+ * ```
+ */
 export class UnsupportedGrantTypeError extends TesseraError {
   constructor(description: string) {
     super({ code: "ERR_UNSUPPORTED_GRANT_TYPE", error: "unsupported_grant_type", status: 400, grpcCode: GrpcCode.INVALID_ARGUMENT }, description);
@@ -142,6 +200,14 @@ export interface RefusedTargetOptions {
 /**
  * A requested scope is malformed (INVALID_ARGUMENT) or outside the client's
  * grant (PERMISSION_DENIED). Never answered by silently dropping the scope.
+ *
+ * @example
+ * ```ts
+ * import { InvalidScopeError } from "tessera";
+ *
+ * // A client interceptor asked for scopes outside the client's grant: the RPC fails before it is sent.
+ * if (err instanceof InvalidScopeError) console.error("grant these scopes:", err.requiredScopes);
+ * ```
  */
 export class InvalidScopeError extends TesseraError {
   constructor(description: string, options: RefusedTargetOptions = {}) {
@@ -158,7 +224,16 @@ export class InvalidScopeError extends TesseraError {
   }
 }
 
-/** The resource (RFC 8707) is malformed (INVALID_ARGUMENT) or not granted (PERMISSION_DENIED). */
+/**
+ * The resource (RFC 8707) is malformed (INVALID_ARGUMENT) or not granted (PERMISSION_DENIED).
+ *
+ * @example
+ * ```ts
+ * import { InvalidTargetError } from "tessera";
+ *
+ * if (err instanceof InvalidTargetError) console.error("no grant for audience", err.requiredAudience);
+ * ```
+ */
 export class InvalidTargetError extends TesseraError {
   constructor(description: string, options: RefusedTargetOptions = {}) {
     super(
@@ -174,7 +249,21 @@ export class InvalidTargetError extends TesseraError {
   }
 }
 
-/** A resource server got no token (`tokenSent: false`) or a bad one. */
+/**
+ * A resource server got no token (`tokenSent: false`) or a bad one.
+ *
+ * @example
+ * ```ts
+ * import { InvalidTokenError } from "tessera";
+ *
+ * try {
+ *   await verifier.verify(token);
+ * } catch (err) {
+ *   if (err instanceof InvalidTokenError) return reply(401, err.tokenSent ? "bad token" : "no token");
+ *   throw err;
+ * }
+ * ```
+ */
 export class InvalidTokenError extends TesseraError {
   /** False when the request carried no token at all (RFC 6750 §3.1: no error code in the challenge). */
   readonly tokenSent: boolean;
@@ -188,7 +277,18 @@ export class InvalidTokenError extends TesseraError {
   }
 }
 
-/** A valid token that lacks the audience or scopes the resource requires. */
+/**
+ * A valid token that lacks the audience or scopes the resource requires.
+ *
+ * @example
+ * ```ts
+ * import { InsufficientScopeError } from "tessera";
+ *
+ * if (!principal.scopes.includes("file.delete")) {
+ *   throw new InsufficientScopeError("file.delete required", { scopes: ["file.delete"], audience: "files" });
+ * }
+ * ```
+ */
 export class InsufficientScopeError extends TesseraError {
   constructor(description: string, required: { scopes: readonly string[]; audience?: string }) {
     super(
@@ -216,7 +316,16 @@ export class PayloadTooLargeError extends TesseraError {
   }
 }
 
-/** Too many requests (failed attempts from one source, or a client over its rate): slow down (429, RESOURCE_EXHAUSTED). */
+/**
+ * Too many requests (failed attempts from one source, or a client over its rate): slow down (429, RESOURCE_EXHAUSTED).
+ *
+ * @example
+ * ```ts
+ * import { RateLimitedError } from "tessera";
+ *
+ * if (err instanceof RateLimitedError) setTimeout(retry, (err.retryAfterSeconds ?? 1) * 1000);
+ * ```
+ */
 export class RateLimitedError extends TesseraError {
   constructor(retryAfterSeconds: number, description = "too many failed attempts, retry later") {
     super(
@@ -231,6 +340,14 @@ export class RateLimitedError extends TesseraError {
  * A dependency the answer relies on (Redis, the key store) is unavailable.
  * Never reported as invalid_client, invalid_token or inactive: that would turn
  * an outage into a wrong security answer.
+ *
+ * @example
+ * ```ts
+ * import { TemporarilyUnavailableError } from "tessera";
+ *
+ * // Fail closed: an outage is neither a valid nor an invalid token.
+ * if (err instanceof TemporarilyUnavailableError) return reply(503, { retryAfter: err.retryAfterSeconds });
+ * ```
  */
 export class TemporarilyUnavailableError extends TesseraError {
   constructor(description: string, retryAfterSeconds = 1) {
@@ -242,14 +359,32 @@ export class TemporarilyUnavailableError extends TesseraError {
   }
 }
 
-/** An unexpected failure; the description is generic so that no internal detail leaks. */
+/**
+ * An unexpected failure; the description is generic so that no internal detail leaks.
+ *
+ * @example
+ * ```ts
+ * import { ServerError } from "tessera";
+ *
+ * throw new ServerError(); // 500 / INTERNAL, "internal error": nothing internal leaks
+ * ```
+ */
 export class ServerError extends TesseraError {
   constructor(description = "internal error") {
     super({ code: "ERR_SERVER_ERROR", error: "server_error", status: 500, grpcCode: GrpcCode.INTERNAL }, description);
   }
 }
 
-/** The error to report for anything thrown: Tessera errors as they are, anything else as a generic server_error. */
+/**
+ * The error to report for anything thrown: Tessera errors as they are, anything else as a generic server_error.
+ *
+ * @example
+ * ```ts
+ * import { asTesseraError, toHttpError } from "tessera";
+ *
+ * const { status, headers, body } = toHttpError(asTesseraError(thrown));
+ * ```
+ */
 export function asTesseraError(err: unknown): TesseraError {
   return err instanceof TesseraError ? err : new ServerError();
 }

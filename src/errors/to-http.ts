@@ -13,7 +13,17 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 
-/** The `WWW-Authenticate` challenge for an error, if it has one (RFC 6750 §3, RFC 7617). */
+/**
+ * The `WWW-Authenticate` challenge for an error, if it has one (RFC 6750 §3, RFC 7617).
+ *
+ * @example
+ * ```ts
+ * import { InvalidTokenError, wwwAuthenticate } from "tessera";
+ *
+ * wwwAuthenticate(new InvalidTokenError("the token has expired"));
+ * // 'Bearer realm="tessera", error="invalid_token", error_description="the token has expired"'
+ * ```
+ */
 export function wwwAuthenticate(err: TesseraError): string | undefined {
   if (err.challenge === "Basic") return `Basic realm=${quote(REALM)}, charset="UTF-8"`;
   if (err.challenge !== "Bearer") return undefined;
@@ -26,7 +36,18 @@ export function wwwAuthenticate(err: TesseraError): string | undefined {
   return `Bearer ${params.join(", ")}`;
 }
 
-/** Maps any thrown value to the OAuth HTTP answer. */
+/**
+ * Maps any thrown value to the OAuth HTTP answer.
+ *
+ * @example
+ * ```ts
+ * import { toHttpError } from "tessera";
+ *
+ * // An HTTP resource server answering a refused request the RFC 6750 way.
+ * const { status, headers, body } = toHttpError(err);
+ * res.writeHead(status, headers).end(JSON.stringify(body));
+ * ```
+ */
 export function toHttpError(thrown: unknown): HttpErrorResponse {
   const err = asTesseraError(thrown);
   const headers: Record<string, string> = {

@@ -28,6 +28,13 @@ export class JwksFetchError extends Error {
  * with a timeout and a size cap, and checks its shape. Redirects are not
  * followed: a key source must answer where it was configured. Failures
  * reject with JwksFetchError.
+ *
+ * @example
+ * ```ts
+ * import { RemoteKeySet, httpJwksFetcher } from "tessera";
+ *
+ * const keys = new RemoteKeySet({ fetch: httpJwksFetcher("https://tessera.internal/.well-known/jwks.json", { timeoutMs: 2000 }) });
+ * ```
  */
 export function httpJwksFetcher(url: string, options: HttpJwksFetcherOptions = {}): () => Promise<JSONWebKeySet> {
   const target = checkedTransportUrl(url, "a JWKS fetch", options.allowInsecure === true);

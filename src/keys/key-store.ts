@@ -15,7 +15,20 @@ export interface KeyStore {
   verificationKey(kid: string): { key: CryptoKey; alg: SigningAlgorithm } | undefined;
 }
 
-/** A key store held in this process. Exactly one key is active. */
+/**
+ * A key store held in this process. Exactly one key is active.
+ *
+ * @example
+ * ```ts
+ * import { MemoryKeyStore, generateSigningKey } from "tessera/server";
+ *
+ * // Two keys: the active one signs; the next one is published first, so verifiers know it before it signs.
+ * const keys = new MemoryKeyStore([
+ *   { key: await generateSigningKey("ES256"), state: "active" },
+ *   { key: await generateSigningKey("ES256"), state: "next" },
+ * ]);
+ * ```
+ */
 export class MemoryKeyStore implements KeyStore {
   readonly #entries: { key: SigningKey; state: KeyState }[];
   #jwks: readonly JWK[];

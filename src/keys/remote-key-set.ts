@@ -25,6 +25,14 @@ export interface RemoteKeySetOptions {
  * usable key (no key with a `kid`) counts as a failed refresh: an issuer
  * never rotates to no keys at all, so it is a fault, not a revocation. Key selection by kid, alg
  * and key type is jose's (createLocalJWKSet).
+ *
+ * @example
+ * ```ts
+ * import { RemoteKeySet, TokenVerifier, httpJwksFetcher } from "tessera";
+ *
+ * const keys = new RemoteKeySet({ fetch: httpJwksFetcher("https://tessera.internal/.well-known/jwks.json"), cooldownMs: 30_000 });
+ * const verifier = new TokenVerifier({ issuer: "https://tessera.internal", keys });
+ * ```
  */
 export class RemoteKeySet {
   readonly #fetch: JwksFetcher;

@@ -40,14 +40,32 @@ async function fromKeyPair(alg: SigningAlgorithm, privateKey: CryptoKey, publicK
   return Object.freeze({ kid, alg, privateKey, publicKey, publicJwk });
 }
 
-/** Generates a new signing key pair. */
+/**
+ * Generates a new signing key pair.
+ *
+ * @example
+ * ```ts
+ * import { MemoryKeyStore, generateSigningKey } from "tessera/server";
+ *
+ * const keys = new MemoryKeyStore([{ key: await generateSigningKey("ES256"), state: "active" }]);
+ * ```
+ */
 export async function generateSigningKey(alg: SigningAlgorithm): Promise<SigningKey> {
   const options = alg === "EdDSA" ? { crv: "Ed25519", extractable: true } : { extractable: true };
   const { privateKey, publicKey } = await generateKeyPair(alg, options);
   return fromKeyPair(alg, privateKey, publicKey);
 }
 
-/** Imports a private key from PEM (PKCS#8) or JWK text. */
+/**
+ * Imports a private key from PEM (PKCS#8) or JWK text.
+ *
+ * @example
+ * ```ts
+ * import { importSigningKey } from "tessera/server";
+ *
+ * const key = await importSigningKey(process.env.SIGNING_KEY_PEM!, "ES256"); // PKCS#8 PEM or a private JWK
+ * ```
+ */
 export async function importSigningKey(text: string, alg: SigningAlgorithm): Promise<SigningKey> {
   const trimmed = text.trim();
   let privateKey: CryptoKey;
@@ -65,7 +83,17 @@ export async function importSigningKey(text: string, alg: SigningAlgorithm): Pro
   return fromKeyPair(alg, privateKey, publicKey);
 }
 
-/** Reads and imports a private key file. Errors name the file, never the key material. */
+/**
+ * Reads and imports a private key file. Errors name the file, never the key material.
+ *
+ * @example
+ * ```ts
+ * import { MemoryKeyStore, createTesseraServer, loadConfigFile, loadSigningKeyFile } from "tessera/server";
+ *
+ * const key = await loadSigningKeyFile("/run/secrets/tessera-signing.pem", "ES256");
+ * await createTesseraServer({ config: loadConfigFile("tessera.yaml"), keys: new MemoryKeyStore([{ key, state: "active" }]) });
+ * ```
+ */
 export async function loadSigningKeyFile(path: string, alg: SigningAlgorithm): Promise<SigningKey> {
   let text: string;
   try {

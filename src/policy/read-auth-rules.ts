@@ -10,7 +10,22 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
   "grpc.reflection.v1alpha.ServerReflection",
 ]);
 
-/** A method without a rule, or with a contradictory one: a configuration error found at start. */
+/**
+ * A method without a rule, or with a contradictory one: a configuration error found at start.
+ *
+ * @example
+ * ```ts
+ * import { AuthRuleError } from "tessera";
+ * import { authServerInterceptor } from "tessera/grpc";
+ *
+ * try {
+ *   authServerInterceptor({ verifier, services: [FilesService] });
+ * } catch (err) {
+ *   if (err instanceof AuthRuleError) console.error("declare (tessera.v1.method_auth) on", err.methods);
+ *   throw err;
+ * }
+ * ```
+ */
 export class AuthRuleError extends Error {
   readonly code = "ERR_AUTH_RULE";
   constructor(readonly methods: readonly string[], problem: string) {

@@ -35,6 +35,14 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  * undefined when there is none. A malformed header or another scheme is
  * refused as invalid_token, two credentials as invalid_request; no token at
  * all is reported by the caller.
+ *
+ * @example
+ * ```ts
+ * import { bearerToken } from "tessera";
+ *
+ * const token = bearerToken(req.headers.authorization); // undefined: no token; throws InvalidTokenError if malformed
+ * if (token !== undefined) console.log((await verifier.verify(token)).scopes);
+ * ```
  */
 export function bearerToken(authorization: AuthorizationHeader): string | undefined {
   const token = bearerCredential(authorization);

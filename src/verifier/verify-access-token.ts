@@ -107,6 +107,21 @@ function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
  * cap, unknown `crit` refused. Audience, scopes and revocation are the caller's
  * checks. Throws InvalidTokenError; rethrows TesseraErrors of the resolver
  * (e.g. an unavailable key source) unchanged.
+ *
+ * @example
+ * ```ts
+ * import { RemoteKeySet, httpJwksFetcher, verifyAccessToken } from "tessera";
+ *
+ * // The checks alone, without TokenVerifier's cache, revocations, audience and scopes.
+ * const keys = new RemoteKeySet({ fetch: httpJwksFetcher("https://tessera.internal/.well-known/jwks.json") });
+ * const claims = await verifyAccessToken(token, (kid, alg) => keys.resolve({ kid, alg }), {
+ *   issuer: "https://tessera.internal",
+ *   algorithms: ["ES256"],
+ *   clockToleranceSeconds: 30,
+ *   maxLifetimeSeconds: 3600,
+ *   clock: { now: () => Date.now() },
+ * });
+ * ```
  */
 export async function verifyAccessToken(
   token: string,

@@ -6,7 +6,7 @@ import { ConnectError, createClient, type Interceptor, type Transport } from "@c
 import { Http2SessionManager, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { CalendarService, WatchEventsRequestSchema, type Event, type WatchEventsResponse } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { CalendarService, WatchEventsRequestSchema, type Event, type WatchEventsResponse } from "../../examples/gen/example/calendar/v1/calendar_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { tokenInterceptor } from "../../src/connect.js";
 import { tokenClientInterceptor } from "../../src/grpc.js";

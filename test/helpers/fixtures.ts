@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import type { TesseraConfig } from "../../src/config/types.js";
 import type { Clock } from "../../src/internal/clock.js";

@@ -4,8 +4,8 @@
 import { after, before } from "node:test";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { CalendarService } from "../../examples/gen/example/calendar/v1/calendar_pb.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { protect } from "../../src/connect.js";
 import { authServerInterceptor, bridgeService } from "../../src/grpc.js";

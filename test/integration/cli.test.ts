@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { Option, type Command } from "commander";
 import { tesseraProgram } from "../../src/cli/program.js";
-import { generateClientSecret, hashClientSecret } from "../../src/config/dev-mode.js";
+import { generateClientSecret, hashClientSecret } from "../../src/registry/client-secret.js";
 import { basicAuthorization } from "../helpers/fixtures.js";
 import { REPO_ROOT, childEnv, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { tessera } from "../helpers/run-tessera.js";

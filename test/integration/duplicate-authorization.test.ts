@@ -7,7 +7,7 @@ import { connect as tcpConnect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { CalendarService } from "../../examples/gen/example/calendar/v1/calendar_pb.js";
 import { calendarConnect, calendarGrpc, calendarStore } from "../../examples/mesh/calendar-service.js";
 import { authContextValues, protect } from "../../src/interceptors/connect/server.js";
 import { refuseRepeatedAuthorization } from "../../src/interceptors/grpc/repeated-authorization.js";

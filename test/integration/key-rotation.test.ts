@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { decodeProtectedHeader } from "jose";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { remoteVerifier } from "../../src/verifier/remote-verifier.js";

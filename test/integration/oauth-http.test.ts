@@ -7,7 +7,7 @@ import { connect, constants as h2 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { CLIENT_ASSERTION_TYPE, clientAssertion } from "../helpers/assertions.js";

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { exportPKCS8, generateKeyPair } from "jose";
 import { Redis } from "ioredis";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import type { RedisConfig, TesseraConfig } from "../../src/config/types.js";
 import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SignJWT } from "jose";
-import { CalendarService } from "../../gen/example/calendar/v1/calendar_pb.js";
+import { CalendarService } from "../../examples/gen/example/calendar/v1/calendar_pb.js";
 import { calendarConnect } from "../../examples/mesh/calendar-service.js";
 import { protect } from "../../src/interceptors/connect/server.js";
 import { createHttpListener } from "../../src/server/http-listener.js";

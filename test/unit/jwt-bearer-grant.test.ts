@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { validateConfig } from "../../src/config/validate.js";
-import { hashClientSecret } from "../../src/config/dev-mode.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../../src/errors/tessera-error.js";
 import { parseBasicAuthorization } from "../../src/issuer/client-credentials-input.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";

@@ -3,16 +3,8 @@ import assert from "node:assert/strict";
 import type { DescService, FileRegistry } from "@bufbuild/protobuf";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import {
-  AuthRuleError,
-  PUBLIC_SERVICES,
-  authRulesOf,
-  describeRequiredScopes,
-  findAuthRule,
-  leastPrivilegeScopes,
-  scopesSatisfy,
-  type ResolvedAuthRule,
-} from "../../src/policy/index.js";
+import { describeRequiredScopes, leastPrivilegeScopes, scopesSatisfy, type ResolvedAuthRule } from "../../src/policy/auth-rule.js";
+import { AuthRuleError, PUBLIC_SERVICES, authRulesOf, findAuthRule } from "../../src/policy/read-auth-rules.js";
 import { buildFixtureRegistry } from "../helpers/proto-registry.js";
 
 type BearerRule = Extract<ResolvedAuthRule, { kind: "bearer" }>;

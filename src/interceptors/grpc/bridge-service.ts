@@ -26,16 +26,18 @@ export interface GrpcCallContext {
   readonly method: DescMethod;
 }
 
-type UnaryOf<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+/** The handler of a unary method `M` (a protobuf-es DescMethod) in a GrpcServiceImpl. */
+export type GrpcUnaryHandler<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
   ? (request: MessageShape<I>, call: GrpcCallContext) => Promise<MessageInitShape<O>>
   : never;
-type ServerStreamOf<M> = M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+/** The handler of a server-streaming method `M` in a GrpcServiceImpl. */
+export type GrpcServerStreamingHandler<M> = M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
   ? (request: MessageShape<I>, call: GrpcCallContext) => AsyncIterable<MessageInitShape<O>>
   : never;
 
 /** Handlers for a protobuf-es described service, keyed by the method's localName. */
 export type GrpcServiceImpl<S extends DescService> = {
-  [K in keyof S["method"]]: UnaryOf<S["method"][K]> | ServerStreamOf<S["method"][K]>;
+  [K in keyof S["method"]]: GrpcUnaryHandler<S["method"][K]> | GrpcServerStreamingHandler<S["method"][K]>;
 };
 
 /** Maps a thrown value to the status sent to the caller. */
@@ -45,6 +47,17 @@ export type GrpcErrorMapper = (thrown: unknown) => Partial<StatusObject> & { cod
  * The default mapping: Tessera errors through the error model (to-grpc.ts); a
  * thrown grpc-style status (`{ code, details }`, as grpc-js handlers pass to
  * their callback) as it is; anything else as a generic INTERNAL error.
+ *
+ * @example
+ * ```ts
+ * import { bridgeService, defaultGrpcErrorMapper } from "tessera/grpc";
+ * import { status } from "@grpc/grpc-js";
+ *
+ * // A mapper of your own that keeps Tessera's mapping for everything else.
+ * const files = bridgeService(FilesService, impl, {
+ *   mapError: (thrown) => (thrown instanceof FileMissing ? { code: status.NOT_FOUND, details: "no such file" } : defaultGrpcErrorMapper(thrown)),
+ * });
+ * ```
  */
 export function defaultGrpcErrorMapper(thrown: unknown): Partial<StatusObject> & { code: number } {
   if (!(thrown instanceof TesseraError) && typeof thrown === "object" && thrown !== null) {

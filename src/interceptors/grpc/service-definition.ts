@@ -34,13 +34,14 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
   return definition;
 }
 
-type UnaryCallback<O extends DescMessage> = (err: ServiceError | null, response: MessageShape<O>) => void;
+/** The callback of a unary call: the error, or the response message. */
+export type GrpcUnaryCallback<O extends DescMessage> = (err: ServiceError | null, response: MessageShape<O>) => void;
 
 /** A unary method of a grpc-js client, in the callback style grpc-js generates. */
 export interface GrpcUnaryClientMethod<I extends DescMessage, O extends DescMessage> {
-  (request: MessageInitShape<I>, callback: UnaryCallback<O>): ClientUnaryCall;
-  (request: MessageInitShape<I>, metadata: Metadata, callback: UnaryCallback<O>): ClientUnaryCall;
-  (request: MessageInitShape<I>, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback<O>): ClientUnaryCall;
+  (request: MessageInitShape<I>, callback: GrpcUnaryCallback<O>): ClientUnaryCall;
+  (request: MessageInitShape<I>, metadata: Metadata, callback: GrpcUnaryCallback<O>): ClientUnaryCall;
+  (request: MessageInitShape<I>, metadata: Metadata, options: Partial<CallOptions>, callback: GrpcUnaryCallback<O>): ClientUnaryCall;
 }
 
 /** A server-streaming method of a grpc-js client. */
@@ -49,7 +50,8 @@ export interface GrpcServerStreamClientMethod<I extends DescMessage, O extends D
   (request: MessageInitShape<I>, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<MessageShape<O>>;
 }
 
-type ClientMethodOf<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+/** The client method of a protobuf-es DescMethod `M`: unary or server-streaming. */
+export type GrpcClientMethod<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
   ? GrpcUnaryClientMethod<I, O>
   : M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
     ? GrpcServerStreamClientMethod<I, O>
@@ -61,7 +63,7 @@ type ClientMethodOf<M> = M extends { methodKind: "unary"; input: infer I extends
  * generates it) and its localName (`createFile`).
  */
 export type GrpcServiceClient<S extends DescService> = Client & {
-  readonly [K in keyof S["method"] & string as K | Capitalize<K>]: ClientMethodOf<S["method"][K]>;
+  readonly [K in keyof S["method"] & string as K | Capitalize<K>]: GrpcClientMethod<S["method"][K]>;
 };
 
 /** The class grpcClientConstructor returns. */

@@ -10,6 +10,15 @@ export type RedisClient = Redis | Cluster;
  * in-flight command fails as soon as its connection drops, every command has
  * a deadline, and reconnection is retried every 50 ms to 1 s for ever.
  * Give a client you create yourself the same options.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { createTesseraServer, fastFailOptions, loadConfigFile } from "tessera/server";
+ *
+ * const redis = new Redis(process.env.REDIS_URL!, fastFailOptions(2000)); // yours: Tessera never closes it
+ * const server = await createTesseraServer({ config: loadConfigFile("tessera.yaml"), redis });
+ * ```
  */
 export function fastFailOptions(commandTimeoutMs: number): RedisOptions {
   return {
