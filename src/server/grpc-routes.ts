@@ -37,36 +37,3 @@ export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, he
   server.addService(healthService.definition, healthService.implementation);
 }
 
-/** The slice of a Node HTTP/2 server that keepRepeatedHeaders needs. */
-interface Http2StreamSource {
-  prependListener(event: "stream", listener: (stream: unknown, headers: Record<string, unknown>, flags: number, rawHeaders: unknown) => void): unknown;
-}
-
-/**
- * Makes grpc-js see every value of the headers named (lower case) when a
- * client sends several: Node's HTTP/2 layer keeps only the first
- * `authorization` in the header object grpc-js builds its metadata from, so
- * that a second credential would pass unseen. A listener that runs before
- * grpc-js's own puts all the values of the raw header list back as an array,
- * which grpc-js turns into metadata entries. Call it after the server is
- * bound. grpc-js has no public hook for this: its servers are read from a
- * private field, and a grpc-js without it refuses to start (fail closed).
- */
-export function keepRepeatedHeaders(server: Server, names: readonly string[]): void {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) {
-    throw new Error("cannot reach grpc-js's HTTP/2 servers to see repeated authorization metadata (has grpc-js changed?)");
-  }
-  for (const http2Server of servers.keys() as IterableIterator<Http2StreamSource>) {
-    http2Server.prependListener("stream", (_stream, headers, _flags, rawHeaders) => {
-      if (!Array.isArray(rawHeaders)) return;
-      for (const name of names) {
-        const values: string[] = [];
-        for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-          if (String(rawHeaders[i]).toLowerCase() === name) values.push(String(rawHeaders[i + 1]));
-        }
-        if (values.length > 1) headers[name] = values;
-      }
-    });
-  }
-}

@@ -23,7 +23,8 @@ import { RemoteKeySet } from "../keys/remote-key-set.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
 import type { AuthThrottle, DenyList, IntrospectionCache, RateLimiter, ReplayGuard, RevocationFeed } from "../store/types.js";
 import { connectContextValues, connectRoutes } from "./connect-routes.js";
-import { addGrpcRoutes, keepRepeatedHeaders } from "./grpc-routes.js";
+import { refuseRepeatedAuthorization } from "../interceptors/grpc/repeated-authorization.js";
+import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
@@ -212,7 +213,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   let grpcPort: number;
   try {
     grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
-    keepRepeatedHeaders(grpc, ["authorization"]);
+    refuseRepeatedAuthorization(grpc);
   } catch (err) {
     grpc.forceShutdown();
     keyManager?.stop();

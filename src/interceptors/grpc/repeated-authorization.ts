@@ -7,10 +7,11 @@ const guarded = new WeakSet<Http2Server>();
  * Lets a grpc-js server see a second `authorization` header. Node's HTTP/2
  * keeps only the first of a request's `authorization` fields in the headers
  * it gives grpc-js, so a second one would be dropped before any interceptor
- * sees it and the first one picked. This joins them into one value, as HTTP
- * allows for repeated fields, so that authServerInterceptor refuses the call
- * with INVALID_ARGUMENT (invalid_request). Call it after bindAsync (grpc-js
- * creates its HTTP/2 servers there), and again after each further bind.
+ * sees it and the first one picked. This puts every value back (grpc-js makes
+ * one metadata entry of each), so that authServerInterceptor, and Tessera's
+ * own TokenService, refuse the call with INVALID_ARGUMENT (invalid_request).
+ * Call it after bindAsync (grpc-js creates its HTTP/2 servers there), and
+ * again after each further bind.
  *
  * grpc-js offers no hook for this: it reaches the HTTP/2 servers through a
  * private field, and throws if a grpc-js release no longer has it, so that a
@@ -21,7 +22,9 @@ const guarded = new WeakSet<Http2Server>();
  */
 export function refuseRepeatedAuthorization(server: Server): void {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) throw new Error("refuseRepeatedAuthorization: this grpc-js version does not expose its HTTP/2 servers");
+  if (!(servers instanceof Map) || servers.size === 0) {
+    throw new Error("refuseRepeatedAuthorization: this grpc-js version does not expose its HTTP/2 servers, or none is bound yet");
+  }
   for (const http2Server of servers.keys() as Iterable<Http2Server>) {
     if (guarded.has(http2Server)) continue;
     guarded.add(http2Server);
@@ -32,8 +35,8 @@ export function refuseRepeatedAuthorization(server: Server): void {
       const rawHeaders = args[3];
       if (!Array.isArray(rawHeaders)) return;
       const values: string[] = [];
-      for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i] === "authorization") values.push(String(rawHeaders[i + 1]));
-      if (values.length > 1) headers["authorization"] = values.join(", ");
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (String(rawHeaders[i]).toLowerCase() === "authorization") values.push(String(rawHeaders[i + 1]));
+      if (values.length > 1) (headers as Record<string, string | string[]>)["authorization"] = values;
     };
     http2Server.prependListener("stream", onStream);
   }
