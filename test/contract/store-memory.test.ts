@@ -1,7 +1,8 @@
 // The store contract against the in-memory store (one process).
 import { MemoryAuthThrottle } from "../../src/store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../../src/store/memory/introspection-cache.js";
-import { MemoryDenyList, MemoryReplayGuard } from "../../src/store/memory/memory-store.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import { MemoryReplayGuard } from "../../src/store/memory/replay-guard.js";
 import { MemoryRateLimiter } from "../../src/store/memory/rate-limiter.js";
 import { storeContract } from "./store.contract.js";
 

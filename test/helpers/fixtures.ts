@@ -8,7 +8,8 @@ import { MemoryKeyStore } from "../../src/keys/key-store.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
 import { StaticClientRegistry } from "../../src/registry/client-registry.js";
 import { StaticTrustedIssuers } from "../../src/registry/trusted-issuers.js";
-import { MemoryDenyList, MemoryReplayGuard } from "../../src/store/memory/memory-store.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import { MemoryReplayGuard } from "../../src/store/memory/replay-guard.js";
 
 export const ISSUER = "http://127.0.0.1:8080";
 

@@ -11,7 +11,7 @@ import { protect } from "../../src/connect.js";
 import { authServerInterceptor, bridgeService } from "../../src/grpc.js";
 import { MemoryKeyStore } from "../../src/keys/key-store.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
-import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { createHttpListener, type HttpListener } from "../../src/server/http-listener.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";

@@ -11,7 +11,7 @@ import { issueToken } from "../../src/issuer/issue-token.js";
 import { revokeToken } from "../../src/issuer/revoke-token.js";
 import { MemoryAuthThrottle } from "../../src/store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../../src/store/memory/introspection-cache.js";
-import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import type { AuthThrottle, IntrospectionCache } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";

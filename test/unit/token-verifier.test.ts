@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { InsufficientScopeError, InvalidRequestError, InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
-import { MemoryDenyList } from "../../src/store/memory/memory-store.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { bearerToken } from "../../src/verifier/bearer-token.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";

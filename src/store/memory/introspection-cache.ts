@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
 import type { IntrospectionCache, IntrospectionCacheKey, IntrospectionCacheLookup } from "../types.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
-import type { MemoryDenyList } from "./memory-store.js";
+import type { MemoryDenyList } from "./deny-list.js";
 
 interface TokenEntries {
   /** Cached value and its deadline (epoch seconds), per caller. */

@@ -1,19 +1,6 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
-import type { DenyList, ReplayGuard, RevocationEvent, RevocationFeed } from "../types.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
-
-/** Single-use records for one process. */
-export class MemoryReplayGuard implements ReplayGuard {
-  readonly #seen: ExpiringMap<true>;
-  constructor(clock: Clock = systemClock) {
-    this.#seen = new ExpiringMap(clock);
-  }
-  async claim(key: string, expiresAt: number): Promise<boolean> {
-    if (this.#seen.has(key)) return false;
-    this.#seen.set(key, true, expiresAt);
-    return true;
-  }
-}
+import type { DenyList, RevocationEvent, RevocationFeed } from "../types.js";
 
 /** Revocations for one process, pushed to in-process subscribers (e.g. interceptors beside the issuer). */
 export class MemoryDenyList implements DenyList, RevocationFeed {
