@@ -1,10 +1,10 @@
 import { decodeJwt } from "jose";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { sha256 } from "../internal/constant-time.js";
-import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
-import { claimedClientId, type ClientCredentialsInput } from "./client-credentials-input.js";
+import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
+import { claimedClientId, type ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
-import { refuseIfOverClientRate } from "./limit-client-rate.js";
+import { refuseIfOverClientRate } from "./client-authentication/limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
 
 export interface IntrospectInput {

@@ -1,8 +1,8 @@
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER } from "../config/types.js";
 import { InvalidGrantError, InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
-import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
+import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
 import { authorizeTarget, checkTargetSyntax, type TargetRequest } from "./authorize-request.js";
-import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
 import { verifyJwtBearerGrant } from "./jwt-bearer-grant.js";
 import { mintAccessToken, type MintedToken } from "./mint-access-token.js";

@@ -2,8 +2,8 @@ import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from "jos
 import { GRANT_JWT_BEARER } from "../config/types.js";
 import { InvalidGrantError, InvalidRequestError, TesseraError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import type { RegisteredClient } from "../registry/registered-client.js";
-import { authenticateClient, type AuthenticatedClient } from "./authenticate-client.js";
-import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import { authenticateClient, type AuthenticatedClient } from "./client-authentication/authenticate-client.js";
+import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, type IssuerContext } from "./issuer-context.js";
 
 /** Longest lifetime accepted for a JWT authorization grant. */

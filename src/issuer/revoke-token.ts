@@ -1,8 +1,8 @@
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
-import { authenticateClient, consumeClientAssertion } from "./authenticate-client.js";
-import type { ClientCredentialsInput } from "./client-credentials-input.js";
+import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
+import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, type IssuerContext } from "./issuer-context.js";
-import { refuseIfOverClientRate } from "./limit-client-rate.js";
+import { refuseIfOverClientRate } from "./client-authentication/limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
 
 export interface RevokeInput {

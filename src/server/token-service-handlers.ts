@@ -9,9 +9,9 @@ import type {
   RevokeRequest,
   RevokeResponseSchema,
 } from "../../gen/tessera/v1/token_service_pb.js";
-import type { ClientCredentialsInput } from "../issuer/client-credentials-input.js";
+import type { ClientCredentialsInput } from "../issuer/client-authentication/client-credentials-input.js";
 import { InvalidRequestError } from "../errors/tessera-error.js";
-import { parseBasicAuthorization, soleAuthorization } from "../issuer/client-credentials-input.js";
+import { parseBasicAuthorization, soleAuthorization } from "../issuer/client-authentication/client-credentials-input.js";
 import { getJwks } from "../issuer/get-jwks.js";
 import { introspectToken } from "../issuer/introspect-token.js";
 import type { IssuerContext } from "../issuer/issuer-context.js";

@@ -1,6 +1,6 @@
 import { SignJWT, type CryptoKey } from "jose";
 import { randomUUID } from "node:crypto";
-import { CLIENT_ASSERTION_TYPE } from "../../src/issuer/authenticate-client.js";
+import { CLIENT_ASSERTION_TYPE } from "../../src/issuer/client-authentication/authenticate-client.js";
 
 export { CLIENT_ASSERTION_TYPE };
 

@@ -12,7 +12,7 @@ import { loadConfigFile, secretResolver } from "../../src/config/load.js";
 import { validateConfig, type EnvOverrides, type SecretResolver } from "../../src/config/validate.js";
 import type { TesseraConfig } from "../../src/config/types.js";
 import { InvalidClientError } from "../../src/errors/tessera-error.js";
-import { authenticateClient } from "../../src/issuer/authenticate-client.js";
+import { authenticateClient } from "../../src/issuer/client-authentication/authenticate-client.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { StaticClientRegistry } from "../../src/registry/client-registry.js";
 import { registeredClient } from "../../src/registry/registered-client.js";

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RateLimitedError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
-import { authenticateClient } from "../../src/issuer/authenticate-client.js";
-import { parseBasicAuthorization } from "../../src/issuer/client-credentials-input.js";
+import { authenticateClient } from "../../src/issuer/client-authentication/authenticate-client.js";
+import { parseBasicAuthorization } from "../../src/issuer/client-authentication/client-credentials-input.js";
 import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";

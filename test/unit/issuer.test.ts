@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, jwtVerify, createLocalJWKSet } from "jose";
 import { InvalidRequestError, TemporarilyUnavailableError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../../src/errors/tessera-error.js";
-import { parseBasicAuthorization } from "../../src/issuer/client-credentials-input.js";
+import { parseBasicAuthorization } from "../../src/issuer/client-authentication/client-credentials-input.js";
 import { getJwks } from "../../src/issuer/get-jwks.js";
 import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";

@@ -5,7 +5,7 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "
 import { validateConfig } from "../../src/config/validate.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../../src/errors/tessera-error.js";
-import { parseBasicAuthorization } from "../../src/issuer/client-credentials-input.js";
+import { parseBasicAuthorization } from "../../src/issuer/client-authentication/client-credentials-input.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";
 import { StaticClientRegistry } from "../../src/registry/client-registry.js";

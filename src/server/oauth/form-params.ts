@@ -1,7 +1,7 @@
 import { InvalidRequestError, InvalidTargetError } from "../../errors/tessera-error.js";
 import type { ClientAddressResolver } from "../../internal/source-address.js";
-import type { ClientCredentialsInput } from "../../issuer/client-credentials-input.js";
-import { parseBasicAuthorization, soleAuthorization } from "../../issuer/client-credentials-input.js";
+import type { ClientCredentialsInput } from "../../issuer/client-authentication/client-credentials-input.js";
+import { parseBasicAuthorization, soleAuthorization } from "../../issuer/client-authentication/client-credentials-input.js";
 import { clientAddress, headerValues, readBody, type HttpRequest } from "../http-io.js";
 
 /** Parameters of an application/x-www-form-urlencoded OAuth request; each appears at most once. */

@@ -1,5 +1,5 @@
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, type TesseraConfig } from "../../config/types.js";
-import { ASSERTION_ALGORITHMS } from "../../issuer/authenticate-client.js";
+import { ASSERTION_ALGORITHMS } from "../../issuer/client-authentication/authenticate-client.js";
 import type { IssuerContext } from "../../issuer/issuer-context.js";
 
 /** Paths of the OAuth endpoints on the HTTP listener. */

@@ -1,5 +1,5 @@
-import { RateLimitedError } from "../errors/tessera-error.js";
-import type { ClientRateLimits, IssuerContext } from "./issuer-context.js";
+import { RateLimitedError } from "../../errors/tessera-error.js";
+import type { ClientRateLimits, IssuerContext } from "../issuer-context.js";
 
 /** The operations an authenticated client is limited in. */
 export type LimitedOperation = "introspections" | "revocations";

@@ -1,10 +1,10 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
-import type { ClientAuthMethod } from "../config/types.js";
-import { InvalidClientError, InvalidRequestError, TesseraError } from "../errors/tessera-error.js";
-import { secretMatchesDigest } from "../internal/constant-time.js";
-import type { RegisteredClient } from "../registry/registered-client.js";
+import type { ClientAuthMethod } from "../../config/types.js";
+import { InvalidClientError, InvalidRequestError, TesseraError } from "../../errors/tessera-error.js";
+import { secretMatchesDigest } from "../../internal/constant-time.js";
+import type { RegisteredClient } from "../../registry/registered-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
-import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "./issuer-context.js";
+import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "../issuer-context.js";
 import { countFailedAuthentication, refuseIfThrottled, throttleSubject } from "./throttle-failed-auth.js";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -1,5 +1,5 @@
 import { decodeJwt } from "jose";
-import { InvalidRequestError } from "../errors/tessera-error.js";
+import { InvalidRequestError } from "../../errors/tessera-error.js";
 
 /** The client authentication parameters of a request, as received (RFC 6749 §2.3, RFC 7521 §4.2). */
 export interface ClientCredentialsInput {

@@ -1,7 +1,7 @@
-import { RateLimitedError } from "../errors/tessera-error.js";
-import { throttleSource } from "../internal/source-address.js";
+import { RateLimitedError } from "../../errors/tessera-error.js";
+import { throttleSource } from "../../internal/source-address.js";
 import { claimedClientId, type ClientCredentialsInput } from "./client-credentials-input.js";
-import type { IssuerContext } from "./issuer-context.js";
+import type { IssuerContext } from "../issuer-context.js";
 
 /** Whose failures a request counts towards: the client it claims to be, from where. */
 export interface ThrottleSubject {
