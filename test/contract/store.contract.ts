@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import type { AuthThrottle, DenyList, IntrospectionCache, IntrospectionCacheLookup, RateLimiter, ReplayGuard, RevocationEvent, RevocationFeed } from "../../src/store/types.js";
-import { until } from "../helpers/redis-server.js";
+import { until } from "../helpers/wait.js";
 
 /** The stores under test, over one fresh key space. */
 export interface Stores {

@@ -24,7 +24,8 @@ import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarClient, type CalendarApi } from "../helpers/calendar-clients.js";
 import { REPO_ROOT, childEnv } from "../helpers/child-process.js";
 import { CALENDAR, startCalendars, type CalendarServers } from "../helpers/mesh.js";
-import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { until } from "../helpers/wait.js";
 
 const run = promisify(execFile);
 const ISSUER = "http://tessera.test";

@@ -15,7 +15,8 @@ import { KeyLayout } from "../../src/store/redis/key-layout.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
-import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { until } from "../helpers/wait.js";
 import { grpcJsApi } from "../helpers/token-service-clients.js";
 import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
 

@@ -20,7 +20,8 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { clientAssertion, CLIENT_ASSERTION_TYPE } from "../helpers/assertions.js";
 import { spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
-import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { until } from "../helpers/wait.js";
 import { callFails, connectApi, grpcJsApi } from "../helpers/token-service-clients.js";
 import { randomBytes } from "node:crypto";
 

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { validateConfig } from "../../src/config/validate.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
-import { freePorts, startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { freePorts } from "../helpers/free-ports.js";
+import { until } from "../helpers/wait.js";
 
 let master: RedisServer;
 let sentinel: ChildProcess;

@@ -20,7 +20,8 @@ import { KeyLayout } from "../../src/store/redis/key-layout.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { TokenVerifier, type TokenVerifierOptions } from "../../src/verifier/token-verifier.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
-import { startRedisServer, until, type RedisServer } from "../helpers/redis-server.js";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { until } from "../helpers/wait.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const ISS = "https://tessera.example";
