@@ -10,6 +10,7 @@ export { bearerToken } from "./verifier/bearer-token.js";
 export { remoteVerifier, type RemoteVerifierOptions } from "./verifier/remote-verifier.js";
 export { RemoteKeySet, type RemoteKeySetOptions, type JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher, type HttpJwksFetcherOptions } from "./keys/http-jwks-fetcher.js";
+export type { AccessTokenJwsHeader, DecodedJws } from "./keys/jws.js";
 export * from "./policy/index.js";
 export type { RevocationEvent, RevocationFeed, DenyList, ReplayGuard } from "./store/types.js";
 export { MemoryDenyList, MemoryReplayGuard } from "./store/memory/memory-store.js";

@@ -123,7 +123,7 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
     redis = await startRedisServer();
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.cli("INFO", "server"))?.[1]);
     const tesseraFlags = options.tesseraNodeFlags ?? [];
-    const [tessera, tesseraRedis, oidc, floor, floorSync] = await Promise.all([
+    const [tessera, tesseraRedis, oidc, floor] = await Promise.all([
       track(startBenchProcess<TesseraInfo>("tessera", "tessera.ts", { nodeFlags: tesseraFlags })),
       track(startBenchProcess<TesseraInfo>("tessera-redis", "tessera.ts", {
           nodeFlags: tesseraFlags,
@@ -132,17 +132,17 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
         })),
       track(startBenchProcess<HttpServerInfo>("oidc-provider", "oidc-provider.ts", { env: { NODE_ENV: "production" } })),
       track(startBenchProcess<HttpServerInfo>("floor", "floor.ts", { env: { BENCH_REDIS_URL: redis.url } })),
-      track(startBenchProcess<HttpServerInfo>("floor (synchronous signing)", "floor.ts", { env: { BENCH_FLOOR_SIGN: "sync" } })),
     ]);
     const echoEnv = {
       BENCH_ECHO_DESCRIPTORS: echoDescriptors,
       BENCH_ISSUER: tessera.info.issuer,
       BENCH_JWKS_URL: `${tessera.info.http}/.well-known/jwks.json`,
     };
-    const [echoNone, echoAuth, echoSign] = await Promise.all([
+    const [echoNone, echoAuth, echoSign, floorSync] = await Promise.all([
       track(startBenchProcess<EchoInfo>("echo (no auth)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0" } })),
       track(startBenchProcess<EchoInfo>("echo (Tessera interceptors)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "1" } })),
       track(startBenchProcess<EchoInfo>("echo (IssueToken floor)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0", BENCH_ECHO_SIGN: "1" } })),
+      track(startBenchProcess<HttpServerInfo>("floor (synchronous signing)", "floor.ts", { env: { BENCH_FLOOR_SIGN: "sync" } })),
     ]);
     const redisServer = redis;
     return {

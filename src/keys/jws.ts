@@ -59,6 +59,7 @@ export interface DecodedJws {
 }
 
 const KEY_MEMBERS = new Set(["jwk", "jku", "x5u", "x5c"]);
+// Well-formed UTF-8 only, read as jose reads it (a leading BOM is dropped).
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function jsonObject(bytes: Buffer, rule: JwsRefusal): Record<string, unknown> {
