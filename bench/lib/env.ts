@@ -91,7 +91,12 @@ export interface BenchEnv {
   readonly tessera: BenchProcess<TesseraInfo>;
   readonly tesseraRedis: BenchProcess<TesseraInfo>;
   readonly oidc: BenchProcess<HttpServerInfo>;
+  /** The floor with jose's asynchronous SignJWT. */
   readonly floor: BenchProcess<HttpServerInfo>;
+  /** The same floor signing synchronously with node:crypto, as Tessera does. */
+  readonly floorSync: BenchProcess<HttpServerInfo>;
+  /** The IssueToken floor: grpc-js echo + Basic + a synchronous signature. */
+  readonly echoSign: BenchProcess<EchoInfo>;
   readonly echoNone: BenchProcess<EchoInfo>;
   readonly echoAuth: BenchProcess<EchoInfo>;
   readonly echoDescriptors: string;
@@ -133,9 +138,11 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
       BENCH_ISSUER: tessera.info.issuer,
       BENCH_JWKS_URL: `${tessera.info.http}/.well-known/jwks.json`,
     };
-    const [echoNone, echoAuth] = await Promise.all([
+    const [echoNone, echoAuth, echoSign, floorSync] = await Promise.all([
       track(startBenchProcess<EchoInfo>("echo (no auth)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0" } })),
       track(startBenchProcess<EchoInfo>("echo (Tessera interceptors)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "1" } })),
+      track(startBenchProcess<EchoInfo>("echo (IssueToken floor)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0", BENCH_ECHO_SIGN: "1" } })),
+      track(startBenchProcess<HttpServerInfo>("floor (synchronous signing)", "floor.ts", { env: { BENCH_FLOOR_SIGN: "sync" } })),
     ]);
     const redisServer = redis;
     return {
@@ -146,6 +153,8 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
       tesseraRedis,
       oidc,
       floor,
+      floorSync,
+      echoSign,
       echoNone,
       echoAuth,
       echoDescriptors,

@@ -1,36 +1,25 @@
-// The floor: the least a token service can do over HTTP, written with jose
-// and node:http only, to tell what Tessera's own code costs.
+// The floor: the least a token service can do over HTTP, written with
+// node:http and a signer only, to tell what Tessera's own code costs.
 //   POST /token       Basic auth (constant-time compare on SHA-256 digests),
-//                     resource and scope read from the form, jose SignJWT
-//                     ES256 with the RFC 9068 claims, JSON response.
+//                     resource and scope read from the form, an ES256 token
+//                     with the RFC 9068 claims, JSON response. Signed with
+//                     jose's SignJWT (WebCrypto, asynchronous), or with
+//                     BENCH_FLOOR_SIGN=sync by node:crypto's sign on a
+//                     KeyObject (synchronous), as Tessera signs.
 //   POST /introspect  Basic auth as above, then one Redis GET (key: SHA-256 of
 //                     the token; the bench seeds the values), JSON as stored.
 // No validation beyond that, no store on issuance, no throttling.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { BENCH_AUDIENCE, BENCH_CLIENT, BENCH_RS_CLIENT, BENCH_SCOPES, floorIntrospectionKey, secretDigest } from "../lib/bench-clients.js";
+import { BENCH_AUDIENCE, BENCH_SCOPES, floorBasicClient, floorIntrospectionKey } from "../lib/bench-clients.js";
 import { announce, serveUntilTerminated } from "../lib/processes.js";
-
-const digests = new Map<string, Buffer>([
-  [BENCH_CLIENT.id, secretDigest(BENCH_CLIENT.secret)],
-  [BENCH_RS_CLIENT.id, secretDigest(BENCH_RS_CLIENT.secret)],
-]);
-const UNKNOWN = Buffer.alloc(32);
+import { syncEs256Signer } from "../lib/sync-signer.js";
 
 /** The client id when the Basic credentials are right, else undefined. */
 function authenticate(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization ?? "";
-  if (!header.startsWith("Basic ")) return undefined;
-  const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon < 0) return undefined;
-  const id = decodeURIComponent(decoded.slice(0, colon));
-  const secret = decodeURIComponent(decoded.slice(colon + 1));
-  const expected = digests.get(id);
-  const ok = timingSafeEqual(createHash("sha256").update(secret, "utf8").digest(), expected ?? UNKNOWN);
-  return ok && expected !== undefined ? id : undefined;
+  return floorBasicClient(req.headers.authorization);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -50,7 +39,8 @@ function send(res: ServerResponse, status: number, body: string): void {
 
 const { privateKey, publicKey } = await generateKeyPair("ES256");
 const kid = "floor-es256";
-const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] });
+const syncSigner = process.env["BENCH_FLOOR_SIGN"] === "sync" ? syncEs256Signer(kid) : undefined;
+const jwks = syncSigner?.jwks ?? JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] });
 const redisUrl = process.env["BENCH_REDIS_URL"];
 const redis = redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 const allowedScopes = new Set<string>(BENCH_SCOPES);
@@ -71,16 +61,19 @@ const server = createServer((req, res) => {
         if (params.get("resource") !== BENCH_AUDIENCE) return send(res, 400, '{"error":"invalid_target"}');
         if (!scope.split(" ").every((s) => allowedScopes.has(s))) return send(res, 400, '{"error":"invalid_scope"}');
         const now = Math.floor(Date.now() / 1000);
-        const token = await new SignJWT({ client_id: client, scope })
-          .setProtectedHeader({ alg: "ES256", kid, typ: "at+jwt" })
-          .setIssuer(issuer)
-          .setSubject(client)
-          .setAudience(BENCH_AUDIENCE)
-          .setIssuedAt(now)
-          .setNotBefore(now)
-          .setExpirationTime(now + 300)
-          .setJti(randomBytes(16).toString("base64url"))
-          .sign(privateKey);
+        const jti = randomBytes(16).toString("base64url");
+        const token = syncSigner
+          ? syncSigner.sign({ client_id: client, scope, iss: issuer, sub: client, aud: BENCH_AUDIENCE, iat: now, nbf: now, exp: now + 300, jti })
+          : await new SignJWT({ client_id: client, scope })
+            .setProtectedHeader({ alg: "ES256", kid, typ: "at+jwt" })
+            .setIssuer(issuer)
+            .setSubject(client)
+            .setAudience(BENCH_AUDIENCE)
+            .setIssuedAt(now)
+            .setNotBefore(now)
+            .setExpirationTime(now + 300)
+            .setJti(jti)
+            .sign(privateKey);
         return send(res, 200, JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 300, scope }));
       }
       if (req.url === "/introspect" && redis !== undefined) {

@@ -46,7 +46,7 @@ export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Pr
   }
   const target = authorizeTarget(client, input);
   await consumeClientAssertion(ctx, authenticated);
-  return issued(await mintAccessToken(ctx, client, target));
+  return issued(mintAccessToken(ctx, client, target));
 }
 
 async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
@@ -57,7 +57,7 @@ async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<Is
   if (!(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
     throw new InvalidGrantError("the assertion has already been used");
   }
-  return issued(await mintAccessToken(ctx, grant.client, target));
+  return issued(mintAccessToken(ctx, grant.client, target));
 }
 
 function issued(minted: MintedToken): IssuedToken {

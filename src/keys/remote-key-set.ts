@@ -40,6 +40,8 @@ export class RemoteKeySet {
   readonly #maxAgeMs: number;
   readonly #clock: Clock;
   #local: HeaderKeyResolver | undefined;
+  /** Keys found in the current set, by kid and alg: a first sight skips jose's selection. Replaced with the set. */
+  #found = new Map<string, Map<string, CryptoKey | KeyObject>>();
   #kids = new Set<string>();
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
@@ -57,6 +59,7 @@ export class RemoteKeySet {
       const kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string" && kid.length > 0));
       if (kids.size === 0) throw new Error("the JWK Set holds no key with a kid");
       this.#local = localKeySet(jwks);
+      this.#found = new Map();
       this.#kids = kids;
       this.#fetchedAt = this.#clock.now();
       this.#lastError = undefined;
@@ -106,7 +109,19 @@ export class RemoteKeySet {
     if (this.#local === undefined || ((stale || !this.has(header.kid ?? "")) && this.#mayFetch())) {
       await this.#tryRefresh();
     }
-    if (this.#local === undefined) throw this.#unavailable();
-    return this.#local(header);
+    const local = this.#local;
+    if (local === undefined) throw this.#unavailable();
+    const found = this.#found;
+    const kid = header.kid ?? "";
+    const alg = header.alg ?? "";
+    const known = found.get(alg)?.get(kid);
+    if (known !== undefined) return known;
+    const key = await local(header);
+    if (key !== undefined && this.#local === local) {
+      let byKid = found.get(alg);
+      if (byKid === undefined) found.set(alg, (byKid = new Map()));
+      byKid.set(kid, key);
+    }
+    return key;
   }
 }

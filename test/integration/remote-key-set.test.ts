@@ -168,3 +168,24 @@ describe("RemoteKeySet over a real HTTP JWKS", () => {
     mode = "ok";
   });
 });
+
+describe("RemoteKeySet: keys found are remembered only as long as their set", () => {
+  test("a replaced set never answers with a key of the old one; a removed kid resolves to nothing", async () => {
+    const clock = new FrozenClock();
+    let current: JWK[] = [await jwk("k1")];
+    const set = new RemoteKeySet({ fetch: async () => ({ keys: current }), cooldownMs: 1000, maxAgeMs: 60_000, clock });
+    const first = await set.resolve({ kid: "k1", alg: "ES256" });
+    assert.ok(first !== undefined);
+    assert.equal(await set.resolve({ kid: "k1", alg: "ES256" }), first, "the same key object while the set holds");
+    assert.equal(await set.resolve({ kid: "k1", alg: "EdDSA" }), undefined, "remembered by kid and alg together");
+
+    current = [await jwk("k1")]; // the same kid, other key material
+    clock.advance(61);
+    const second = await set.resolve({ kid: "k1", alg: "ES256" });
+    assert.ok(second !== undefined && second !== first);
+
+    current = [await jwk("k2")];
+    clock.advance(61);
+    assert.equal(await set.resolve({ kid: "k1", alg: "ES256" }), undefined);
+  });
+});

@@ -47,8 +47,9 @@ describe("verifyAccessToken (RFC 9068 §4, RFC 8725)", () => {
     assert.deepEqual(verified.scopes, ["event.view", "event.create"]);
   });
 
-  test("typ must be at+jwt or application/at+jwt", async () => {
-    assert.ok(await verifyAccessToken(await sign(claims(), { typ: "application/at+jwt" }), resolver, options));
+  test("typ must be exactly at+jwt, the only typ Tessera issues", async () => {
+    await refused(await sign(claims(), { typ: "application/at+jwt" }), /typ/);
+    await refused(await sign(claims(), { typ: "AT+JWT" }), /typ/);
     await refused(await sign(claims(), { typ: "JWT" }), /typ/);
     await refused(await sign(claims(), { typ: undefined }), /typ/);
   });
@@ -67,11 +68,13 @@ describe("verifyAccessToken (RFC 9068 §4, RFC 8725)", () => {
     await assert.rejects(verifyAccessToken(await sign(), resolver, { ...options, algorithms: ["EdDSA"] }), InvalidTokenError);
   });
 
-  test("the key comes only from the resolver by exact kid: embedded jwk/jku/x5u are ignored", async () => {
+  test("the key comes only from the resolver by exact kid: headers carrying a key are refused outright", async () => {
     const attacker = await generateKeyPair("ES256", { extractable: true });
     const jwk = await exportJWK(attacker.publicKey);
-    await refused(await sign(claims(), { kid: "attacker", jwk, jku: "https://evil.example/jwks" }, attacker.privateKey), /unknown key/);
-    await refused(await sign(claims(), { jwk, jku: "https://evil.example/jwks", x5u: "https://evil.example/x" }, attacker.privateKey), /signature/);
+    await refused(await sign(claims(), { kid: "attacker", jwk, jku: "https://evil.example/jwks" }, attacker.privateKey), /key reference/);
+    await refused(await sign(claims(), { jwk, jku: "https://evil.example/jwks", x5u: "https://evil.example/x" }, attacker.privateKey), /key reference/);
+    await refused(await sign(claims(), { kid: "attacker" }, attacker.privateKey), /unknown key/);
+    await refused(await sign(claims(), {}, attacker.privateKey), /signature/);
     await refused(await sign(claims(), { kid: key.kid.toUpperCase() }), /unknown key/);
   });
 
@@ -92,7 +95,7 @@ describe("verifyAccessToken (RFC 9068 §4, RFC 8725)", () => {
     const before = resolverCalls;
     await refused(await sign(claims({ iat: now - 400, exp: now - 31 })), /expired/);
     await refused(await sign(claims({ iss: "https://evil.example" })), /issuer/);
-    await refused("garbage", /well-formed/);
+    await refused("garbage", /compact serialization/);
     assert.equal(resolverCalls, before, "no key lookup for tokens that fail cheaper checks");
   });
 
