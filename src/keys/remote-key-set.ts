@@ -103,6 +103,12 @@ export class RemoteKeySet {
     return this.#kids.has(kid);
   }
 
+  /** The key for a JWS header if it was found before in the current set and the set needs no refresh; else undefined. */
+  resolveNow(header: JWSHeaderParameters): CryptoKey | KeyObject | undefined {
+    if (this.#local === undefined || this.#clock.now() - this.#fetchedAt > this.#maxAgeMs) return undefined;
+    return this.#found.get(header.alg ?? "")?.get(header.kid ?? "");
+  }
+
   /** The key for a JWS header, or undefined when no key matches even after an allowed refetch. */
   async resolve(header: JWSHeaderParameters): Promise<CryptoKey | KeyObject | undefined> {
     const stale = this.#clock.now() - this.#fetchedAt > this.#maxAgeMs;

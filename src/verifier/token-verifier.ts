@@ -9,11 +9,17 @@ import { bearerCredential, isBearerTokenSyntax, type AuthorizationHeader } from 
 import { DenySet } from "./deny-set.js";
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
-import { verifyAccessToken, type VerifyAccessTokenOptions } from "./verify-access-token.js";
+import { verifyAccessToken, verifyAccessTokenNow, type VerifyAccessTokenOptions } from "./verify-access-token.js";
 
 /** Where a verifier finds the key for a token header (exact kid, matching alg); e.g. a RemoteKeySet over the issuer's JWKS. */
 export interface VerificationKeySource {
   resolve(header: JWSHeaderParameters): Promise<CryptoKey | KeyObject | undefined>;
+  /**
+   * The key for a header when it is at hand in memory and needs no refresh,
+   * else undefined (the verifier then waits for resolve). Optional: it lets a
+   * first sight be verified without a promise.
+   */
+  resolveNow?(header: JWSHeaderParameters): CryptoKey | KeyObject | undefined;
 }
 
 /** Options of TokenVerifier. */
@@ -228,20 +234,29 @@ export class TokenVerifier {
 
   /**
    * check() without waiting, for interceptors that can go on synchronously:
-   * the answer when it needs no signature verification (a public method, a
-   * token already verified, or a refusal found without one), wrapped as
-   * `{ principal }`; undefined when the token must be verified first (then
-   * call check()). Throws what check() rejects with.
+   * the answer when it needs no fetch (a public method, a token already
+   * verified, a new token whose key is at hand, or a refusal found without
+   * one), wrapped as `{ principal }`; undefined when the token must wait for
+   * its key (then call check()). Throws what check() rejects with.
    */
   checkNow(authorization: AuthorizationHeader, rule: ResolvedAuthRule): { principal: Principal | undefined } | undefined {
     if (rule.kind !== "bearer") return { principal: undefined };
-    const principal = this.#cachedPrincipal(authorization);
-    if (principal === undefined) {
-      this.#syntaxChecked(authorization);
-      return undefined;
-    }
+    const principal = this.#cachedPrincipal(authorization) ?? this.#firstSightNow(this.#syntaxChecked(authorization));
+    if (principal === undefined) return undefined;
     this.authorize(principal, rule);
     return { principal };
+  }
+
+  /** A first sight verified synchronously when the key is at hand (and no verification of the token is under way), else undefined. */
+  #firstSightNow(token: string): Principal | undefined {
+    const keys = this.#keys;
+    if (keys.resolveNow === undefined || this.#verifying.has(token)) return undefined;
+    const claims = verifyAccessTokenNow(token, (kid, alg) => keys.resolveNow!({ kid, alg }), this.#verifyOptions);
+    if (claims === undefined) return undefined;
+    const principal = principalOf(claims);
+    this.#cache.set(token, principal);
+    this.#checkRevocation(claims);
+    return principal;
   }
 
   /** The principal of a token already verified (revocation checked), else undefined. Throws for a header that is not Bearer. */

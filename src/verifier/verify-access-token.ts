@@ -128,3 +128,20 @@ export async function verifyAccessToken(
   verifyAccessTokenJws(jws, key);
   return claimsOf(payload, kid);
 }
+
+/**
+ * verifyAccessToken without waiting, for a key already at hand: the claims,
+ * or undefined when `keyNow` does not have the token's key in memory (then
+ * call verifyAccessToken). Throws what verifyAccessToken rejects with.
+ */
+export function verifyAccessTokenNow(
+  token: string,
+  keyNow: (kid: string, alg: string) => CryptoKey | KeyObject | undefined,
+  options: VerifyAccessTokenOptions,
+): AccessTokenClaims | undefined {
+  const { kid, alg, payload, jws } = precheckAccessToken(token, options);
+  const key = keyNow(kid, alg);
+  if (key === undefined) return undefined;
+  verifyAccessTokenJws(jws, key);
+  return claimsOf(payload, kid);
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { InsufficientScopeError, InvalidRequestError, InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { bearerToken } from "../../src/verifier/bearer-token.js";
@@ -194,6 +195,32 @@ describe("TokenVerifier", () => {
     assert.equal(resolved, 2);
     await assert.rejects(verifier.verify(forged), InvalidTokenError);
     assert.equal(resolved, 3, "a failed verification is not remembered");
+  });
+
+  test("checkNow verifies a new token at once when its key is at hand, and refuses a bad one the same way", async () => {
+    const clock = new FrozenClock();
+    let fetches = 0;
+    const remote = new RemoteKeySet({ fetch: async () => (fetches++, { keys: [{ ...key.publicJwk }] }), clock });
+    const verifier = new TokenVerifier({ issuer: ISS, keys: remote, clock });
+    await verifier.start();
+    const first = await token(clock, { jti: "first" });
+    assert.equal(verifier.checkNow(`Bearer ${first}`, rule), undefined, "the key is not known before the set was fetched");
+    await verifier.check(`Bearer ${first}`, rule);
+
+    const second = await token(clock, { jti: "second" });
+    const now = verifier.checkNow(`Bearer ${second}`, rule);
+    assert.equal(now?.principal?.claims.jti, "second", "a first sight with the key at hand needs no promise");
+    assert.equal(verifier.checkNow(`Bearer ${second}`, rule)?.principal, now?.principal, "and it is cached like any other");
+    const [h, p, sig] = (await token(clock, { jti: "third" })).split(".") as [string, string, string];
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url").toString()), scope: "a b c d" })).toString("base64url")}.${sig}`;
+    assert.throws(() => verifier.checkNow(`Bearer ${forged}`, rule), InvalidTokenError, "a bad signature is refused synchronously too");
+    await assert.rejects(verifier.check(`Bearer ${forged}`, rule), InvalidTokenError, "as check() refuses it");
+    assert.throws(() => verifier.checkNow(`Bearer ${second}`, { ...rule, allOf: ["z"] }), InsufficientScopeError);
+    assert.equal(fetches, 1);
+
+    clock.advance(301);
+    const later = await token(clock, { jti: "later" });
+    assert.equal(verifier.checkNow(`Bearer ${later}`, rule), undefined, "a set due for refresh goes through check()");
   });
 
   test("checkNow answers without waiting only what needs no verification, exactly as check() does", async () => {
