@@ -52,3 +52,17 @@ export function exitCodeOf(err: unknown): number {
 export function alreadyReported(err: unknown): boolean {
   return err instanceof ExitWith || err instanceof CommanderError;
 }
+
+/**
+ * What to print for an error that ended a command. grpc-js and Connect are
+ * optional peer dependencies of the package (an application may use one of
+ * them only), but the token service needs both: say which to install.
+ */
+export function failureMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const missing = /Cannot find package '(@grpc\/grpc-js|@connectrpc\/connect(?:-node)?)'/.exec(message);
+  if ((err as { code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND" && missing !== null) {
+    return `${missing[1]} is not installed. The token service needs its peer dependencies:\n  npm install @grpc/grpc-js @connectrpc/connect @connectrpc/connect-node`;
+  }
+  return message;
+}

@@ -1,7 +1,7 @@
 import { Command, Help } from "commander";
 import { commandPath } from "./command-path.js";
 import { configCommand } from "./config-check.js";
-import { alreadyReported, exitCodeOf } from "./exit-codes.js";
+import { alreadyReported, exitCodeOf, failureMessage } from "./exit-codes.js";
 import { keysCommand } from "./keys.js";
 import { secretCommand } from "./secret.js";
 import { serveCommand } from "./serve.js";
@@ -52,7 +52,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await tesseraProgram().parseAsync([...argv], { from: "user" });
     return 0;
   } catch (err) {
-    if (!alreadyReported(err)) process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (!alreadyReported(err)) process.stderr.write(`tessera: ${failureMessage(err)}\n`);
     return exitCodeOf(err);
   }
 }

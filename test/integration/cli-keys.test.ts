@@ -160,16 +160,18 @@ describe("tessera keys and config check against Redis", () => {
     for (const ran of [listed, rotated, again, revoked]) assert.ok(!/"d"|PRIVATE KEY|sealed/.test(ran.stdout + ran.stderr));
   });
 
-  test("config check: Redis and TESSERA_KEK are checked; a defaulted issuer with Redis and a missing KEK are errors", async () => {
+  test("config check: Redis and TESSERA_KEK are checked; a missing KEK is an error, a defaulted issuer with Redis a config error", async () => {
     const good = await configFile("check-redis.json", doc("managed:"));
-    const bad = await configFile("check-redis-bad.json", { ...doc("check:"), issuer: undefined });
+    const bad = await configFile("check-redis-bad.json", doc("check:"));
+    const noIssuer = await configFile("check-redis-no-issuer.json", { ...doc("check:"), issuer: undefined });
     const unreachable = await configFile("check-unreachable.json", doc("x:", { redis: { url: "redis://127.0.0.1:1", keyPrefix: "x:" } }));
-    const [ok, wrongKek, missing, down, skipped] = await Promise.all([
+    const [ok, wrongKek, missing, down, skipped, defaulted] = await Promise.all([
       tessera(["config", "check", "--config", good], { TESSERA_KEK: KEK }),
       tessera(["config", "check", "--config", good], { TESSERA_KEK: randomBytes(32).toString("base64url") }),
       tessera(["config", "check", "--config", bad]),
       tessera(["config", "check", "--config", unreachable], { TESSERA_KEK: KEK }),
       tessera(["config", "check", "--no-redis", "--config", unreachable], { TESSERA_KEK: KEK }),
+      tessera(["config", "check", "--config", noIssuer], { TESSERA_KEK: KEK }),
     ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /redis: answers/);
@@ -177,8 +179,9 @@ describe("tessera keys and config check against Redis", () => {
     assert.equal(wrongKek.code, 78);
     assert.match(wrongKek.stderr, /key-encryption key does not open the stored signing keys/);
     assert.equal(missing.code, 78);
-    assert.match(missing.stderr, /error: issuer: not set while the state is shared in Redis/);
     assert.match(missing.stderr, /error: TESSERA_KEK \(or TESSERA_KEK_FILE\) is not set/);
+    assert.equal(defaulted.code, 78);
+    assert.match(defaulted.stderr, /issuer: must be set when Redis is configured/);
     assert.equal(down.code, 78);
     assert.match(down.stderr, /error: redis: does not answer/);
     assert.equal(skipped.code, 0, skipped.stderr);

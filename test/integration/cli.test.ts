@@ -356,15 +356,26 @@ describe("tessera config check", () => {
     assert.equal(ran.stdout, "");
   });
 
-  test("every problem at once: an unreadable key file, a key of another algorithm, a wildcard host without issuer; exit 78", async () => {
-    const missingKey = await configFile("check-missing-key.json", { http: { host: "0.0.0.0", port: 8080 }, signing: { keyFile: join(tmp, "nope.pem") } });
+  test("every problem at once: an unreadable key file and TLS file, a key of another algorithm; a wildcard host without issuer is a config error; exit 78", async () => {
+    const missingKey = await configFile("check-missing-key.json", {
+      issuer: "https://tessera.example",
+      http: { host: "0.0.0.0", port: 8080, tls: { certFile: join(tmp, "no-cert.pem"), keyFile } },
+      signing: { keyFile: join(tmp, "nope.pem") },
+    });
     const wrongAlg = await configFile("check-wrong-alg.json", { issuer: "https://tessera.example", signing: { algorithm: "ES256", keyFile } });
-    const [a, b] = await Promise.all([tessera(["config", "check", "--config", missingKey]), tessera(["config", "check"], { TESSERA_CONFIG: wrongAlg })]);
+    const wildcard = await configFile("check-wildcard.json", { http: { host: "0.0.0.0", port: 8080 }, signing: { keyFile } });
+    const [a, b, c] = await Promise.all([
+      tessera(["config", "check", "--config", missingKey]),
+      tessera(["config", "check"], { TESSERA_CONFIG: wrongAlg }),
+      tessera(["config", "check", "--config", wildcard]),
+    ]);
     assert.equal(a.code, 78);
-    assert.match(a.stderr, /error: issuer: not set, and http\.host 0\.0\.0\.0 is a wildcard address/);
+    assert.match(a.stderr, /error: http\.tls\.certFile: cannot read .*no-cert\.pem/);
     assert.match(a.stderr, /error: signing\.keyFile: cannot read signing key file .*nope\.pem/);
     assert.match(a.stderr, /2 problems/);
     assert.ok(!/^OK$/m.test(a.stdout));
+    assert.equal(c.code, 78);
+    assert.match(c.stderr, /issuer: must be set when http\.host is a wildcard address/);
     assert.equal(b.code, 78);
     assert.match(b.stderr, /error: signing\.keyFile: .* does not hold a ES256 private key/);
   });

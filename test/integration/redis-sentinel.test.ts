@@ -52,7 +52,7 @@ test("waitReplicas absent: 0 while the master has no replica; 1 once one connect
   const replica = await startRedisServer({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
   try {
     await until(async () => ((await master.cli("INFO", "replication")).includes("state=online") ? true : undefined), "the replica to be in sync");
-    const config = validateConfig({ redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:", waitTimeoutMs: 2000 } }, {}, () => "");
+    const config = validateConfig({ issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:", waitTimeoutMs: 2000 } }, {}, () => "");
     const withReplica = createRedisStore({ config: config.redis! });
     try {
       assert.equal(await withReplica.health.waitUntilUp(5000), true);
