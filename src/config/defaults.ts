@@ -24,4 +24,14 @@ export const DEFAULTS = {
   /** 10 failed authentications per (client, source) within 60 s, then 429 until the window ends. */
   rateLimitFailures: 10,
   rateLimitWindowSeconds: 60,
+  /** Per listener: slow or idle connections are closed, and there are at most this many. */
+  listenerMaxConnections: 1024,
+  listenerHeadersTimeoutMs: 10_000,
+  listenerRequestTimeoutMs: 30_000,
+  listenerIdleTimeoutMs: 60_000,
+  listenerMaxConcurrentStreams: 100,
+  listenerMaxHeaderBytes: 16_384,
+  /** SIGTERM: not ready and still serving for 5 s, then 10 s for what is in flight. */
+  shutdownDrainMs: 5000,
+  shutdownGraceMs: 10_000,
 } as const;

@@ -65,6 +65,25 @@ export interface ListenerConfig {
   port: number;
 }
 
+/**
+ * Limits of one listener against slow, idle and excess connections
+ * (defaults in src/config/defaults.ts; README "Listeners: timeouts, limits and shutdown").
+ */
+export interface ListenerLimits {
+  /** Open connections at most; further ones are closed on accept. Default 1024. */
+  maxConnections: number;
+  /** A new connection must deliver its first complete request (gRPC: its first call) within this time; HTTP/1.1 each further request head too. Default 10000. */
+  headersTimeoutMs: number;
+  /** A request (gRPC call) must have arrived completely, body included, within this time of its start. Default 30000. */
+  requestTimeoutMs: number;
+  /** A connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 session without streams) is closed after this time. Default 60000. */
+  idleTimeoutMs: number;
+  /** Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  maxConcurrentStreams: number;
+  /** Largest request head: HTTP/1.1 request line and headers, HTTP/2 header list. Default 16384. */
+  maxHeaderBytes: number;
+}
+
 export interface TlsConfig {
   /** PEM certificate chain file. */
   certFile: string;
@@ -127,9 +146,16 @@ export interface TesseraConfig {
   /** The issuer identifier (`iss` of every token, `aud` of client assertions). Default: http://<http.host>:<http.port>. */
   issuer: string;
   /** The HTTP listener: Connect, gRPC-Web, OAuth endpoints; HTTP/1.1 and h2c. Default 127.0.0.1:8080. */
-  http: ListenerConfig & { tls?: TlsConfig };
+  http: ListenerConfig & { tls?: TlsConfig; limits: ListenerLimits };
   /** The gRPC listener (grpc-js). Default 127.0.0.1:9090. */
-  grpc: ListenerConfig & { tls?: TlsConfig };
+  grpc: ListenerConfig & { tls?: TlsConfig; limits: ListenerLimits };
+  /** Graceful shutdown on SIGTERM/SIGINT. */
+  shutdown: {
+    /** How long Tessera keeps serving while not ready, so that load balancers stop sending to it. Default 5000. */
+    drainMs: number;
+    /** After the drain, how long in-flight requests and streams may take before their connections are closed. Default 10000. */
+    graceMs: number;
+  };
   tokens: {
     /** Default access-token lifetime in seconds. Default 300. */
     lifetimeSeconds: number;

@@ -12,6 +12,7 @@ import {
   type ClientConfig,
   type GrantConfig,
   type GrantType,
+  type ListenerLimits,
   type RedisConfig,
   type RedisNodeConfig,
   type SigningAlgorithm,
@@ -82,12 +83,28 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+function listenerLimits(value: unknown, field: string): ListenerLimits {
+  const o = obj(value, field);
+  knownKeys(o, field, ["maxConnections", "headersTimeoutMs", "requestTimeoutMs", "idleTimeoutMs", "maxConcurrentStreams", "maxHeaderBytes"]);
+  const requestTimeoutMs = int(o["requestTimeoutMs"], `${field}.requestTimeoutMs`, 50, 3_600_000, DEFAULTS.listenerRequestTimeoutMs);
+  return {
+    maxConnections: int(o["maxConnections"], `${field}.maxConnections`, 1, 1_000_000, DEFAULTS.listenerMaxConnections),
+    // Node refuses a headers timeout longer than the request timeout.
+    headersTimeoutMs: int(o["headersTimeoutMs"], `${field}.headersTimeoutMs`, 50, requestTimeoutMs, Math.min(DEFAULTS.listenerHeadersTimeoutMs, requestTimeoutMs)),
+    requestTimeoutMs,
+    idleTimeoutMs: int(o["idleTimeoutMs"], `${field}.idleTimeoutMs`, 50, 3_600_000, DEFAULTS.listenerIdleTimeoutMs),
+    maxConcurrentStreams: int(o["maxConcurrentStreams"], `${field}.maxConcurrentStreams`, 1, 10_000, DEFAULTS.listenerMaxConcurrentStreams),
+    maxHeaderBytes: int(o["maxHeaderBytes"], `${field}.maxHeaderBytes`, 1024, 1_048_576, DEFAULTS.listenerMaxHeaderBytes),
+  };
+}
+
 function listener(value: unknown, field: string, host: string, port: number): TesseraConfig["http"] {
   const o = obj(value, field);
-  knownKeys(o, field, ["host", "port", "tls"]);
+  knownKeys(o, field, ["host", "port", "tls", "limits"]);
   const result: TesseraConfig["http"] = {
     host: optStr(o["host"], `${field}.host`) ?? host,
     port: int(o["port"], `${field}.port`, 0, 65535, port),
+    limits: listenerLimits(o["limits"], `${field}.limits`),
   };
   if (o["tls"] !== undefined) {
     const t = obj(o["tls"], `${field}.tls`);
@@ -349,7 +366,7 @@ export interface EnvOverrides {
  */
 export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: SecretResolver): TesseraConfig {
   const root = obj(doc, "(root)");
-  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit"]);
+  knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit", "shutdown"]);
   const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
   const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
   if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
@@ -420,6 +437,8 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   knownKeys(introspectionDoc, "introspection", ["cacheSeconds"]);
   const rateLimitDoc = obj(root["rateLimit"], "rateLimit");
   knownKeys(rateLimitDoc, "rateLimit", ["failures", "windowSeconds"]);
+  const shutdownDoc = obj(root["shutdown"], "shutdown");
+  knownKeys(shutdownDoc, "shutdown", ["drainMs", "graceMs"]);
 
   return {
     issuer,
@@ -436,6 +455,10 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
     rateLimit: {
       failures: int(rateLimitDoc["failures"], "rateLimit.failures", 0, 1_000_000, DEFAULTS.rateLimitFailures),
       windowSeconds: int(rateLimitDoc["windowSeconds"], "rateLimit.windowSeconds", 1, 86_400, DEFAULTS.rateLimitWindowSeconds),
+    },
+    shutdown: {
+      drainMs: int(shutdownDoc["drainMs"], "shutdown.drainMs", 0, 600_000, DEFAULTS.shutdownDrainMs),
+      graceMs: int(shutdownDoc["graceMs"], "shutdown.graceMs", 0, 600_000, DEFAULTS.shutdownGraceMs),
     },
     issuerFromListener: configuredIssuer === undefined,
     devMode: false,
