@@ -44,7 +44,7 @@ const MAX_DRAIN_BYTES = 1024 * 1024;
  * whatever is left once the response is sent is read and discarded, up to
  * MAX_DRAIN_BYTES.
  */
-function drainingHttp1(handler: HttpHandler): HttpHandler {
+function discardingHttp1(handler: HttpHandler): HttpHandler {
   return (req, res) => {
     if (req.httpVersionMajor === 1) {
       const request = req as IncomingMessage;
@@ -64,6 +64,25 @@ function drainingHttp1(handler: HttpHandler): HttpHandler {
 }
 
 /**
+ * GOAWAY in two steps (RFC 9113 §6.8): first announced with the largest
+ * stream id, so that streams the client sends meanwhile are still served;
+ * once a PING has come back, the client has seen it and opens no more
+ * streams here, and the session closes after its streams. (A single GOAWAY
+ * refuses the streams already on their way, which clients report as errors.)
+ */
+const goneAway = new WeakSet<ServerHttp2Session>();
+
+function goAway(session: ServerHttp2Session): void {
+  if (goneAway.has(session) || session.closed || session.destroyed) return;
+  goneAway.add(session);
+  session.goaway(http2Constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  const close = () => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  if (!session.ping(close)) close();
+}
+
+/**
  * HTTP/2 sessions: a session must open its first stream within
  * `headersTimeoutMs`, and is closed (GOAWAY) after `idleTimeoutMs` without
  * an open stream; a peer that does not take the GOAWAY loses the connection
@@ -76,7 +95,7 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
   let active = 0;
   let idle: NodeJS.Timeout | undefined;
   const closeIdle = () => {
-    session.close();
+    goAway(session);
     idle = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
   };
   idle = setTimeout(closeIdle, limits.headersTimeoutMs);
@@ -94,7 +113,7 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
       clearTimeout(requestTimer);
       if (--active === 0 && !session.closed && !session.destroyed) idle = setTimeout(closeIdle, limits.idleTimeoutMs);
     });
-    if (draining()) session.close();
+    if (draining()) goAway(session);
   });
 }
 
@@ -121,11 +140,22 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
   const guard = new ConnectionGuard(limits.headersTimeoutMs);
   const sessions = new Set<ServerHttp2Session>();
   let draining = false;
-  const drainAware = drainingHttp1(handler);
+  // HTTP/1.1 responses in flight: told to close their connection when the drain starts.
+  const http1Responses = new Set<ServerResponse>();
+  const closeAfter = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader("connection", "close");
+    else res.once("finish", () => res.socket?.end());
+  };
+  const discarding = discardingHttp1(handler);
   const serve: HttpHandler = (req, res) => {
     guard.served(peerKey(req.socket));
-    if (draining && req.httpVersionMajor === 1 && !res.headersSent) res.setHeader("connection", "close");
-    drainAware(req, res);
+    if (req.httpVersionMajor === 1) {
+      const response = res as ServerResponse;
+      if (draining) closeAfter(response);
+      http1Responses.add(response);
+      response.once("close", () => http1Responses.delete(response));
+    }
+    discarding(req, res);
   };
   const http1Options = {
     maxHeaderSize: limits.maxHeaderBytes,
@@ -172,7 +202,8 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
   const startDrain = () => {
     if (draining) return;
     draining = true;
-    for (const session of sessions) session.close();
+    for (const response of http1Responses) closeAfter(response);
+    for (const session of sessions) goAway(session);
   };
   let closing: Promise<void> | undefined;
   return {
