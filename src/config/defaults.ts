@@ -4,6 +4,8 @@ export const DEFAULTS = {
   httpPort: 8080,
   grpcHost: "127.0.0.1",
   grpcPort: 9090,
+  /** The service schema is public (proto/), so reflection reveals nothing; turn it off to answer UNIMPLEMENTED. */
+  grpcReflection: true,
   /** RFC 9068 tokens are short-lived: 5 minutes. */
   tokenLifetimeSeconds: 300,
   /** No per-client lifetime may exceed one hour. */

@@ -148,7 +148,12 @@ export interface TesseraConfig {
   /** The HTTP listener: Connect, gRPC-Web, OAuth endpoints; HTTP/1.1 and h2c. Default 127.0.0.1:8080. */
   http: ListenerConfig & { tls?: TlsConfig; limits: ListenerLimits };
   /** The gRPC listener (grpc-js). Default 127.0.0.1:9090. */
-  grpc: ListenerConfig & { tls?: TlsConfig; limits: ListenerLimits };
+  grpc: ListenerConfig & {
+    tls?: TlsConfig;
+    limits: ListenerLimits;
+    /** Serve gRPC server reflection (grpc.reflection.v1, v1alpha) for TokenService and Health. Default true. */
+    reflection: boolean;
+  };
   /** Graceful shutdown on SIGTERM/SIGINT. */
   shutdown: {
     /** How long Tessera keeps serving while not ready, so that load balancers stop sending to it. Default 5000. */

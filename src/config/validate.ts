@@ -368,7 +368,11 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   const root = obj(doc, "(root)");
   knownKeys(root, "", ["issuer", "http", "grpc", "tokens", "signing", "clients", "trustedIssuers", "redis", "introspection", "rateLimit", "shutdown"]);
   const http = listener(root["http"], "http", DEFAULTS.httpHost, DEFAULTS.httpPort);
-  const grpc = listener(root["grpc"], "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort);
+  const { reflection, ...grpcListener } = obj(root["grpc"], "grpc");
+  const grpc: TesseraConfig["grpc"] = {
+    ...listener(grpcListener, "grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort),
+    reflection: bool(reflection, "grpc.reflection", DEFAULTS.grpcReflection),
+  };
   if (env.TESSERA_HTTP_HOST) http.host = env.TESSERA_HTTP_HOST;
   if (env.TESSERA_HTTP_PORT) http.port = int(env.TESSERA_HTTP_PORT, "TESSERA_HTTP_PORT", 0, 65535, 0);
   if (env.TESSERA_GRPC_HOST) grpc.host = env.TESSERA_GRPC_HOST;

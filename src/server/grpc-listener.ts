@@ -8,13 +8,7 @@ import { ConnectionGuard, withinGrace } from "./connection-guard.js";
 export interface GrpcListener {
   readonly server: GrpcServer;
   listen(host: string, port: number): Promise<AddressInfo>;
-  /**
-   * Starts draining while still accepting: every current connection gets a
-   * GOAWAY and closes after its current calls; calls still running after
-   * `forceAfterMs` are cancelled.
-   */
-  drain(forceAfterMs: number): void;
-  /** Stops accepting, lets calls in flight finish within `graceMs`, then closes what is left. */
+  /** Stops accepting, sends every connection a GOAWAY (tryShutdown), lets calls in flight finish within `graceMs`, then closes what is left. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -87,13 +81,7 @@ export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: numb
   });
   tcp.maxConnections = limits.maxConnections;
 
-  let draining = false;
   let closing: Promise<void> | undefined;
-  const startDrain = (forceAfterMs: number) => {
-    if (draining) return;
-    draining = true;
-    injector.drain(forceAfterMs);
-  };
   return {
     server,
     listen: (host, port) =>
@@ -104,10 +92,8 @@ export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: numb
           resolve(tcp.address() as AddressInfo);
         });
       }),
-    drain: startDrain,
     close: (graceMs = 0) => {
       closing ??= (async () => {
-        startDrain(graceMs);
         if (tcp.listening) tcp.close();
         guard.destroyUnserved();
         const shutDown = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -3,6 +3,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/service-bridge.js";
 import { peerAddress } from "../internal/source-address.js";
+import { addReflection } from "./grpc-reflection.js";
 import { healthHandlers, type HealthState } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
 
@@ -11,8 +12,8 @@ function callInfo(call: GrpcCallContext): CallInfo {
   return { authorization: typeof value === "string" ? value : undefined, source: peerAddress(call.peer) };
 }
 
-/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge. */
-export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState): void {
+/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge, and reflection on both (unless turned off). */
+export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState, reflection = true): void {
   const token = bridgeService(TokenService, {
     issueToken: (req, call) => handlers.issueToken(req, callInfo(call)),
     introspect: (req, call) => handlers.introspect(req, callInfo(call)),
@@ -27,4 +28,5 @@ export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, he
     watch: (req, call) => healthImpl.watch(req, call),
   });
   server.addService(healthService.definition, healthService.implementation);
+  if (reflection) addReflection(server, [TokenService, Health]);
 }

@@ -20,14 +20,14 @@ export interface HttpListener {
   listen(host: string, port: number): Promise<AddressInfo>;
   /**
    * Starts draining while still accepting: HTTP/1.1 responses carry
-   * `connection: close` and HTTP/2 sessions get a GOAWAY after their current
-   * streams, so that clients move to other replicas.
+   * `connection: close`, so that clients reconnect, through the load
+   * balancer, to other replicas.
    */
   drain(): void;
   /**
-   * Stops accepting, closes idle connections, lets requests and streams in
-   * flight finish within `graceMs` (default 0: at once), then destroys what
-   * is left.
+   * Stops accepting, closes idle connections, sends HTTP/2 sessions a GOAWAY,
+   * lets requests and streams in flight finish within `graceMs` (default 0:
+   * at once), then resets what is left.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -64,25 +64,6 @@ function discardingHttp1(handler: HttpHandler): HttpHandler {
 }
 
 /**
- * GOAWAY in two steps (RFC 9113 §6.8): first announced with the largest
- * stream id, so that streams the client sends meanwhile are still served;
- * once a PING has come back, the client has seen it and opens no more
- * streams here, and the session closes after its streams. (A single GOAWAY
- * refuses the streams already on their way, which clients report as errors.)
- */
-const goneAway = new WeakSet<ServerHttp2Session>();
-
-function goAway(session: ServerHttp2Session): void {
-  if (goneAway.has(session) || session.closed || session.destroyed) return;
-  goneAway.add(session);
-  session.goaway(http2Constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
-  const close = () => {
-    if (!session.closed && !session.destroyed) session.close();
-  };
-  if (!session.ping(close)) close();
-}
-
-/**
  * HTTP/2 sessions: a session must open its first stream within
  * `headersTimeoutMs`, and is closed (GOAWAY) after `idleTimeoutMs` without
  * an open stream; a peer that does not take the GOAWAY loses the connection
@@ -90,12 +71,12 @@ function goAway(session: ServerHttp2Session): void {
  * within `requestTimeoutMs` is reset. (Node's own HTTP/2 timeout counts any
  * frame, PINGs included, and is off by default.)
  */
-function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, sessions: Set<ServerHttp2Session>, draining: () => boolean): void {
+function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, sessions: Set<ServerHttp2Session>): void {
   sessions.add(session);
   let active = 0;
   let idle: NodeJS.Timeout | undefined;
   const closeIdle = () => {
-    goAway(session);
+    session.close();
     idle = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
   };
   idle = setTimeout(closeIdle, limits.headersTimeoutMs);
@@ -113,7 +94,6 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
       clearTimeout(requestTimer);
       if (--active === 0 && !session.closed && !session.destroyed) idle = setTimeout(closeIdle, limits.idleTimeoutMs);
     });
-    if (draining()) goAway(session);
   });
 }
 
@@ -197,13 +177,12 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
     socket.setNoDelay(true);
     guard.accept(socket);
   });
-  server.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, limits, sessions, () => draining));
+  server.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, limits, sessions));
 
   const startDrain = () => {
     if (draining) return;
     draining = true;
     for (const response of http1Responses) closeAfter(response);
-    for (const session of sessions) goAway(session);
   };
   let closing: Promise<void> | undefined;
   return {
@@ -223,6 +202,9 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
         startDrain();
         if (server.listening) server.close();
         guard.destroyUnserved();
+        // GOAWAY only now, when the load balancer has moved the clients: a stream that crosses a GOAWAY on
+        // the wire is refused, or (Node's client, connect-node) left hanging.
+        for (const session of sessions) session.close();
         // Keep-alive HTTP/1.1 connections with no request in flight (Http2SecureServer has it with allowHTTP1).
         (http1 as Http1Server).closeIdleConnections();
         await withinGrace(guard.allClosed(), graceMs, () => guard.destroyAll());

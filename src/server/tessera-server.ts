@@ -70,8 +70,8 @@ export interface TesseraServer {
   readonly keyManager: KeyManager | undefined;
   /**
    * Stops: not ready at once (readiness 503, health NOT_SERVING), still
-   * serving for `drainMs` (HTTP/1.1 answers with `connection: close`, HTTP/2
-   * and gRPC connections get a GOAWAY), then no new connections, and
+   * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
+   * no new connections, HTTP/2 and gRPC connections get a GOAWAY, and
    * requests and streams in flight get `graceMs` to finish before their
    * connections are closed. `tessera serve` passes the configured
    * `shutdown` settings on SIGTERM/SIGINT.
@@ -190,7 +190,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     contextValues: connectContextValues,
     fallback: httpRoutes({ ctx: context, config, health }),
   });
-  addGrpcRoutes(grpc, handlers, health);
+  addGrpcRoutes(grpc, handlers, health, config.grpc.reflection);
 
   let grpcPort: number;
   try {
@@ -238,7 +238,6 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         if (drainMs > 0) {
           logger.info("tessera draining", { drainMs, graceMs });
           http.drain();
-          grpcListener.drain(drainMs + graceMs);
           await new Promise((resolve) => setTimeout(resolve, drainMs));
         }
         await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);

@@ -123,12 +123,12 @@ describe("graceful shutdown", () => {
       const body = (await res.json()) as { access_token?: string };
       if (res.status !== 200 || body.access_token === undefined) throw new Error(`HTTP ${res.status}`);
     };
-    const calls: (() => Promise<unknown>)[] = [
-      oauthRequest,
-      oauthRequest,
-      ...apis.map((api) => () => api.issueToken({ audience: AUDIENCE, scopes: ["event.view"] }, AUTHORIZATION)),
+    const calls: [string, () => Promise<unknown>][] = [
+      ["fetch /oauth2/token", oauthRequest],
+      ["fetch /oauth2/token", oauthRequest],
+      ...apis.map((api): [string, () => Promise<unknown>] => [api.name, () => api.issueToken({ audience: AUDIENCE, scopes: ["event.view"] }, AUTHORIZATION)]),
     ];
-    const worker = async (call: () => Promise<unknown>) => {
+    const worker = async ([name, call]: [string, () => Promise<unknown>]) => {
       for (let i = 0; i < 5000 && routing; i++) {
         const startedNotReady = notReadySeen;
         try {
@@ -137,7 +137,7 @@ describe("graceful shutdown", () => {
           if (startedNotReady) counts.afterNotReady++;
         } catch (err) {
           counts.failed++;
-          failures.push(String(err));
+          failures.push(`${name}: ${String(err)}`);
         }
         progress.emit("call");
       }
@@ -156,7 +156,8 @@ describe("graceful shutdown", () => {
     const nextCall = () => Promise.race([once(progress, "call"), allDone]);
     // Some load before the shutdown begins.
     while (counts.ok < 50 && counts.failed === 0) await nextCall();
-    const stopped = server.stop({ drainMs: 1000, graceMs: 10_000 });
+    // The drain outlasts the time the load balancer takes to move the workers, even on a busy machine.
+    const stopped = server.stop({ drainMs: 3000, graceMs: 10_000 });
     await loadBalancer();
     // Still served while draining: what the workers send until the load balancer has moved them.
     const readyAtStop = counts.ok;

@@ -76,7 +76,7 @@ describe("validateConfig: defaults", () => {
   test("an empty document gives the documented loopback defaults", () => {
     const c = validate({});
     assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080, limits: LIMITS });
-    assert.deepEqual(c.grpc, { host: "127.0.0.1", port: 9090, limits: LIMITS });
+    assert.deepEqual(c.grpc, { host: "127.0.0.1", port: 9090, limits: LIMITS, reflection: true });
     assert.deepEqual(c.tokens, { lifetimeSeconds: 300, maxLifetimeSeconds: 3600 });
     assert.deepEqual(c.signing, { algorithm: "ES256", rotation: { periodSeconds: 604800, leadTimeSeconds: 3600, checkIntervalSeconds: 60 } });
     assert.equal(c.issuer, "http://127.0.0.1:8080");
@@ -132,7 +132,7 @@ describe("validateConfig: environment overrides", () => {
 
   test("TESSERA_GRPC_PORT / HOST override the file", () => {
     const c = validate({ grpc: { port: 1 } }, { TESSERA_GRPC_PORT: "19090", TESSERA_GRPC_HOST: "0.0.0.0" });
-    assert.deepEqual(c.grpc, { host: "0.0.0.0", port: 19090, limits: LIMITS });
+    assert.deepEqual(c.grpc, { host: "0.0.0.0", port: 19090, limits: LIMITS, reflection: true });
   });
 
   test("TESSERA_ISSUER overrides the file's issuer", () => {
