@@ -87,6 +87,7 @@ describe("slow and idle connections are closed, healthy clients served meanwhile
       rawConnection(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "),
       rawConnection(port, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type="),
       rawConnection(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), // answered, then idle on keep-alive
+      rawConnection(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(SHORT.maxHeaderBytes)}\r\n\r\n`),
     ]);
     // An h2c session that never opens a stream; one with a stream whose body never ends; one idle after a request.
     const silentH2 = http2Connect(server.httpUrl);
@@ -110,6 +111,7 @@ describe("slow and idle connections are closed, healthy clients served meanwhile
     await Promise.all([silentH2Closed, slowStreamClosed, slowBodyH2Closed, idleH2Closed]);
     assert.match(received[5]!, /^HTTP\/1\.1 408 /, "a body that does not arrive gets 408");
     assert.match(received[6]!, /^HTTP\/1\.1 200 /, "the keep-alive connection was answered before it was closed idle");
+    assert.match(received[7]!, /^HTTP\/1\.1 431 /, "a request head over maxHeaderBytes is refused");
     assert.equal(slowStream.rstCode, 8, "the stream whose body did not arrive is cancelled (RST_STREAM CANCEL)");
     assert.equal(await healthz(server), 200);
   });
