@@ -96,15 +96,13 @@ export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: numb
       closing ??= (async () => {
         if (tcp.listening) tcp.close();
         guard.destroyUnserved();
+        // Connections that never made a call were reset above; tryShutdown covers the HTTP/2 sessions.
         const shutDown = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-        await withinGrace(
-          Promise.all([shutDown, guard.allClosed()]).then(() => {}),
-          graceMs,
-          () => {
-            server.forceShutdown();
-            guard.destroyAll();
-          },
-        );
+        await withinGrace(shutDown, graceMs, () => {
+          // Reset first: once grpc-js has destroyed a session, its socket is marked destroyed but its descriptor stays open.
+          guard.destroyAll();
+          server.forceShutdown();
+        });
       })();
       return closing;
     },

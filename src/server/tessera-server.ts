@@ -167,7 +167,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
     else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
   } catch (err) {
-    await Promise.all([http.close(), state.close()]);
+    await Promise.all([http.close(), grpcListener.close(), state.close()]);
     throw err;
   }
   const context: IssuerContext = {

@@ -104,6 +104,25 @@ describe("graceful shutdown", () => {
     await stopped;
   });
 
+  test("streams that do not end are closed when the grace is over", async () => {
+    const server = await start();
+    const watches = [`http://${server.grpcAddress}`, server.httpUrl].map(async (url) => {
+      const session = http2Connect(url);
+      session.on("error", () => {});
+      const watch = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/grpc", te: "trailers" });
+      watch.on("error", () => {});
+      const closed = new Promise<void>((resolve) => watch.once("close", () => resolve()));
+      watch.end(Buffer.from([0, 0, 0, 0, 0]));
+      // The first message (SERVING) has arrived: the stream is open on the server.
+      await once(watch, "data");
+      return { session, closed };
+    });
+    const open = await Promise.all(watches);
+    await server.stop({ graceMs: 200 });
+    await Promise.all(open.map((w) => w.closed));
+    for (const w of open) w.session.destroy();
+  });
+
   test("load through a shutdown: not ready at once, served through the drain, zero failures", async () => {
     const server = await start();
     const apis: TokenServiceApi[] = [grpcJsApi(server.grpcAddress), connectApi(server.httpUrl, "connect-h2"), connectApi(server.httpUrl, "connect-h1")];
