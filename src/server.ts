@@ -2,7 +2,7 @@
 // shared state in Redis. The implementation classes behind these stay internal.
 export { createTesseraServer } from "./server/public-server.js";
 export type { TesseraServer, SigningKeyOperations } from "./server/public-server.js";
-export type { TesseraServerOptions } from "./server/tessera-server.js";
+export type { StopOptions, TesseraServerOptions } from "./server/tessera-server.js";
 export type { Logger } from "./internal/logger.js";
 
 export { ConfigError } from "./config/config-error.js";

@@ -50,10 +50,16 @@ export async function serve(configPath: string | undefined): Promise<void> {
     );
   }
 
-  await new Promise<void>((resolve) => {
-    const shutdown = () => resolve();
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
+  // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
+  const onHangup = () => stderrLogger.warn("SIGHUP ignored: tessera does not reload its configuration; restart it to apply changes");
+  process.on("SIGHUP", onHangup);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
   });
-  await server.stop();
+  // Dev mode has no load balancer to drain from.
+  const drainMs = config.devMode ? 0 : config.shutdown.drainMs;
+  stderrLogger.info("tessera stopping", { signal, drainMs, graceMs: config.shutdown.graceMs });
+  await server.stop({ drainMs, graceMs: config.shutdown.graceMs });
+  process.off("SIGHUP", onHangup);
 }

@@ -112,3 +112,11 @@ export function checkRedisTopology(config: Parsed, ctx: CheckContext): void {
     if (redis.password !== undefined) ctx.fail(["redis", "password"], "is given in the URL for a standalone server");
   }
 }
+
+/** A connection's first request cannot be given longer than a whole request. */
+export function checkListenerLimits(config: Parsed, ctx: CheckContext): void {
+  for (const name of ["http", "grpc"] as const) {
+    const { headersTimeoutMs, requestTimeoutMs } = config[name].limits;
+    if (headersTimeoutMs > requestTimeoutMs) ctx.fail([name, "limits", "headersTimeoutMs"], `must not exceed ${name}.limits.requestTimeoutMs (${requestTimeoutMs})`);
+  }
+}

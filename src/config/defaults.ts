@@ -22,4 +22,13 @@ export const DEFAULTS = {
   introspectionCacheSeconds: parsed.introspection.cacheSeconds,
   rateLimitFailures: parsed.rateLimit.failures,
   rateLimitWindowSeconds: parsed.rateLimit.windowSeconds,
+  grpcReflection: parsed.grpc.reflection,
+  listenerMaxConnections: parsed.http.limits.maxConnections,
+  listenerHeadersTimeoutMs: parsed.http.limits.headersTimeoutMs,
+  listenerRequestTimeoutMs: parsed.http.limits.requestTimeoutMs,
+  listenerIdleTimeoutMs: parsed.http.limits.idleTimeoutMs,
+  listenerMaxConcurrentStreams: parsed.http.limits.maxConcurrentStreams,
+  listenerMaxHeaderBytes: parsed.http.limits.maxHeaderBytes,
+  shutdownDrainMs: parsed.shutdown.drainMs,
+  shutdownGraceMs: parsed.shutdown.graceMs,
 } as const;

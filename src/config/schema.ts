@@ -130,7 +130,28 @@ const tls = section({
   keyFile: text().meta({ description: "PEM private key file." }),
 });
 
-function listener(name: "http" | "grpc", port: number, serves: string) {
+const listenerLimits = section({
+  maxConnections: int(1, 1_000_000).default(1024).meta({ description: "Open connections at most; further ones are closed on accept." }),
+  headersTimeoutMs: int(50, 3_600_000)
+    .default(10_000)
+    .meta({
+      description:
+        "A new connection must deliver its first complete request (gRPC: its first call) within this time; HTTP/1.1 each further request head too. At most requestTimeoutMs.",
+      defaultText: "10000, or requestTimeoutMs if lower",
+    }),
+  requestTimeoutMs: int(50, 3_600_000).default(30_000).meta({ description: "A request (gRPC call) must have arrived completely, body included, within this time of its start." }),
+  idleTimeoutMs: int(50, 3_600_000)
+    .default(60_000)
+    .meta({ description: "A connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 session without streams, gRPC channel) is closed after this time." }),
+  maxConcurrentStreams: int(1, 10_000).default(100).meta({ description: "Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)." }),
+  maxHeaderBytes: int(1024, 1_048_576)
+    .default(16_384)
+    .meta({ description: "Largest request head: HTTP/1.1 request line and headers (431 past it); the HTTP/2 header-list size announced to clients." }),
+})
+  .prefault({})
+  .meta({ description: "What one client can hold: timeouts for slow and idle connections, and caps. See docs/operations.md." });
+
+function listener<const Extra extends z.ZodRawShape>(name: "http" | "grpc", port: number, serves: string, extra: Extra) {
   const NAME = name.toUpperCase();
   return section({
     host: text()
@@ -140,8 +161,11 @@ function listener(name: "http" | "grpc", port: number, serves: string) {
       .default(port)
       .meta({ description: "TCP port; 0 picks a free one.", env: `TESSERA_${NAME}_PORT` }),
     tls: tls.optional().meta({ description: `Serve TLS with this certificate and key (${name === "http" ? "ALPN h2 and http/1.1" : "gRPC over TLS"}). Absent: plaintext.` }),
+    limits: listenerLimits,
+    ...extra,
   })
-    .prefault({})
+    // Every field has a default: an absent section parses as {} (the generic Extra hides that from the type).
+    .prefault({} as never)
     .meta({ description: serves });
 }
 
@@ -279,8 +303,10 @@ export const configSchema = section({
       env: "TESSERA_ISSUER",
       defaultText: "http://<http.host>:<http.port> as bound",
     }),
-  http: listener("http", 8080, "The HTTP listener: Connect, gRPC-Web and the OAuth endpoints, HTTP/1.1 and h2c."),
-  grpc: listener("grpc", 9090, "The gRPC listener (grpc-js)."),
+  http: listener("http", 8080, "The HTTP listener: Connect, gRPC-Web and the OAuth endpoints, HTTP/1.1 and h2c.", {}),
+  grpc: listener("grpc", 9090, "The gRPC listener (grpc-js).", {
+    reflection: flag().default(true).meta({ description: "gRPC server reflection (grpc.reflection.v1 and v1alpha) for TokenService and Health." }),
+  }),
   tokens: section({
     lifetimeSeconds: int(1, 86_400)
       .default(300)
@@ -347,6 +373,12 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "Throttling of failed client authentications per (client, source address), and per-client request rates." }),
+  shutdown: section({
+    drainMs: int(0, 600_000).default(5000).meta({ description: "After SIGTERM or SIGINT: not ready (503 /readyz, NOT_SERVING) but still serving, this long, so load balancers stop sending." }),
+    graceMs: int(0, 600_000).default(10_000).meta({ description: "Then in-flight requests and streams get this long before the remaining connections are closed." }),
+  })
+    .prefault({})
+    .meta({ description: "Graceful shutdown of `tessera serve`." }),
   clientAssertions: section({
     maxLifetimeSeconds: int(10, 3600).default(300).meta({ description: "Longest accepted client assertion (client_secret_jwt, private_key_jwt), as exp − iat and as exp − now, in seconds." }),
   })

@@ -48,6 +48,8 @@ export type GrantType = ClientConfig["grantTypes"][number];
 export type SigningAlgorithm = ParsedConfig["signing"]["algorithm"];
 export type ListenerConfig = Omit<ParsedConfig["http"], "tls">;
 export type TlsConfig = NonNullable<ParsedConfig["http"]["tls"]>;
+/** What one client can hold on a listener: timeouts and caps. */
+export type ListenerLimits = ParsedConfig["http"]["limits"];
 /** An external issuer trusted for the jwt-bearer grant (RFC 7523 §2.1). */
 export type TrustedIssuerConfig = ParsedConfig["trustedIssuers"][number];
 /** Shared state in Redis. */

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { checkClients, checkIssuer, checkIssuerIsExplicit, checkLifetimes, checkRedisTopology, checkRotation, checkTrustedIssuers, type CheckContext } from "./checks.js";
+import { checkClients, checkIssuer, checkListenerLimits, checkIssuerIsExplicit, checkLifetimes, checkRedisTopology, checkRotation, checkTrustedIssuers, type CheckContext } from "./checks.js";
 import { ConfigError } from "./config-error.js";
 import { configError, configErrorFromIssue, fieldName, type IssueContext } from "./config-issues.js";
 import { overlayEnv, type EnvOverrides } from "./env-overlay.js";
@@ -50,12 +50,17 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   if (!given(overlaid.doc, ["tokens", "lifetimeSeconds"])) parsed.tokens.lifetimeSeconds = Math.min(parsed.tokens.lifetimeSeconds, parsed.tokens.maxLifetimeSeconds);
   const rotation = parsed.signing.rotation;
   if (!given(overlaid.doc, ["signing", "rotation", "leadTimeSeconds"])) rotation.leadTimeSeconds = Math.min(rotation.leadTimeSeconds, rotation.periodSeconds);
+  for (const name of ["http", "grpc"] as const) {
+    const limits = parsed[name].limits;
+    if (!given(overlaid.doc, [name, "limits", "headersTimeoutMs"])) limits.headersTimeoutMs = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  }
   const { http } = parsed;
   const issuer = parsed.issuer ?? `${http.tls ? "https" : "http"}://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}`;
 
   checkIssuer(issuer, ctx);
   checkLifetimes(parsed, ctx);
   checkRotation(parsed, ctx);
+  checkListenerLimits(parsed, ctx);
   checkClients(parsed, ctx);
   checkTrustedIssuers(parsed, ctx);
   checkRedisTopology(parsed, ctx);

@@ -3,6 +3,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { bridgeService, type GrpcCallContext } from "../interceptors/grpc/bridge-service.js";
 import { peerAddress, type ClientAddressResolver } from "../internal/source-address.js";
+import { addReflection } from "./grpc-reflection.js";
 import { healthHandlers, type HealthState } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
 
@@ -18,8 +19,8 @@ function callInfo(call: GrpcCallContext, addresses: ClientAddressResolver): Call
   };
 }
 
-/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge. */
-export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState, addresses: ClientAddressResolver): void {
+/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge, and reflection on both (unless turned off). */
+export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState, addresses: ClientAddressResolver, reflection = true): void {
   const info = (call: GrpcCallContext) => callInfo(call, addresses);
   const token = bridgeService(TokenService, {
     issueToken: (req, call) => handlers.issueToken(req, info(call)),
@@ -35,5 +36,6 @@ export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, he
     watch: (req, call) => healthImpl.watch(req, call),
   });
   server.addService(healthService.definition, healthService.implementation);
+  if (reflection) addReflection(server, [TokenService, Health]);
 }
 

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { TesseraConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -25,6 +23,7 @@ import type { RedisClient } from "../store/redis/redis-client.js";
 import type { AuthThrottle, DenyList, IntrospectionCache, RateLimiter, ReplayGuard, RevocationFeed } from "../store/types.js";
 import { connectContextValues, connectRoutes } from "./connect-routes.js";
 import { refuseRepeatedAuthorization } from "../interceptors/grpc/repeated-authorization.js";
+import { createGrpcListener } from "./grpc-listener.js";
 import { addGrpcRoutes } from "./grpc-routes.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
@@ -75,7 +74,22 @@ export interface TesseraServer {
   readonly revocations: RevocationFeed | undefined;
   /** The managed signing keys (rotate, revoke), unless keys were given or come from a file. */
   readonly keyManager: KeyManager | undefined;
-  stop(): Promise<void>;
+  /**
+   * Stops: not ready at once (readiness 503, health NOT_SERVING), still
+   * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
+   * no new connections, HTTP/2 and gRPC connections get a GOAWAY, and
+   * requests and streams in flight get `graceMs` to finish before their
+   * connections are closed. `tessera serve` passes the configured
+   * `shutdown` settings on SIGTERM/SIGINT.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Default 0: no drain period. */
+  drainMs?: number;
+  /** Default: config.shutdown.graceMs. */
+  graceMs?: number;
 }
 
 /** Requests larger than this are refused on every surface. */
@@ -119,23 +133,6 @@ export async function startKeyManager(
   });
 }
 
-function bindGrpc(server: GrpcServer, address: string, credentials: ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
-}
-
-function shutdownGrpc(server: GrpcServer, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /**
  * The composition root: wires configuration, keys, registry, stores and the
  * issuer, and serves them on the HTTP listener (Connect, gRPC-Web, gRPC over
@@ -152,13 +149,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     res.writeHead(503);
     res.end();
   };
-  const http = createHttpListener((req, res) => serveHttp(req, res), config.http.tls);
-  const grpc = new GrpcServer({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
-  const grpcCredentials = config.grpc.tls
-    ? ServerCredentials.createSsl(null, [
-        { cert_chain: readFileSync(config.grpc.tls.certFile), private_key: readFileSync(config.grpc.tls.keyFile) },
-      ])
-    : ServerCredentials.createInsecure();
+  const http = createHttpListener((req, res) => serveHttp(req, res), config.http.tls, config.http.limits);
+  const grpcListener = createGrpcListener(config.grpc.limits, MAX_REQUEST_BYTES, config.grpc.tls);
+  const grpc = grpcListener.server;
   let httpAddress: Awaited<ReturnType<typeof http.listen>>;
   try {
     httpAddress = await http.listen(config.http.host, config.http.port);
@@ -182,7 +175,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
     else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
   } catch (err) {
-    await Promise.all([http.close(), state.close()]);
+    await Promise.all([http.close(), grpcListener.close(), state.close()]);
     throw err;
   }
   const context: IssuerContext = {
@@ -209,14 +202,14 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     contextValues: connectContextValues(addresses),
     fallback: httpRoutes({ ctx: context, config, health, addresses }),
   });
-  addGrpcRoutes(grpc, handlers, health, addresses);
+  addGrpcRoutes(grpc, handlers, health, addresses, config.grpc.reflection);
 
   let grpcPort: number;
   try {
-    grpcPort = await bindGrpc(grpc, `${config.grpc.host}:${config.grpc.port}`, grpcCredentials);
+    grpcPort = (await grpcListener.listen(config.grpc.host, config.grpc.port)).port;
     refuseRepeatedAuthorization(grpc);
   } catch (err) {
-    grpc.forceShutdown();
+    await grpcListener.close();
     keyManager?.stop();
     await Promise.all([http.close(), state.close()]);
     throw err;
@@ -249,11 +242,18 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     context,
     revocations: state.revocations,
     keyManager,
-    stop: () => {
+    stop: (options = {}) => {
       stopping ??= (async () => {
+        const drainMs = options.drainMs ?? 0;
+        const graceMs = options.graceMs ?? config.shutdown.graceMs;
         stopFollowingRedis();
         setServing(false);
-        await Promise.all([shutdownGrpc(grpc, 2000), http.close()]);
+        if (drainMs > 0) {
+          logger.info("tessera draining", { drainMs, graceMs });
+          http.drain();
+          await new Promise((resolve) => setTimeout(resolve, drainMs));
+        }
+        await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);
         keyManager?.stop();
         await state.close();
         logger.info("tessera stopped");

@@ -72,11 +72,14 @@ function rejects(doc: unknown, field: string, env: EnvOverrides = {}, resolve: S
 
 const clients = (...cs: Record<string, unknown>[]) => ({ clients: cs });
 
+/** The documented listener limits (README "Listeners: timeouts, limits and shutdown"). */
+const LIMITS = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxConcurrentStreams: 100, maxHeaderBytes: 16_384 };
+
 describe("validateConfig: defaults", () => {
   test("an empty document gives the documented loopback defaults", () => {
     const c = validate({});
-    assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080 });
-    assert.deepEqual(c.grpc, { host: "127.0.0.1", port: 9090 });
+    assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080, limits: LIMITS });
+    assert.deepEqual(c.grpc, { host: "127.0.0.1", port: 9090, limits: LIMITS, reflection: true });
     assert.deepEqual(c.tokens, { lifetimeSeconds: 300, maxLifetimeSeconds: 3600 });
     assert.deepEqual(c.signing, { algorithm: "ES256", rotation: { periodSeconds: 604800, leadTimeSeconds: 3600, checkIntervalSeconds: 60 } });
     assert.equal(c.issuer, "http://127.0.0.1:8080");
@@ -126,13 +129,13 @@ describe("validateConfig: defaults", () => {
 describe("validateConfig: environment overrides", () => {
   test("TESSERA_HTTP_PORT / HOST override the file and the derived issuer follows", () => {
     const c = validate({ http: { host: "127.0.0.1", port: 1234 } }, { TESSERA_HTTP_PORT: "18080", TESSERA_HTTP_HOST: "localhost" });
-    assert.deepEqual(c.http, { host: "localhost", port: 18080 });
+    assert.deepEqual(c.http, { host: "localhost", port: 18080, limits: LIMITS });
     assert.equal(c.issuer, "http://localhost:18080");
   });
 
   test("TESSERA_GRPC_PORT / HOST override the file", () => {
     const c = validate({ grpc: { port: 1 } }, { TESSERA_GRPC_PORT: "19090", TESSERA_GRPC_HOST: "0.0.0.0" });
-    assert.deepEqual(c.grpc, { host: "0.0.0.0", port: 19090 });
+    assert.deepEqual(c.grpc, { host: "0.0.0.0", port: 19090, limits: LIMITS, reflection: true });
   });
 
   test("TESSERA_ISSUER overrides the file's issuer", () => {
@@ -562,7 +565,7 @@ describe("devModeConfig", () => {
     assert.equal(demo!.authMethod, "client_secret_basic");
     assert.equal(demo!.introspection, true);
     assert.deepEqual(demo!.grants, [{ audience: DEMO_AUDIENCE, scopes: DEMO_SCOPES }]);
-    assert.deepEqual(config.http, { host: "127.0.0.1", port: 8080 });
+    assert.deepEqual(config.http, { host: "127.0.0.1", port: 8080, limits: LIMITS });
     assert.equal(config.issuer, "http://127.0.0.1:8080");
   });
 
