@@ -99,7 +99,7 @@ export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: numb
         // Connections that never made a call were reset above; tryShutdown covers the HTTP/2 sessions.
         const shutDown = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await withinGrace(shutDown, graceMs, () => {
-          // Reset first: once grpc-js has destroyed a session, its socket is marked destroyed but its descriptor stays open.
+          // Sockets first: once grpc-js has destroyed a session, its socket is marked destroyed but its descriptor stays open.
           guard.destroyAll();
           server.forceShutdown();
         });

@@ -75,11 +75,12 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
   sessions.add(session);
   let active = 0;
   let idle: NodeJS.Timeout | undefined;
+  // The session's own socket keeps the process alive while it is open; its timers need not.
   const closeIdle = () => {
     session.close();
-    idle = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
+    idle = setTimeout(() => session.destroy(), limits.headersTimeoutMs).unref();
   };
-  idle = setTimeout(closeIdle, limits.headersTimeoutMs);
+  idle = setTimeout(closeIdle, limits.headersTimeoutMs).unref();
   session.once("close", () => {
     clearTimeout(idle);
     sessions.delete(session);
@@ -89,10 +90,10 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
     clearTimeout(idle);
     const requestTimer = setTimeout(() => {
       if (!stream.destroyed && !stream.state.remoteClose) stream.close(http2Constants.NGHTTP2_CANCEL);
-    }, limits.requestTimeoutMs);
+    }, limits.requestTimeoutMs).unref();
     stream.once("close", () => {
       clearTimeout(requestTimer);
-      if (--active === 0 && !session.closed && !session.destroyed) idle = setTimeout(closeIdle, limits.idleTimeoutMs);
+      if (--active === 0 && !session.closed && !session.destroyed) idle = setTimeout(closeIdle, limits.idleTimeoutMs).unref();
     });
   });
 }
@@ -207,7 +208,12 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
         for (const session of sessions) session.close();
         // Keep-alive HTTP/1.1 connections with no request in flight (Http2SecureServer has it with allowHTTP1).
         (http1 as Http1Server).closeIdleConnections();
-        await withinGrace(guard.allClosed(), graceMs, () => guard.destroyAll());
+        await withinGrace(guard.allClosed(), graceMs, () => {
+          // Sessions first: Node closes their sockets itself. A reset under a live session can leave
+          // libuv polling a closed descriptor (a busy loop seen at shutdown); the rest is reset.
+          for (const session of sessions) session.destroy();
+          guard.destroyAll();
+        });
         // Stops the inner server's timeout checks (its close() finds no handle to close).
         if (http1 !== server) http1.close();
       })();
