@@ -62,7 +62,8 @@ for (const [id, time] of selfTime) {
 const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
 const print = (title: string, map: Map<string, number>) => {
   process.stdout.write(`\n${title}\n`);
-  for (const [name, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(t)}  ${(t / 1000).toFixed(0).padStart(7)} ms  ${name}\n`);
+  for (const [name, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+    process.stdout.write(`${pct(t)}  ${(t / 1000).toFixed(0).padStart(7)} ms  ${name}\n`);
 };
 process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
 print("self time by package / source file", byPlace);

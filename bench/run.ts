@@ -38,7 +38,9 @@ const plan = benchPlan(quick);
 const started = Date.now();
 process.stdout.write(
   `tessera bench (${quick ? "quick" : "full"}): node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ` +
-    `load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, ${plan.runs} interleaved run(s)\n`,
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}, ${plan.runs} interleaved run(s)\n`,
 );
 const env = await startBenchEnv(plan, profileDir !== undefined ? { tesseraNodeFlags: ["--cpu-prof", "--cpu-prof-dir", profileDir] } : {});
 const report = new Report();
@@ -60,9 +62,16 @@ try {
     process.stdout.write(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
   process.stdout.write(`\n== summary (markdown)\n${report.markdown()}\n`);
-  process.stdout.write(`\nload average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}; took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    `\nload average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}; took ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
   if (updateResults) {
-    writeResults(report.markdown(), `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${plan.runs} interleaved runs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    writeResults(
+      report.markdown(),
+      `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${plan.runs} interleaved runs, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
     process.stdout.write("bench/RESULTS.md updated\n");
   }
   if (jsonFile !== undefined) {

@@ -17,24 +17,24 @@ function jsonOf(schema: z.core.$ZodType): Json {
 }
 
 function typeText(json: Json): string {
-  if (Array.isArray(json["enum"])) return `one of ${(json["enum"] as unknown[]).map((v) => `\`${String(v)}\``).join(", ")}`;
-  if (json["const"] !== undefined) return `\`${String(json["const"])}\``;
-  const items = json["items"] as Json | undefined;
-  switch (json["type"]) {
+  if (Array.isArray(json.enum)) return `one of ${(json.enum as unknown[]).map((v) => `\`${String(v)}\``).join(", ")}`;
+  if (json.const !== undefined) return `\`${String(json.const)}\``;
+  const items = json.items as Json | undefined;
+  switch (json.type) {
     case "integer":
-      return `integer, ${String(json["minimum"])}–${String(json["maximum"])}`;
+      return `integer, ${String(json.minimum)}–${String(json.maximum)}`;
     case "boolean":
       return "true or false";
     case "string":
       return "string";
     case "array": {
-      const count = json["minItems"] !== undefined || json["maxItems"] !== undefined ? ` (${json["minItems"] ?? 0}–${json["maxItems"] ?? "…"})` : "";
+      const count = json.minItems !== undefined || json.maxItems !== undefined ? ` (${json.minItems ?? 0}–${json.maxItems ?? "…"})` : "";
       return `list${count} of ${items ? typeText(items) : "values"}`;
     }
     case "object":
       return "section";
   }
-  if (json["anyOf"] ?? json["oneOf"]) return "section (one of several forms)";
+  if (json.anyOf ?? json.oneOf) return "section (one of several forms)";
   return "value";
 }
 
@@ -127,7 +127,13 @@ export function renderConfigDocs(): string {
   for (const section of topLevel.filter((e) => !scalars.includes(e))) {
     const name = section.path[0]!;
     const inside = entries.filter((e) => e.path.length > 1 && e.path[0]!.replace("[]", "") === name);
-    out.push(`## \`${name}\`\n`, `${section.meta.description ?? ""}${defOf(section.schema).type === "optional" ? " Optional." : ""}\n`, ...table, ...inside.map(row), "");
+    out.push(
+      `## \`${name}\`\n`,
+      `${section.meta.description ?? ""}${defOf(section.schema).type === "optional" ? " Optional." : ""}\n`,
+      ...table,
+      ...inside.map(row),
+      "",
+    );
   }
   return `${out.join("\n").trimEnd()}\n`;
 }

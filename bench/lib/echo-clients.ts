@@ -15,7 +15,7 @@ export interface EchoCaller {
 export function grpcEchoCaller(service: DescService, address: string, interceptors: GrpcInterceptor[] = []): EchoCaller {
   const Ctor = grpcClientConstructor(service);
   const client = new Ctor(address, credentials.createInsecure(), { interceptors }) as Client & Record<string, Function>;
-  const echo = client["Echo"]!;
+  const echo = client.Echo!;
   return {
     call: (authorization) =>
       new Promise<void>((resolve, reject) => {

@@ -27,7 +27,7 @@ export function compileEchoProto(outFile: string): string {
 }
 
 /** tessera.bench.v1.EchoService from a compiled descriptor set. */
-export function loadEchoService(descriptorFile = process.env["BENCH_ECHO_DESCRIPTORS"]): DescService {
+export function loadEchoService(descriptorFile = process.env.BENCH_ECHO_DESCRIPTORS): DescService {
   if (descriptorFile === undefined) throw new Error("BENCH_ECHO_DESCRIPTORS is not set");
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(descriptorFile)));
   const service = registry.getService(ECHO_SERVICE);

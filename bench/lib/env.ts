@@ -125,11 +125,13 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
     const tesseraFlags = options.tesseraNodeFlags ?? [];
     const [tessera, tesseraRedis, oidc, floor] = await Promise.all([
       track(startBenchProcess<TesseraInfo>("tessera", "tessera.ts", { nodeFlags: tesseraFlags })),
-      track(startBenchProcess<TesseraInfo>("tessera-redis", "tessera.ts", {
+      track(
+        startBenchProcess<TesseraInfo>("tessera-redis", "tessera.ts", {
           nodeFlags: tesseraFlags,
           // Signing keys live in Redis too, sealed under a key-encryption key.
           env: { BENCH_REDIS_URL: redis.url, TESSERA_KEK: randomBytes(32).toString("base64url") },
-        })),
+        }),
+      ),
       track(startBenchProcess<HttpServerInfo>("oidc-provider", "oidc-provider.ts", { env: { NODE_ENV: "production" } })),
       track(startBenchProcess<HttpServerInfo>("floor", "floor.ts", { env: { BENCH_REDIS_URL: redis.url } })),
     ]);

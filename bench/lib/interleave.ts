@@ -34,7 +34,7 @@ export function loadRow(id: RowId, label: string, samples: readonly Sample[], op
   if (options.redisCpuIndex !== undefined) {
     const redisCpu = samples.map((s) => s.cpuPerCall[options.redisCpuIndex!]!);
     cells.push(["Redis CPU µs/call", fmtSeries(redisCpu)]);
-    series["redisCpu"] = redisCpu;
+    series.redisCpu = redisCpu;
   }
   const errors = samples.reduce((n, s) => n + s.errors, 0);
   const firstError = samples.find((s) => s.firstError !== undefined)?.firstError;

@@ -17,12 +17,7 @@ export interface LoadResult {
  * Runs `call(i)` for i = 0 … total−1 with `concurrency` calls in flight.
  * A call that rejects counts as an error.
  */
-export async function runConcurrent(
-  total: number,
-  concurrency: number,
-  timeLimitMs: number,
-  call: (i: number) => Promise<unknown>,
-): Promise<LoadResult> {
+export async function runConcurrent(total: number, concurrency: number, timeLimitMs: number, call: (i: number) => Promise<unknown>): Promise<LoadResult> {
   const deadline = Date.now() + timeLimitMs;
   let next = 0;
   let ok = 0;

@@ -110,4 +110,3 @@ export function serveUntilTerminated(stop: () => Promise<void>): void {
 export function announce(info: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ pid: process.pid, ...info })}\n`);
 }
-

@@ -85,7 +85,9 @@ export class Report {
   target(result: TargetResult): void {
     this.targets.set(result.id, result);
     const verdict = result.met === undefined ? "n/a" : result.met ? "MET" : "MISSED";
-    process.stdout.write(`target ${result.id}  ${result.description}: ${result.value} (goal ${result.goal}) ${verdict}${result.note ? `  (${result.note})` : ""}\n`);
+    process.stdout.write(
+      `target ${result.id}  ${result.description}: ${result.value} (goal ${result.goal}) ${verdict}${result.note ? `  (${result.note})` : ""}\n`,
+    );
   }
 
   series(id: RowId, name: string): readonly number[] | undefined {

@@ -65,17 +65,38 @@ export async function interceptorSection(env: BenchEnv, report: Report): Promise
       const first = samples.get("first-sight")!;
       const prefix = fw.name === "grpc-js" ? "interceptor-grpc-js" : "interceptor-connect";
       const transport = fw.name === "grpc-js" ? "grpc-js server and client" : "connect-node, Connect protocol (binary) over h2c";
-      report.row(loadRow(`${prefix}/none`, `${fw.name} echo, no interceptor`, none, { note: `${transport}; ${plan.rpcConcurrency} in flight; same authorization header sent` }));
-      report.row(loadRow(`${prefix}/cached`, `${fw.name} echo, Tessera interceptor, token already verified`, withCache, {
-        note: `CPU vs none ${fmtRatio(ratios(withCache.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!)))}`,
-      }));
-      report.row(loadRow(`${prefix}/first-sight`, `${fw.name} echo, Tessera interceptor, a new token every call`, first, {
-        note: `CPU vs none ${fmtRatio(ratios(first.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!)))}`,
-      }));
+      report.row(
+        loadRow(`${prefix}/none`, `${fw.name} echo, no interceptor`, none, {
+          note: `${transport}; ${plan.rpcConcurrency} in flight; same authorization header sent`,
+        }),
+      );
+      report.row(
+        loadRow(`${prefix}/cached`, `${fw.name} echo, Tessera interceptor, token already verified`, withCache, {
+          note: `CPU vs none ${fmtRatio(
+            ratios(
+              withCache.map((s) => s.cpuPerCall[0]!),
+              none.map((s) => s.cpuPerCall[0]!),
+            ),
+          )}`,
+        }),
+      );
+      report.row(
+        loadRow(`${prefix}/first-sight`, `${fw.name} echo, Tessera interceptor, a new token every call`, first, {
+          note: `CPU vs none ${fmtRatio(
+            ratios(
+              first.map((s) => s.cpuPerCall[0]!),
+              none.map((s) => s.cpuPerCall[0]!),
+            ),
+          )}`,
+        }),
+      );
       noneCpu[fw.name] = none.map((s) => s.cpuPerCall[0]!);
       firstCpu[fw.name] = first.map((s) => s.cpuPerCall[0]!);
       if (fw.name === "grpc-js") {
-        const r = ratios(withCache.map((s) => s.cpuPerCall[0]!), none.map((s) => s.cpuPerCall[0]!));
+        const r = ratios(
+          withCache.map((s) => s.cpuPerCall[0]!),
+          none.map((s) => s.cpuPerCall[0]!),
+        );
         report.target({
           id: "interceptor-cached-cpu-vs-none",
           description: "grpc-js: server CPU per call, Tessera interceptor with a cached token vs no auth",

@@ -3,7 +3,16 @@
 //    oidc-provider (opaque tokens from its memory adapter), and the floor:
 //    HTTP + client auth + one Redis GET.
 import { Redis } from "ioredis";
-import { BENCH_AUDIENCE, BENCH_CLIENT, BENCH_OPAQUE_AUDIENCE, BENCH_RS_CLIENT, basicAuthorization, FORM, floorIntrospectionKey, tokenRequestBody } from "../lib/bench-clients.js";
+import {
+  BENCH_AUDIENCE,
+  BENCH_CLIENT,
+  BENCH_OPAQUE_AUDIENCE,
+  BENCH_RS_CLIENT,
+  basicAuthorization,
+  FORM,
+  floorIntrospectionKey,
+  tokenRequestBody,
+} from "../lib/bench-clients.js";
 import type { BenchEnv } from "../lib/env.js";
 import { interleaved, loadRow } from "../lib/interleave.js";
 import { expectOk, httpPoster, measure, runConcurrent } from "../lib/load.js";
@@ -48,7 +57,11 @@ export async function introspectionSection(env: BenchEnv, report: Report): Promi
     }
 
     const targets: Record<Variant, { url: string; pids: number[]; token: (i: number) => string }> = {
-      "tessera-redis-hit": { url: `${env.tesseraRedis.info.http}/oauth2/introspect`, pids: [env.tesseraRedis.pid, env.redisPid], token: (i) => redisPool[i % POOL]! },
+      "tessera-redis-hit": {
+        url: `${env.tesseraRedis.info.http}/oauth2/introspect`,
+        pids: [env.tesseraRedis.pid, env.redisPid],
+        token: (i) => redisPool[i % POOL]!,
+      },
       "tessera-redis-miss": { url: `${env.tesseraRedis.info.http}/oauth2/introspect`, pids: [env.tesseraRedis.pid, env.redisPid], token: () => fresh.pop()! },
       "tessera-memory-hit": { url: `${env.tessera.info.http}/oauth2/introspect`, pids: [env.tessera.pid], token: (i) => memoryPool[i % POOL]! },
       "oidc-provider": { url: env.oidc.info.introspectionEndpoint, pids: [env.oidc.pid], token: (i) => opaquePool[i % POOL]! },
@@ -72,7 +85,9 @@ export async function introspectionSection(env: BenchEnv, report: Report): Promi
       (v) => measure(targets[v].pids, load(v, plan.introspectionCalls)),
     );
     const note = `${plan.httpConnections} keep-alive connections; ${POOL} tokens in turn`;
-    report.row(loadRow("introspection/tessera-redis-hit", "Tessera /oauth2/introspect, Redis cache hit", samples.get("tessera-redis-hit")!, { redisCpuIndex: 1, note }));
+    report.row(
+      loadRow("introspection/tessera-redis-hit", "Tessera /oauth2/introspect, Redis cache hit", samples.get("tessera-redis-hit")!, { redisCpuIndex: 1, note }),
+    );
     report.row(
       loadRow("introspection/tessera-redis-miss", "Tessera /oauth2/introspect, Redis cache miss (verify + fill)", samples.get("tessera-redis-miss")!, {
         redisCpuIndex: 1,
@@ -86,7 +101,10 @@ export async function introspectionSection(env: BenchEnv, report: Report): Promi
     const hit = samples.get("tessera-redis-hit")!;
     const oidc = samples.get("oidc-provider")!;
     const floor = samples.get("floor")!;
-    const vsOidc = ratios(hit.map((s) => s.rate), oidc.map((s) => s.rate));
+    const vsOidc = ratios(
+      hit.map((s) => s.rate),
+      oidc.map((s) => s.rate),
+    );
     report.target({
       id: "introspection-hit-vs-oidc-provider",
       description: "introspection: Tessera Redis cache hit vs oidc-provider (calls/s)",
@@ -94,17 +112,35 @@ export async function introspectionSection(env: BenchEnv, report: Report): Promi
       goal: "≥ 4×",
       met: median(vsOidc) >= 4,
       note:
-        `CPU per call: oidc-provider / Tessera = ${fmtRatio(ratios(oidc.map((s) => s.cpuPerCall[0]!), hit.map((s) => s.cpuPerCall[0]!)))}; ` +
-        `the floor itself: ${fmtRatio(ratios(floor.map((s) => s.rate), oidc.map((s) => s.rate)))}`,
+        `CPU per call: oidc-provider / Tessera = ${fmtRatio(
+          ratios(
+            oidc.map((s) => s.cpuPerCall[0]!),
+            hit.map((s) => s.cpuPerCall[0]!),
+          ),
+        )}; ` +
+        `the floor itself: ${fmtRatio(
+          ratios(
+            floor.map((s) => s.rate),
+            oidc.map((s) => s.rate),
+          ),
+        )}`,
     });
-    const vsFloor = ratios(hit.map((s) => s.cpuPerCall[0]!), floor.map((s) => s.cpuPerCall[0]!));
+    const vsFloor = ratios(
+      hit.map((s) => s.cpuPerCall[0]!),
+      floor.map((s) => s.cpuPerCall[0]!),
+    );
     report.target({
       id: "introspection-hit-cpu-vs-floor",
       description: "introspection: Tessera cache-hit CPU per call vs the floor (HTTP + auth + one Redis GET)",
       value: fmtRatio(vsFloor),
       goal: "≤ 1.3×",
       met: median(vsFloor) <= 1.3,
-      note: `Redis CPU per call: Tessera / floor = ${fmtRatio(ratios(hit.map((s) => s.cpuPerCall[1]!), floor.map((s) => s.cpuPerCall[1]!)))}`,
+      note: `Redis CPU per call: Tessera / floor = ${fmtRatio(
+        ratios(
+          hit.map((s) => s.cpuPerCall[1]!),
+          floor.map((s) => s.cpuPerCall[1]!),
+        ),
+      )}`,
     });
   } finally {
     poster.close();

@@ -40,13 +40,21 @@ export async function issuanceSection(env: BenchEnv, report: Report): Promise<vo
       const token = (JSON.parse(answer.body) as { access_token: string }).access_token;
       const header = decodeProtectedHeader(token);
       const claims = decodeJwt(token);
-      if (header.alg !== "ES256" || header.typ !== "at+jwt" || claims.aud !== BENCH_AUDIENCE || claims.iss !== endpoint.issuer || claims.scope !== "bench.read") {
+      if (
+        header.alg !== "ES256" ||
+        header.typ !== "at+jwt" ||
+        claims.aud !== BENCH_AUDIENCE ||
+        claims.iss !== endpoint.issuer ||
+        claims.scope !== "bench.read"
+      ) {
         throw new Error(`${variant} answered a token unlike the others: ${JSON.stringify({ header, claims })}`);
       }
     }
     const load = (variant: HttpVariant, calls: number) => () => {
       poster.fresh();
-      return runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async () => expectOk(await poster.post(endpoints[variant].url, headers, body), isToken));
+      return runConcurrent(calls, plan.httpConnections, plan.timeLimitMs, async () =>
+        expectOk(await poster.post(endpoints[variant].url, headers, body), isToken),
+      );
     };
     const variants: HttpVariant[] = ["tessera", "tessera-redis", "oidc-provider", "floor-sync", "floor"];
     const samples = await interleaved(
@@ -66,8 +74,14 @@ export async function issuanceSection(env: BenchEnv, report: Report): Promise<vo
     const o = samples.get("oidc-provider")!;
     const fs = samples.get("floor-sync")!;
     const f = samples.get("floor")!;
-    const throughput = ratios(t.map((s) => s.rate), o.map((s) => s.rate));
-    const cpuVsOidc = ratios(o.map((s) => s.cpuPerCall[0]!), t.map((s) => s.cpuPerCall[0]!));
+    const throughput = ratios(
+      t.map((s) => s.rate),
+      o.map((s) => s.rate),
+    );
+    const cpuVsOidc = ratios(
+      o.map((s) => s.cpuPerCall[0]!),
+      t.map((s) => s.cpuPerCall[0]!),
+    );
     report.target({
       id: "issuance-vs-oidc-provider",
       description: "issuance: Tessera vs oidc-provider (tokens/s)",
@@ -76,16 +90,34 @@ export async function issuanceSection(env: BenchEnv, report: Report): Promise<vo
       met: median(throughput) >= 2.5,
       note:
         `CPU per token: oidc-provider / Tessera = ${fmtRatio(cpuVsOidc)}; the floors themselves: ` +
-        `synchronous ${fmtRatio(ratios(fs.map((s) => s.rate), o.map((s) => s.rate)))}, jose ${fmtRatio(ratios(f.map((s) => s.rate), o.map((s) => s.rate)))}`,
+        `synchronous ${fmtRatio(
+          ratios(
+            fs.map((s) => s.rate),
+            o.map((s) => s.rate),
+          ),
+        )}, jose ${fmtRatio(
+          ratios(
+            f.map((s) => s.rate),
+            o.map((s) => s.rate),
+          ),
+        )}`,
     });
-    const cpuVsFloor = ratios(t.map((s) => s.cpuPerCall[0]!), fs.map((s) => s.cpuPerCall[0]!));
+    const cpuVsFloor = ratios(
+      t.map((s) => s.cpuPerCall[0]!),
+      fs.map((s) => s.cpuPerCall[0]!),
+    );
     report.target({
       id: "issuance-cpu-vs-floor",
       description: "issuance: Tessera CPU per token vs the synchronous floor's (node:http + Basic + node:crypto sign)",
       value: fmtRatio(cpuVsFloor),
       goal: "≤ 1.2×",
       met: median(cpuVsFloor) <= 1.2,
-      note: `vs the jose floor: ${fmtRatio(ratios(t.map((s) => s.cpuPerCall[0]!), f.map((s) => s.cpuPerCall[0]!)))}`,
+      note: `vs the jose floor: ${fmtRatio(
+        ratios(
+          t.map((s) => s.cpuPerCall[0]!),
+          f.map((s) => s.cpuPerCall[0]!),
+        ),
+      )}`,
     });
   } finally {
     poster.close();
@@ -115,10 +147,15 @@ export async function issuanceSection(env: BenchEnv, report: Report): Promise<vo
     );
     const t = samples.get("tessera")!;
     const floor = samples.get("floor-sync")!;
-    report.row(loadRow("issuance-grpc/tessera", "Tessera IssueToken on grpc-js (memory store)", t, { note: `${plan.rpcConcurrency} calls in flight on one channel` }));
+    report.row(
+      loadRow("issuance-grpc/tessera", "Tessera IssueToken on grpc-js (memory store)", t, { note: `${plan.rpcConcurrency} calls in flight on one channel` }),
+    );
     report.row(loadRow("issuance-grpc/tessera-redis", "Tessera IssueToken on grpc-js (Redis store)", samples.get("tessera-redis")!, { redisCpuIndex: 1 }));
     report.row(loadRow("issuance-grpc/floor-sync", "floor: grpc-js echo + Basic + node:crypto sign (synchronous)", floor));
-    const cpuVsFloor = ratios(t.map((s) => s.cpuPerCall[0]!), floor.map((s) => s.cpuPerCall[0]!));
+    const cpuVsFloor = ratios(
+      t.map((s) => s.cpuPerCall[0]!),
+      floor.map((s) => s.cpuPerCall[0]!),
+    );
     report.target({
       id: "issuance-grpc-cpu-vs-floor",
       description: "IssueToken on grpc-js: Tessera CPU per token vs the floor's (grpc-js echo + Basic + node:crypto sign)",

@@ -71,6 +71,7 @@ export async function revocationSection(env: BenchEnv, report: Report): Promise<
         if (r.type !== "rejected") throw new Error(`verifier: ${JSON.stringify(r)}`);
         return BigInt(r.at);
       });
+      // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
       const last = ats.reduce((a, b) => (a > b ? a : b));
       const ms = Number(last - ack) / 1e6;
       if (ms < 0) beforeAck++;

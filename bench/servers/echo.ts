@@ -23,11 +23,11 @@ import { announce, serveUntilTerminated } from "../lib/processes.js";
 import { syncEs256Signer } from "../lib/sync-signer.js";
 
 const service: DescService = loadEchoService();
-const auth = process.env["BENCH_ECHO_AUTH"] === "1";
-const verifier = auth ? remoteVerifier({ issuer: process.env["BENCH_ISSUER"]!, jwksUrl: process.env["BENCH_JWKS_URL"]! }) : undefined;
+const auth = process.env.BENCH_ECHO_AUTH === "1";
+const verifier = auth ? remoteVerifier({ issuer: process.env.BENCH_ISSUER!, jwksUrl: process.env.BENCH_JWKS_URL! }) : undefined;
 await verifier?.start();
 
-const signer = process.env["BENCH_ECHO_SIGN"] === "1" ? syncEs256Signer("floor-grpc-es256") : undefined;
+const signer = process.env.BENCH_ECHO_SIGN === "1" ? syncEs256Signer("floor-grpc-es256") : undefined;
 const issuer = "http://127.0.0.1/floor-grpc";
 
 /** Echo; as the IssueToken floor, a token for the caller instead (grpc-js only: Connect's handler context differs). */
@@ -36,7 +36,17 @@ const echo = async (req: { text: string }, call?: { metadata?: { get(key: string
   const client = floorBasicClient(call?.metadata?.get("authorization")[0] as string | undefined);
   if (client === undefined) throw new Error("invalid_client");
   const now = Math.floor(Date.now() / 1000);
-  const claims = { client_id: client, scope: "bench.read", iss: issuer, sub: client, aud: BENCH_AUDIENCE, iat: now, nbf: now, exp: now + 300, jti: randomBytes(16).toString("base64url") };
+  const claims = {
+    client_id: client,
+    scope: "bench.read",
+    iss: issuer,
+    sub: client,
+    aud: BENCH_AUDIENCE,
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: randomBytes(16).toString("base64url"),
+  };
   return { text: signer.sign(claims) };
 };
 

@@ -39,9 +39,9 @@ function send(res: ServerResponse, status: number, body: string): void {
 
 const { privateKey, publicKey } = await generateKeyPair("ES256");
 const kid = "floor-es256";
-const syncSigner = process.env["BENCH_FLOOR_SIGN"] === "sync" ? syncEs256Signer(kid) : undefined;
+const syncSigner = process.env.BENCH_FLOOR_SIGN === "sync" ? syncEs256Signer(kid) : undefined;
 const jwks = syncSigner?.jwks ?? JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] });
-const redisUrl = process.env["BENCH_REDIS_URL"];
+const redisUrl = process.env.BENCH_REDIS_URL;
 const redis = redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 const allowedScopes = new Set<string>(BENCH_SCOPES);
 
@@ -65,15 +65,15 @@ const server = createServer((req, res) => {
         const token = syncSigner
           ? syncSigner.sign({ client_id: client, scope, iss: issuer, sub: client, aud: BENCH_AUDIENCE, iat: now, nbf: now, exp: now + 300, jti })
           : await new SignJWT({ client_id: client, scope })
-            .setProtectedHeader({ alg: "ES256", kid, typ: "at+jwt" })
-            .setIssuer(issuer)
-            .setSubject(client)
-            .setAudience(BENCH_AUDIENCE)
-            .setIssuedAt(now)
-            .setNotBefore(now)
-            .setExpirationTime(now + 300)
-            .setJti(jti)
-            .sign(privateKey);
+              .setProtectedHeader({ alg: "ES256", kid, typ: "at+jwt" })
+              .setIssuer(issuer)
+              .setSubject(client)
+              .setAudience(BENCH_AUDIENCE)
+              .setIssuedAt(now)
+              .setNotBefore(now)
+              .setExpirationTime(now + 300)
+              .setJti(jti)
+              .sign(privateKey);
         return send(res, 200, JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 300, scope }));
       }
       if (req.url === "/introspect" && redis !== undefined) {

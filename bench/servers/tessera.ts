@@ -11,7 +11,7 @@ import { announce, serveUntilTerminated } from "../lib/processes.js";
 const config = validateConfig(
   {
     // With Redis the issuer must be set (replicas agree on it); the bench's verifiers get it announced.
-    ...(process.env["BENCH_REDIS_URL"] ? { issuer: "http://tessera.bench.test" } : {}),
+    ...(process.env.BENCH_REDIS_URL ? { issuer: "http://tessera.bench.test" } : {}),
     http: { port: 0 },
     grpc: { port: 0 },
     // The bench measures throughput: per-client rate limits off (failed-authentication throttling stays).
@@ -36,7 +36,7 @@ const config = validateConfig(
       },
     ],
   },
-  { REDIS_URL: process.env["BENCH_REDIS_URL"] },
+  { REDIS_URL: process.env.BENCH_REDIS_URL },
   () => "",
 );
 

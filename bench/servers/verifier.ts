@@ -19,9 +19,9 @@ export type VerifierReport =
   | { type: "rejected"; id: number; at: string }
   | { type: "missed"; id: number; error: string };
 
-const redis = new Redis(process.env["BENCH_REDIS_URL"]!, fastFailOptions(2000));
+const redis = new Redis(process.env.BENCH_REDIS_URL!, fastFailOptions(2000));
 const store = createRedisStore({ client: redis });
-const verifier = remoteVerifier({ issuer: process.env["BENCH_ISSUER"]!, jwksUrl: process.env["BENCH_JWKS_URL"]!, revocations: store.denyList });
+const verifier = remoteVerifier({ issuer: process.env.BENCH_ISSUER!, jwksUrl: process.env.BENCH_JWKS_URL!, revocations: store.denyList });
 await verifier.start();
 
 const watched = new Map<string, { id: number; token: string }>();

@@ -6,12 +6,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { status } from "@grpc/grpc-js";
-import {
-  CalendarService,
-  EventSchema,
-  type Event,
-  type WatchEventsResponseSchema,
-} from "../gen/example/calendar/v1/calendar_pb.js";
+import { type CalendarService, EventSchema, type Event, type WatchEventsResponseSchema } from "../gen/example/calendar/v1/calendar_pb.js";
 import { principal } from "../../src/connect.js";
 import { grpcPrincipal, type GrpcServiceImpl } from "../../src/grpc.js";
 

@@ -49,7 +49,8 @@ interface Step {
 function outcomeOf(err: unknown): Outcome {
   if (err instanceof ConnectError) return { status: status[err.code] ?? String(err.code), detail: err.findDetails(AuthErrorDetailSchema)[0] };
   const grpc = err as Partial<ServiceError>;
-  if (typeof grpc.code === "number" && grpc.metadata !== undefined) return { status: status[grpc.code] ?? String(grpc.code), detail: authErrorDetail(grpc.metadata) };
+  if (typeof grpc.code === "number" && grpc.metadata !== undefined)
+    return { status: status[grpc.code] ?? String(grpc.code), detail: authErrorDetail(grpc.metadata) };
   throw err;
 }
 
@@ -89,7 +90,7 @@ process.once("SIGINT", () => abandon("interrupted", 130));
 process.once("SIGTERM", () => abandon("terminated", 143));
 
 // MESH_CONFIG: another configuration than examples/mesh/tessera.yaml, e.g. to see the script catch a wider grant.
-const configFile = process.env["MESH_CONFIG"];
+const configFile = process.env.MESH_CONFIG;
 const mesh = await startMesh({
   files: [{ name: "launch-plan.md", content: new TextEncoder().encode("# Launch plan\n") }],
   ...(configFile ? { configFile } : {}),
@@ -194,7 +195,11 @@ try {
         const fresh = await mesh.tasks.tokens.get(CALENDAR, ["event.view"]);
         return `${events.length} event(s), with a new token: ${fresh !== revokedToken}`;
       },
-      expect: { status: "allowed", result: /^1 event\(s\), with a new token: true$/, calls: ["CalendarService/ListEvents UNAUTHENTICATED", "CalendarService/ListEvents OK"] },
+      expect: {
+        status: "allowed",
+        result: /^1 event\(s\), with a new token: true$/,
+        calls: ["CalendarService/ListEvents UNAUTHENTICATED", "CalendarService/ListEvents OK"],
+      },
     },
     {
       story: "viewer, which has no task.schedule, tries to schedule a task",

@@ -2,7 +2,7 @@
 // protobuf-es bridge. The caller comes from grpcPrincipal(call).
 import { create } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
-import { FileSchema, FilesService, type File } from "../gen/example/files/v1/files_pb.js";
+import { FileSchema, type FilesService, type File } from "../gen/example/files/v1/files_pb.js";
 import { grpcPrincipal, type GrpcServiceImpl } from "../../src/grpc.js";
 
 class NotFound extends Error {

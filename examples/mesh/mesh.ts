@@ -17,15 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectError, createClient, type Client, type Interceptor as ConnectInterceptor } from "@connectrpc/connect";
 import { Http2SessionManager, connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
-import {
-  InterceptingCall,
-  ListenerBuilder,
-  RequesterBuilder,
-  Server,
-  ServerCredentials,
-  status,
-  type Interceptor as GrpcInterceptor,
-} from "@grpc/grpc-js";
+import { InterceptingCall, ListenerBuilder, RequesterBuilder, Server, ServerCredentials, status, type Interceptor as GrpcInterceptor } from "@grpc/grpc-js";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { parse, stringify } from "yaml";
 import { remoteVerifier, type TokenVerifier } from "tessera";
@@ -89,17 +81,17 @@ const DEFAULT_CONFIG = new URL("./tessera.yaml", import.meta.url).pathname;
 async function withCredentials(doc: { clients?: Record<string, unknown>[] }, dir: string): Promise<Map<string, MeshCredential>> {
   const credentials = new Map<string, MeshCredential>();
   for (const client of doc.clients ?? []) {
-    const id = String(client["id"]);
-    if (client["authMethod"] === "private_key_jwt") {
+    const id = String(client.id);
+    if (client.authMethod === "private_key_jwt") {
       const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
       const kid = `${id}-${Date.now().toString(36)}`;
-      client["jwks"] = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] };
+      client.jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] };
       const keyFile = join(dir, `${id}-key.pem`);
       writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600 });
       credentials.set(id, { keyFile, kid });
     } else {
       const secret = generateClientSecret();
-      client["secretHashes"] = [hashClientSecret(secret)];
+      client.secretHashes = [hashClientSecret(secret)];
       credentials.set(id, { secret });
     }
   }

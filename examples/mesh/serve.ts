@@ -22,7 +22,7 @@ for (const [id, credential] of mesh.credentials) {
   else lines.push(`export ${name}_KEY=${credential.keyFile}`, `export ${name}_KID=${credential.kid}`);
 }
 const envFile = join(mesh.dir, "mesh.env");
-writeFileSync(envFile, lines.join("\n") + "\n", { mode: 0o600 });
+writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
 
 console.log(`Tessera          ${mesh.tessera.httpUrl} (OAuth, Connect), ${mesh.tessera.grpcAddress} (gRPC)`);
 console.log(`CalendarService  ${hostPort(mesh.calendarUrl)} (Connect; gRPC, gRPC-Web and Connect over h2c)`);

@@ -9,6 +9,10 @@ import { calendarConnect } from "../mesh/calendar-service.js";
 const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });
 await verifier.start();
 const routes = protect(verifier, (router) => router.service(CalendarService, calendarConnect()));
-const server = createServer(connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) })).listen(Number(process.env.PORT ?? 50051), "127.0.0.1", () => {
-  console.log(`calendar listening on http://127.0.0.1:${(server.address() as { port: number }).port}`);
-});
+const server = createServer(connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) })).listen(
+  Number(process.env.PORT ?? 50051),
+  "127.0.0.1",
+  () => {
+    console.log(`calendar listening on http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  },
+);

@@ -13,7 +13,11 @@ const tokens = new TokenSource({
     auth: { method: "client_secret_basic", secret: process.env.CLIENT_SECRET ?? "" },
   }),
 });
-const transport = createConnectTransport({ baseUrl: process.env.CALENDAR_URL ?? "http://127.0.0.1:50051", httpVersion: "2", interceptors: [tokenInterceptor({ tokens })] });
+const transport = createConnectTransport({
+  baseUrl: process.env.CALENDAR_URL ?? "http://127.0.0.1:50051",
+  httpVersion: "2",
+  interceptors: [tokenInterceptor({ tokens })],
+});
 const calendar = createClient(CalendarService, transport);
 
 const { event } = await calendar.createEvent({ title: "Planning", startUnix: BigInt(Math.floor(Date.now() / 1000)) });

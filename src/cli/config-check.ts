@@ -22,7 +22,9 @@ export function configCommand(): Command {
   const config = new Command("config").description("the configuration file");
   config
     .command("check")
-    .description("dry run: validate the configuration, read the signing key file, check the issuer, TLS files, TESSERA_KEK and Redis; prints OK or every problem (exit 0 or 78)")
+    .description(
+      "dry run: validate the configuration, read the signing key file, check the issuer, TLS files, TESSERA_KEK and Redis; prints OK or every problem (exit 0 or 78)",
+    )
     .addOption(configOption())
     .option("--no-redis", "do not connect to Redis (and so do not check that TESSERA_KEK opens the stored keys)")
     .action(async (options: { redis: boolean }, command: Command) => checkConfig(requiredConfigPath(command), options.redis));
@@ -120,5 +122,5 @@ async function checkConfig(path: string, connectRedis: boolean): Promise<void> {
     process.stderr.write(`${path}: ${found.problems.length} problem${found.problems.length === 1 ? "" : "s"}\n`);
     throw new ExitWith(EXIT.config);
   }
-  process.stdout.write(found.notes.map((n) => `${n}\n`).join("") + "OK\n");
+  process.stdout.write(`${found.notes.map((n) => `${n}\n`).join("")}OK\n`);
 }

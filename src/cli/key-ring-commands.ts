@@ -60,7 +60,9 @@ function describeNext(next: NextActivation | undefined, checkIntervalSeconds: nu
 
 function requireRing(state: KeyRingState, prefix: string, command: KeyRingCommand): void {
   if (state.records.length === 0) {
-    throw new Error(`no key ring in Redis under the prefix "${prefix}": no server has started with this configuration and this Redis yet, so there is nothing to ${command}`);
+    throw new Error(
+      `no key ring in Redis under the prefix "${prefix}": no server has started with this configuration and this Redis yet, so there is nothing to ${command}`,
+    );
   }
 }
 

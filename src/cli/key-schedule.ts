@@ -47,6 +47,9 @@ export function isoTime(seconds: number | undefined): string {
 /** One line per key, as `keys list` prints them. */
 export function keyLines(records: readonly Omit<KeyRecord, "sealed" | "publicJwk">[]): string {
   return records
-    .map((r) => `${r.kid}  ${r.alg}  ${r.state.padEnd(7)}  published ${isoTime(r.publishedAt)}  activated ${isoTime(r.activatedAt)}  ended ${isoTime(r.endedAt)}\n`)
+    .map(
+      (r) =>
+        `${r.kid}  ${r.alg}  ${r.state.padEnd(7)}  published ${isoTime(r.publishedAt)}  activated ${isoTime(r.activatedAt)}  ended ${isoTime(r.endedAt)}\n`,
+    )
     .join("");
 }

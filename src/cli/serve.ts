@@ -28,7 +28,7 @@ export async function serve(configPath: string | undefined): Promise<void> {
   const server = await createTesseraServer({ config, logger: stderrLogger });
   if (demoSecret !== undefined) {
     process.stderr.write(
-      [
+      `${[
         "",
         "  ************************************************************************",
         ...(config.redis === undefined
@@ -42,7 +42,7 @@ export async function serve(configPath: string | undefined): Promise<void> {
             ]),
         "  ************************************************************************",
         "",
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
     // The one place a secret is printed: dev mode's demo client, once, at start.
     process.stdout.write(

@@ -36,7 +36,10 @@ const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 export function checkIssuerIsExplicit(config: Parsed, devMode: boolean, ctx: CheckContext): void {
   if (config.issuer !== undefined) return;
   if (config.redis !== undefined) {
-    ctx.fail(["issuer"], "must be set when Redis is configured: every replica must use the same issuer (set issuer, or TESSERA_ISSUER, to the URL clients reach Tessera at)");
+    ctx.fail(
+      ["issuer"],
+      "must be set when Redis is configured: every replica must use the same issuer (set issuer, or TESSERA_ISSUER, to the URL clients reach Tessera at)",
+    );
   }
   if (WILDCARD_HOSTS.has(config.http.host) && !devMode) {
     ctx.fail(["issuer"], "must be set when http.host is a wildcard address (set issuer, or TESSERA_ISSUER, to the URL clients reach Tessera at)");
@@ -56,7 +59,8 @@ export function checkLifetimes(config: Parsed, ctx: CheckContext): void {
 
 export function checkRotation(config: Parsed, ctx: CheckContext): void {
   const { periodSeconds, leadTimeSeconds } = config.signing.rotation;
-  if (leadTimeSeconds > periodSeconds) ctx.fail(["signing", "rotation", "leadTimeSeconds"], `must not exceed signing.rotation.periodSeconds (${periodSeconds})`);
+  if (leadTimeSeconds > periodSeconds)
+    ctx.fail(["signing", "rotation", "leadTimeSeconds"], `must not exceed signing.rotation.periodSeconds (${periodSeconds})`);
 }
 
 /** Client ids are unique (exact strings), and each client grants an audience once. */
@@ -89,12 +93,14 @@ export function checkTrustedIssuers(config: Parsed, ctx: CheckContext): void {
       } catch {
         ctx.fail([...at, "jwksUri"], "must be an absolute URL");
       }
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) ctx.fail([...at, "jwksUri"], "must be https (http only on loopback)");
+      if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname)))
+        ctx.fail([...at, "jwksUri"], "must be https (http only on loopback)");
     }
     trusted.subjects.forEach(({ clientId }, j) => {
       const client = config.clients.find((c) => c.id === clientId);
       if (client === undefined) ctx.fail([...at, "subjects", j, "clientId"], `no client "${clientId}"`);
-      if (!client.grantTypes.includes(GRANT_JWT_BEARER)) ctx.fail([...at, "subjects", j, "clientId"], `client "${clientId}" does not allow the jwt-bearer grant`);
+      if (!client.grantTypes.includes(GRANT_JWT_BEARER))
+        ctx.fail([...at, "subjects", j, "clientId"], `client "${clientId}" does not allow the jwt-bearer grant`);
     });
   });
 }
@@ -117,6 +123,7 @@ export function checkRedisTopology(config: Parsed, ctx: CheckContext): void {
 export function checkListenerLimits(config: Parsed, ctx: CheckContext): void {
   for (const name of ["http", "grpc"] as const) {
     const { headersTimeoutMs, requestTimeoutMs } = config[name].limits;
-    if (headersTimeoutMs > requestTimeoutMs) ctx.fail([name, "limits", "headersTimeoutMs"], `must not exceed ${name}.limits.requestTimeoutMs (${requestTimeoutMs})`);
+    if (headersTimeoutMs > requestTimeoutMs)
+      ctx.fail([name, "limits", "headersTimeoutMs"], `must not exceed ${name}.limits.requestTimeoutMs (${requestTimeoutMs})`);
   }
 }

@@ -81,19 +81,17 @@ const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k"];
 /** A JWK Set of public keys: a private member (d, k, …) is refused, naming it. */
 function publicJwks(required?: string) {
   const keys = z.array(z.unknown(), { error: "must be a non-empty list of JWKs" }).min(1, { error: "must be a non-empty list of JWKs" });
-  const set = z
-    .looseObject({ keys }, { error: (issue) => (issue.input === undefined && required ? required : OBJECT) })
-    .superRefine((value, ctx) => {
-      value.keys.forEach((key, i) => {
-        if (typeof key !== "object" || key === null || Array.isArray(key) || typeof (key as Record<string, unknown>)["kty"] !== "string") {
-          ctx.addIssue({ code: "custom", path: ["keys", i], message: "must be a JWK with kty" });
-          return;
-        }
-        for (const member of PRIVATE_JWK_MEMBERS) {
-          if (member in key) ctx.addIssue({ code: "custom", path: ["keys", i, member], message: "a registered key must be public" });
-        }
-      });
+  const set = z.looseObject({ keys }, { error: (issue) => (issue.input === undefined && required ? required : OBJECT) }).superRefine((value, ctx) => {
+    value.keys.forEach((key, i) => {
+      if (typeof key !== "object" || key === null || Array.isArray(key) || typeof (key as Record<string, unknown>).kty !== "string") {
+        ctx.addIssue({ code: "custom", path: ["keys", i], message: "must be a JWK with kty" });
+        return;
+      }
+      for (const member of PRIVATE_JWK_MEMBERS) {
+        if (member in key) ctx.addIssue({ code: "custom", path: ["keys", i, member], message: "a registered key must be public" });
+      }
     });
+  });
   return set as unknown as z.ZodType<JSONWebKeySet, unknown>;
 }
 
@@ -132,17 +130,17 @@ const tls = section({
 
 const listenerLimits = section({
   maxConnections: int(1, 1_000_000).default(1024).meta({ description: "Open connections at most; further ones are closed on accept." }),
-  headersTimeoutMs: int(50, 3_600_000)
-    .default(10_000)
-    .meta({
-      description:
-        "A new connection must deliver its first complete request (gRPC: its first call) within this time; HTTP/1.1 each further request head too. At most requestTimeoutMs.",
-      defaultText: "10000, or requestTimeoutMs if lower",
-    }),
-  requestTimeoutMs: int(50, 3_600_000).default(30_000).meta({ description: "A request (gRPC call) must have arrived completely, body included, within this time of its start." }),
-  idleTimeoutMs: int(50, 3_600_000)
-    .default(60_000)
-    .meta({ description: "A connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 session without streams, gRPC channel) is closed after this time." }),
+  headersTimeoutMs: int(50, 3_600_000).default(10_000).meta({
+    description:
+      "A new connection must deliver its first complete request (gRPC: its first call) within this time; HTTP/1.1 each further request head too. At most requestTimeoutMs.",
+    defaultText: "10000, or requestTimeoutMs if lower",
+  }),
+  requestTimeoutMs: int(50, 3_600_000)
+    .default(30_000)
+    .meta({ description: "A request (gRPC call) must have arrived completely, body included, within this time of its start." }),
+  idleTimeoutMs: int(50, 3_600_000).default(60_000).meta({
+    description: "A connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 session without streams, gRPC channel) is closed after this time.",
+  }),
   maxConcurrentStreams: int(1, 10_000).default(100).meta({ description: "Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)." }),
   maxHeaderBytes: int(1024, 1_048_576)
     .default(16_384)
@@ -153,20 +151,24 @@ const listenerLimits = section({
 
 function listener<const Extra extends z.ZodRawShape>(name: "http" | "grpc", port: number, serves: string, extra: Extra) {
   const NAME = name.toUpperCase();
-  return section({
-    host: text()
-      .default("127.0.0.1")
-      .meta({ description: "Interface to bind. The default accepts connections from this machine only.", env: `TESSERA_${NAME}_HOST` }),
-    port: int(0, 65535)
-      .default(port)
-      .meta({ description: "TCP port; 0 picks a free one.", env: `TESSERA_${NAME}_PORT` }),
-    tls: tls.optional().meta({ description: `Serve TLS with this certificate and key (${name === "http" ? "ALPN h2 and http/1.1" : "gRPC over TLS"}). Absent: plaintext.` }),
-    limits: listenerLimits,
-    ...extra,
-  })
-    // Every field has a default: an absent section parses as {} (the generic Extra hides that from the type).
-    .prefault({} as never)
-    .meta({ description: serves });
+  return (
+    section({
+      host: text()
+        .default("127.0.0.1")
+        .meta({ description: "Interface to bind. The default accepts connections from this machine only.", env: `TESSERA_${NAME}_HOST` }),
+      port: int(0, 65535)
+        .default(port)
+        .meta({ description: "TCP port; 0 picks a free one.", env: `TESSERA_${NAME}_PORT` }),
+      tls: tls
+        .optional()
+        .meta({ description: `Serve TLS with this certificate and key (${name === "http" ? "ALPN h2 and http/1.1" : "gRPC over TLS"}). Absent: plaintext.` }),
+      limits: listenerLimits,
+      ...extra,
+    })
+      // Every field has a default: an absent section parses as {} (the generic Extra hides that from the type).
+      .prefault({} as never)
+      .meta({ description: serves })
+  );
 }
 
 const grant = section({
@@ -214,7 +216,9 @@ function secretHashClient(method: "client_secret_basic" | "client_secret_post") 
       .array(hash, { error: (issue) => (issue.input === undefined ? `is required for ${method}` : count) })
       .min(1, { error: count })
       .max(2, { error: count })
-      .meta({ description: "SHA-256 digests of the client's secrets, `sha256:<base64url>` (`tessera secret` makes one). One or two, so that a secret can be rotated." }),
+      .meta({
+        description: "SHA-256 digests of the client's secrets, `sha256:<base64url>` (`tessera secret` makes one). One or two, so that a secret can be rotated.",
+      }),
     ...clientFields,
   });
 }
@@ -228,7 +232,8 @@ const client = z.discriminatedUnion(
       id: clientId,
       authMethod: authMethod("client_secret_jwt"),
       jwtSecret: secretReference("secret", "is required for client_secret_jwt").meta({
-        description: "The shared HMAC secret (at least 32 bytes), as env:NAME or file:PATH, never the secret itself. The loaded configuration holds the resolved value.",
+        description:
+          "The shared HMAC secret (at least 32 bytes), as env:NAME or file:PATH, never the secret itself. The loaded configuration holds the resolved value.",
       }),
       ...clientFields,
     }),
@@ -272,49 +277,44 @@ const redis = section({
   name: text().optional().meta({ description: "Sentinel: the name of the monitored master set." }),
   cluster: redisNodes.optional().meta({ description: "Cluster: some of its nodes, host:port (the rest is discovered)." }),
   username: text().optional().meta({ description: "ACL user name (Sentinel and Cluster; a URL carries its own)." }),
-  password: secretReference("password")
-    .optional()
-    .meta({ description: "Password as env:NAME or file:PATH (Sentinel and Cluster; a URL carries its own). The loaded configuration holds the resolved value." }),
+  password: secretReference("password").optional().meta({
+    description: "Password as env:NAME or file:PATH (Sentinel and Cluster; a URL carries its own). The loaded configuration holds the resolved value.",
+  }),
   keyPrefix: z
     .string({ error: "must be a non-empty string" })
     // Tessera adds its own hash tags ({…}) where keys must share a Cluster slot: a brace in the prefix would override them.
     .regex(/^[\x21-\x7A\x7C\x7E]{1,64}$/, { error: "must be at most 64 printable ASCII characters without spaces, { or }" })
     .default("tessera:")
     .meta({ description: "Prefix of every key Tessera writes (its own, not ioredis' keyPrefix); lets several deployments share a Redis." }),
-  waitReplicas: z
-    .literal([0, 1], { error: "must be an integer from 0 to 1" })
-    .optional()
-    .meta({
-      description:
-        "Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Absent: follows the topology, 1 once the primary (standalone or Sentinel's; Cluster: any master) reported a connected replica in INFO replication (asked at the first revocation, after each reconnection and every 30 s), from then on until restart; else 0.",
-      defaultText: "follows the topology",
-    }),
+  waitReplicas: z.literal([0, 1], { error: "must be an integer from 0 to 1" }).optional().meta({
+    description:
+      "Replicas that must confirm a revocation (WAIT) before it is acknowledged: 0 or 1. Absent: follows the topology, 1 once the primary (standalone or Sentinel's; Cluster: any master) reported a connected replica in INFO replication (asked at the first revocation, after each reconnection and every 30 s), from then on until restart; else 0.",
+    defaultText: "follows the topology",
+  }),
   waitTimeoutMs: int(10, 60_000).default(500).meta({ description: "How long a revocation waits for that replica, in milliseconds; then 503." }),
-  commandTimeoutMs: int(50, 60_000).default(2000).meta({ description: "Longest any Redis operation may take before the request answers 503, in milliseconds." }),
+  commandTimeoutMs: int(50, 60_000)
+    .default(2000)
+    .meta({ description: "Longest any Redis operation may take before the request answers 503, in milliseconds." }),
 });
 
 /** The configuration file (YAML or JSON) after the environment overlay. */
 export const configSchema = section({
-  issuer: text()
-    .optional()
-    .meta({
-      description:
-        "The issuer identifier: iss of every token, aud of client assertions. An http(s) URL without query or fragment (RFC 8414 §2). Required with Redis (replicas) or a wildcard http.host.",
-      env: "TESSERA_ISSUER",
-      defaultText: "http://<http.host>:<http.port> as bound",
-    }),
+  issuer: text().optional().meta({
+    description:
+      "The issuer identifier: iss of every token, aud of client assertions. An http(s) URL without query or fragment (RFC 8414 §2). Required with Redis (replicas) or a wildcard http.host.",
+    env: "TESSERA_ISSUER",
+    defaultText: "http://<http.host>:<http.port> as bound",
+  }),
   http: listener("http", 8080, "The HTTP listener: Connect, gRPC-Web and the OAuth endpoints, HTTP/1.1 and h2c.", {}),
   grpc: listener("grpc", 9090, "The gRPC listener (grpc-js).", {
     reflection: flag().default(true).meta({ description: "gRPC server reflection (grpc.reflection.v1 and v1alpha) for TokenService and Health." }),
   }),
   tokens: section({
-    lifetimeSeconds: int(1, 86_400)
-      .default(300)
-      .meta({
-        description: "Default access-token lifetime, in seconds; at most maxLifetimeSeconds.",
-        env: "TESSERA_TOKEN_LIFETIME",
-        defaultText: "300, or maxLifetimeSeconds if that is lower",
-      }),
+    lifetimeSeconds: int(1, 86_400).default(300).meta({
+      description: "Default access-token lifetime, in seconds; at most maxLifetimeSeconds.",
+      env: "TESSERA_TOKEN_LIFETIME",
+      defaultText: "300, or maxLifetimeSeconds if that is lower",
+    }),
     maxLifetimeSeconds: int(1, 86_400)
       .default(3600)
       .meta({ description: "Upper bound of every lifetime, the default and each client's tokenLifetimeSeconds, in seconds." }),
@@ -325,21 +325,24 @@ export const configSchema = section({
     algorithm: oneOf(SIGNING_ALGORITHMS)
       .default("ES256")
       .meta({ description: "Algorithm of generated keys: ES256, EdDSA or RS256.", env: "TESSERA_SIGNING_ALG" }),
-    keyFile: text()
-      .optional()
-      .meta({
-        description: "A PEM (PKCS#8) or JWK private key file managed elsewhere: it signs as it is, without rotation. Absent: Tessera manages its keys (in memory, or in Redis sealed under TESSERA_KEK).",
-        env: "TESSERA_SIGNING_KEY_FILE",
-      }),
+    keyFile: text().optional().meta({
+      description:
+        "A PEM (PKCS#8) or JWK private key file managed elsewhere: it signs as it is, without rotation. Absent: Tessera manages its keys (in memory, or in Redis sealed under TESSERA_KEK).",
+      env: "TESSERA_SIGNING_KEY_FILE",
+    }),
     rotation: section({
-      periodSeconds: int(3600, 366 * 86_400).default(7 * 86_400).meta({ description: "How long a managed key signs before the next takes over, in seconds." }),
+      periodSeconds: int(3600, 366 * 86_400)
+        .default(7 * 86_400)
+        .meta({ description: "How long a managed key signs before the next takes over, in seconds." }),
       leadTimeSeconds: int(60, 366 * 86_400)
         .default(3600)
         .meta({
           description: "How long a key is published before it signs, in seconds; longer than any verifier's JWKS cache. At most periodSeconds.",
           defaultText: "3600, or periodSeconds if that is lower",
         }),
-      checkIntervalSeconds: int(1, 3600).default(60).meta({ description: "How often each replica checks the rotation schedule and re-reads the key ring, in seconds." }),
+      checkIntervalSeconds: int(1, 3600)
+        .default(60)
+        .meta({ description: "How often each replica checks the rotation schedule and re-reads the key ring, in seconds." }),
     })
       .prefault({})
       .meta({ description: "Rotation of managed keys." }),
@@ -347,22 +350,32 @@ export const configSchema = section({
     .prefault({})
     .meta({ description: "Token signing keys." }),
   clients: list(client).default([]).meta({ description: "Registered clients. Each has one authMethod, which decides its credential field." }),
-  trustedIssuers: list(trustedIssuer).default([]).meta({ description: "External issuers trusted for the jwt-bearer grant (RFC 7523 §2.1), e.g. a workload identity provider." }),
+  trustedIssuers: list(trustedIssuer)
+    .default([])
+    .meta({ description: "External issuers trusted for the jwt-bearer grant (RFC 7523 §2.1), e.g. a workload identity provider." }),
   redis: redis.optional().meta({
     description:
       "Shared state in Redis (deny-list and revocation feed, introspection cache, assertion replay, failed-authentication counts, signing keys). Exactly one of url, sentinels (with name) and cluster. Absent, and no REDIS_URL: this process's memory, one replica only.",
   }),
   introspection: section({
-    cacheSeconds: int(0, 3600).default(60).meta({ description: "How long an active introspection answer is cached (never past the token's exp); 0: no cache." }),
+    cacheSeconds: int(0, 3600)
+      .default(60)
+      .meta({ description: "How long an active introspection answer is cached (never past the token's exp); 0: no cache." }),
   })
     .prefault({})
     .meta({ description: "Token introspection (RFC 7662)." }),
   rateLimit: section({
-    failures: int(0, 1_000_000).default(10).meta({ description: "Failed authentications within the window after which the (client, source) pair gets 429; 0: no throttling." }),
+    failures: int(0, 1_000_000)
+      .default(10)
+      .meta({ description: "Failed authentications within the window after which the (client, source) pair gets 429; 0: no throttling." }),
     windowSeconds: int(1, 86_400).default(60).meta({ description: "The window, in seconds, counted from the first failure." }),
     perClient: section({
-      introspections: int(0, 100_000_000).default(60_000).meta({ description: "Introspection requests per authenticated client per window (1000/s by default); 0: no limit." }),
-      revocations: int(0, 100_000_000).default(600).meta({ description: "Revocation requests per authenticated client per window (10/s by default); 0: no limit." }),
+      introspections: int(0, 100_000_000)
+        .default(60_000)
+        .meta({ description: "Introspection requests per authenticated client per window (1000/s by default); 0: no limit." }),
+      revocations: int(0, 100_000_000)
+        .default(600)
+        .meta({ description: "Revocation requests per authenticated client per window (10/s by default); 0: no limit." }),
       windowSeconds: int(1, 86_400).default(60).meta({ description: "The fixed window, in seconds, from the client's first request in it." }),
     })
       .prefault({})
@@ -374,13 +387,19 @@ export const configSchema = section({
     .prefault({})
     .meta({ description: "Throttling of failed client authentications per (client, source address), and per-client request rates." }),
   shutdown: section({
-    drainMs: int(0, 600_000).default(5000).meta({ description: "After SIGTERM or SIGINT: not ready (503 /readyz, NOT_SERVING) but still serving, this long, so load balancers stop sending." }),
-    graceMs: int(0, 600_000).default(10_000).meta({ description: "Then in-flight requests and streams get this long before the remaining connections are closed." }),
+    drainMs: int(0, 600_000)
+      .default(5000)
+      .meta({ description: "After SIGTERM or SIGINT: not ready (503 /readyz, NOT_SERVING) but still serving, this long, so load balancers stop sending." }),
+    graceMs: int(0, 600_000)
+      .default(10_000)
+      .meta({ description: "Then in-flight requests and streams get this long before the remaining connections are closed." }),
   })
     .prefault({})
     .meta({ description: "Graceful shutdown of `tessera serve`." }),
   clientAssertions: section({
-    maxLifetimeSeconds: int(10, 3600).default(300).meta({ description: "Longest accepted client assertion (client_secret_jwt, private_key_jwt), as exp − iat and as exp − now, in seconds." }),
+    maxLifetimeSeconds: int(10, 3600)
+      .default(300)
+      .meta({ description: "Longest accepted client assertion (client_secret_jwt, private_key_jwt), as exp − iat and as exp − now, in seconds." }),
   })
     .prefault({})
     .meta({ description: "Client assertions (RFC 7523 client authentication)." }),

@@ -1,5 +1,15 @@
 import { Buffer } from "node:buffer";
-import { checkClients, checkIssuer, checkListenerLimits, checkIssuerIsExplicit, checkLifetimes, checkRedisTopology, checkRotation, checkTrustedIssuers, type CheckContext } from "./checks.js";
+import {
+  checkClients,
+  checkIssuer,
+  checkListenerLimits,
+  checkIssuerIsExplicit,
+  checkLifetimes,
+  checkRedisTopology,
+  checkRotation,
+  checkTrustedIssuers,
+  type CheckContext,
+} from "./checks.js";
 import { ConfigError } from "./config-error.js";
 import { configError, configErrorFromIssue, fieldName, type IssueContext } from "./config-issues.js";
 import { overlayEnv, type EnvOverrides } from "./env-overlay.js";
@@ -47,7 +57,8 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   };
 
   // Defaults that follow another field when not given.
-  if (!given(overlaid.doc, ["tokens", "lifetimeSeconds"])) parsed.tokens.lifetimeSeconds = Math.min(parsed.tokens.lifetimeSeconds, parsed.tokens.maxLifetimeSeconds);
+  if (!given(overlaid.doc, ["tokens", "lifetimeSeconds"]))
+    parsed.tokens.lifetimeSeconds = Math.min(parsed.tokens.lifetimeSeconds, parsed.tokens.maxLifetimeSeconds);
   const rotation = parsed.signing.rotation;
   if (!given(overlaid.doc, ["signing", "rotation", "leadTimeSeconds"])) rotation.leadTimeSeconds = Math.min(rotation.leadTimeSeconds, rotation.periodSeconds);
   for (const name of ["http", "grpc"] as const) {

@@ -37,7 +37,8 @@ export function errorFromOAuthResponse(status: number, body: { error?: unknown; 
       return new RateLimitedError(retryAfterSeconds ?? 1);
     default:
       if (status === 429) return new RateLimitedError(retryAfterSeconds ?? 1);
-      if (status >= 500 || body.error === "temporarily_unavailable") return new TemporarilyUnavailableError(`token service unavailable: ${description}`, retryAfterSeconds);
+      if (status >= 500 || body.error === "temporarily_unavailable")
+        return new TemporarilyUnavailableError(`token service unavailable: ${description}`, retryAfterSeconds);
       return new InvalidRequestError(description);
   }
 }

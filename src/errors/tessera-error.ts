@@ -128,11 +128,9 @@ export class InvalidRequestError extends TesseraError {
  */
 export class InvalidClientError extends TesseraError {
   constructor(options: { basicChallenge?: boolean } = {}) {
-    super(
-      { code: "ERR_INVALID_CLIENT", error: "invalid_client", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED },
-      "client authentication failed",
-      { challenge: options.basicChallenge ? "Basic" : undefined },
-    );
+    super({ code: "ERR_INVALID_CLIENT", error: "invalid_client", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED }, "client authentication failed", {
+      challenge: options.basicChallenge ? "Basic" : undefined,
+    });
   }
 }
 
@@ -268,11 +266,7 @@ export class InvalidTokenError extends TesseraError {
   /** False when the request carried no token at all (RFC 6750 §3.1: no error code in the challenge). */
   readonly tokenSent: boolean;
   constructor(description: string, options: { tokenSent?: boolean } = {}) {
-    super(
-      { code: "ERR_INVALID_TOKEN", error: "invalid_token", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED },
-      description,
-      { challenge: "Bearer" },
-    );
+    super({ code: "ERR_INVALID_TOKEN", error: "invalid_token", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED }, description, { challenge: "Bearer" });
     this.tokenSent = options.tokenSent ?? true;
   }
 }
@@ -291,11 +285,11 @@ export class InvalidTokenError extends TesseraError {
  */
 export class InsufficientScopeError extends TesseraError {
   constructor(description: string, required: { scopes: readonly string[]; audience?: string }) {
-    super(
-      { code: "ERR_INSUFFICIENT_SCOPE", error: "insufficient_scope", status: 403, grpcCode: GrpcCode.PERMISSION_DENIED },
-      description,
-      { challenge: "Bearer", requiredScopes: required.scopes, requiredAudience: required.audience },
-    );
+    super({ code: "ERR_INSUFFICIENT_SCOPE", error: "insufficient_scope", status: 403, grpcCode: GrpcCode.PERMISSION_DENIED }, description, {
+      challenge: "Bearer",
+      requiredScopes: required.scopes,
+      requiredAudience: required.audience,
+    });
   }
 }
 
@@ -328,11 +322,7 @@ export class PayloadTooLargeError extends TesseraError {
  */
 export class RateLimitedError extends TesseraError {
   constructor(retryAfterSeconds: number, description = "too many failed attempts, retry later") {
-    super(
-      { code: "ERR_RATE_LIMITED", error: "slow_down", status: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED },
-      description,
-      { retryAfterSeconds },
-    );
+    super({ code: "ERR_RATE_LIMITED", error: "slow_down", status: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED }, description, { retryAfterSeconds });
   }
 }
 
@@ -351,11 +341,9 @@ export class RateLimitedError extends TesseraError {
  */
 export class TemporarilyUnavailableError extends TesseraError {
   constructor(description: string, retryAfterSeconds = 1) {
-    super(
-      { code: "ERR_TEMPORARILY_UNAVAILABLE", error: "temporarily_unavailable", status: 503, grpcCode: GrpcCode.UNAVAILABLE },
-      description,
-      { retryAfterSeconds },
-    );
+    super({ code: "ERR_TEMPORARILY_UNAVAILABLE", error: "temporarily_unavailable", status: 503, grpcCode: GrpcCode.UNAVAILABLE }, description, {
+      retryAfterSeconds,
+    });
   }
 }
 

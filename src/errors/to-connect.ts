@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { AuthErrorDetailSchema } from "../../gen/tessera/v1/token_service_pb.js";
 import { authErrorDetail } from "./error-detail.js";
 import { asTesseraError } from "./tessera-error.js";
@@ -12,7 +12,5 @@ export function toConnectError(thrown: unknown): ConnectError {
   const challenge = wwwAuthenticate(err);
   if (challenge !== undefined) metadata.set("www-authenticate", challenge);
   if (err.retryAfterSeconds !== undefined) metadata.set("retry-after", String(err.retryAfterSeconds));
-  return new ConnectError(err.message, err.grpcCode as number as Code, metadata, [
-    { desc: AuthErrorDetailSchema, value: authErrorDetail(err) },
-  ]);
+  return new ConnectError(err.message, err.grpcCode as number as Code, metadata, [{ desc: AuthErrorDetailSchema, value: authErrorDetail(err) }]);
 }

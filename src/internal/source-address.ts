@@ -44,7 +44,10 @@ export function peerAddress(peer: string | undefined): string | undefined {
 /** The address without brackets or zone, IPv4-mapped IPv6 as IPv4; undefined when it is no IP address. */
 export function normalizeAddress(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
-  const ip = address.trim().replace(/^\[|\]$/g, "").split("%")[0]!;
+  const ip = address
+    .trim()
+    .replace(/^\[|\]$/g, "")
+    .split("%")[0]!;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
   return isIP(ip) === 0 ? undefined : ip.toLowerCase();

@@ -9,7 +9,11 @@ import { localKeyResolver } from "./own-key-resolver.js";
  * Resolves undefined for anything that is not a valid, unexpired token of
  * ours; rethrows dependency failures.
  */
-export async function verifyOwnToken(ctx: IssuerContext, token: string, options: { clockToleranceSeconds?: number } = {}): Promise<AccessTokenClaims | undefined> {
+export async function verifyOwnToken(
+  ctx: IssuerContext,
+  token: string,
+  options: { clockToleranceSeconds?: number } = {},
+): Promise<AccessTokenClaims | undefined> {
   try {
     return await verifyAccessToken(token, localKeyResolver(ctx.keys), {
       issuer: ctx.issuer,

@@ -19,12 +19,12 @@ export class KeyEncryptionError extends Error {
 
 /** Reads the KEK from TESSERA_KEK (base64url, 32 bytes) or the file named by TESSERA_KEK_FILE. */
 export function kekFromEnv(env: NodeJS.ProcessEnv): KeyEncryptionKey | undefined {
-  let text = env["TESSERA_KEK"];
-  if (!text && env["TESSERA_KEK_FILE"]) {
+  let text = env.TESSERA_KEK;
+  if (!text && env.TESSERA_KEK_FILE) {
     try {
-      text = readFileSync(env["TESSERA_KEK_FILE"], "utf8").trim();
+      text = readFileSync(env.TESSERA_KEK_FILE, "utf8").trim();
     } catch (err) {
-      throw new KeyEncryptionError(`cannot read the key-encryption key file ${env["TESSERA_KEK_FILE"]}${osReason(err)}`);
+      throw new KeyEncryptionError(`cannot read the key-encryption key file ${env.TESSERA_KEK_FILE}${osReason(err)}`);
     }
   }
   if (!text) return undefined;

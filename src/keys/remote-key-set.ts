@@ -125,7 +125,10 @@ export class RemoteKeySet {
     const key = await local(header);
     if (key !== undefined && this.#local === local) {
       let byKid = found.get(alg);
-      if (byKid === undefined) found.set(alg, (byKid = new Map()));
+      if (byKid === undefined) {
+        byKid = new Map();
+        found.set(alg, byKid);
+      }
       byKid.set(kid, key);
     }
     return key;

@@ -81,7 +81,10 @@ export async function revokeKey(state: KeyRingState, kid: string, now: number, p
   let records = replace(state.records, kid, { state: "revoked", endedAt: now, removeAt: now + policy.retainSeconds });
   if (record.state === "active") {
     const standby = earliestNext(records);
-    records = standby !== undefined ? replace(records, standby.kid, { state: "active", activatedAt: now }) : [...records, { ...(await newKey(now)), state: "active", activatedAt: now }];
+    records =
+      standby !== undefined
+        ? replace(records, standby.kid, { state: "active", activatedAt: now })
+        : [...records, { ...(await newKey(now)), state: "active", activatedAt: now }];
   }
   return { ...state, records };
 }

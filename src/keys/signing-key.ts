@@ -1,13 +1,5 @@
 import { readFileSync } from "node:fs";
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  importPKCS8,
-  type CryptoKey,
-  type JWK,
-} from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from "jose";
 import { osReason } from "../internal/os-reason.js";
 import type { SigningAlgorithm } from "../config/types.js";
 
@@ -28,8 +20,8 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] as const;
 export function publicMembers(jwk: JWK): JWK {
   const copy: Record<string, unknown> = { ...jwk };
   for (const member of PRIVATE_MEMBERS) delete copy[member];
-  delete copy["key_ops"];
-  delete copy["ext"];
+  delete copy.key_ops;
+  delete copy.ext;
   return copy as JWK;
 }
 

@@ -28,7 +28,10 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
  */
 export class AuthRuleError extends Error {
   readonly code = "ERR_AUTH_RULE";
-  constructor(readonly methods: readonly string[], problem: string) {
+  constructor(
+    readonly methods: readonly string[],
+    problem: string,
+  ) {
     super(`${problem}: ${methods.join(", ")}`);
     this.name = "AuthRuleError";
   }

@@ -8,10 +8,7 @@ import { StaticTrustedIssuers, type TrustedIssuer } from "./trusted-issuers.js";
  * are; a jwksUri is served by the RemoteKeySet the caller builds for it (the
  * registry itself does no I/O).
  */
-export function configuredTrustedIssuers(
-  configs: readonly TrustedIssuerConfig[],
-  remoteKeySet: (jwksUri: string) => RemoteKeySet,
-): StaticTrustedIssuers {
+export function configuredTrustedIssuers(configs: readonly TrustedIssuerConfig[], remoteKeySet: (jwksUri: string) => RemoteKeySet): StaticTrustedIssuers {
   return new StaticTrustedIssuers(
     configs.map((config): TrustedIssuer => {
       const subjects = new Map(config.subjects.map((s) => [s.subject, s.clientId]));

@@ -38,4 +38,3 @@ export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, he
   server.addService(healthService.definition, healthService.implementation);
   if (reflection) addReflection(server, [TokenService, Health]);
 }
-

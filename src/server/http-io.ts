@@ -65,7 +65,12 @@ export function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
 /** Refuses a request whose method is not allowed, with 405 and Allow. Returns true when refused. */
 export function refuseMethod(req: HttpRequest, res: HttpResponse, allowed: readonly string[]): boolean {
   if (allowed.includes(req.method ?? "")) return false;
-  sendJson(res, 405, { error: "invalid_request", error_description: `method not allowed; use ${allowed.join(" or ")}` }, { allow: allowed.join(", "), ...NO_STORE });
+  sendJson(
+    res,
+    405,
+    { error: "invalid_request", error_description: `method not allowed; use ${allowed.join(" or ")}` },
+    { allow: allowed.join(", "), ...NO_STORE },
+  );
   return true;
 }
 

@@ -100,7 +100,7 @@ function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, 
 
 /** The http.Server (HTTP/1.1 side) of an httpolyglot server; checked, since it is not public API. */
 function polyglotHttp1Server(server: Server): Http1Server {
-  const inner: unknown = (server as unknown as { _httpServer?: unknown })["_httpServer"];
+  const inner: unknown = (server as unknown as { _httpServer?: unknown })._httpServer;
   if (!(inner instanceof Http1Server)) throw new Error("@httptoolkit/httpolyglot: no _httpServer; check the listener limits against this version");
   return inner;
 }

@@ -29,9 +29,7 @@ function getOnly(route: HttpRoute): HttpRoute {
 export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
   const { ctx, config, health, addresses } = deps;
   const issuerPath = new URL(ctx.issuer).pathname.replace(/\/$/, "");
-  const metadata = getOnly((_req, res) =>
-    sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" }),
-  );
+  const metadata = getOnly((_req, res) => sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" }));
   const routes = new Map<string, HttpRoute>([
     [OAUTH_PATHS.token, tokenEndpoint(ctx, addresses)],
     [OAUTH_PATHS.introspection, introspectionEndpoint(ctx, addresses)],

@@ -14,8 +14,21 @@ export interface ReadinessSource {
  * revocations it holds loaded (none being re-seeded after a data loss).
  */
 export function sharedStateReadiness(health: RedisHealth, keyManager: KeyManager | undefined, denyList: RedisDenyList | undefined): ReadinessSource[] {
-  const sources: ReadinessSource[] = [{ get ready() { return health.up; }, onReadyChange: (listener) => health.onChange(() => listener()) }];
-  if (keyManager !== undefined) sources.push({ get ready() { return keyManager.inSync; }, onReadyChange: (listener) => keyManager.onSyncChange(listener) });
+  const sources: ReadinessSource[] = [
+    {
+      get ready() {
+        return health.up;
+      },
+      onReadyChange: (listener) => health.onChange(() => listener()),
+    },
+  ];
+  if (keyManager !== undefined)
+    sources.push({
+      get ready() {
+        return keyManager.inSync;
+      },
+      onReadyChange: (listener) => keyManager.onSyncChange(listener),
+    });
   if (denyList !== undefined) sources.push(denyList);
   return sources;
 }

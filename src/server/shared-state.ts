@@ -84,7 +84,8 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
     base = {
       replay: new MemoryReplayGuard(clock),
       denyList,
-      introspectionCache: config.introspection.cacheSeconds > 0 ? new MemoryIntrospectionCache(denyList, { ttlSeconds: config.introspection.cacheSeconds, clock }) : undefined,
+      introspectionCache:
+        config.introspection.cacheSeconds > 0 ? new MemoryIntrospectionCache(denyList, { ttlSeconds: config.introspection.cacheSeconds, clock }) : undefined,
       authThrottle: rateLimit.failures > 0 ? new MemoryAuthThrottle(rateLimit, clock) : undefined,
       rateLimiter: new MemoryRateLimiter(clock),
       redisHealth: undefined,

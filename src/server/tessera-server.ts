@@ -111,7 +111,8 @@ export async function startKeyManager(
 ): Promise<KeyManager> {
   let ring: KeyRing;
   if (state.redis !== undefined) {
-    if (kek === undefined) throw new KeyEncryptionError("TESSERA_KEK (or TESSERA_KEK_FILE) is required when the signing keys live in Redis; `tessera keys kek` makes one");
+    if (kek === undefined)
+      throw new KeyEncryptionError("TESSERA_KEK (or TESSERA_KEK_FILE) is required when the signing keys live in Redis; `tessera keys kek` makes one");
     ring = new RedisKeyRing(state.redis.client, state.redis.keys.prefix, state.redis.commandTimeoutMs);
   } else {
     ring = new MemoryKeyRing();

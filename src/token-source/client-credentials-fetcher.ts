@@ -88,7 +88,7 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
     const auth = options.auth;
     switch (auth.method) {
       case "client_secret_basic":
-        headers["authorization"] = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(auth.secret)}`).toString("base64")}`;
+        headers.authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(auth.secret)}`).toString("base64")}`;
         break;
       case "client_secret_post":
         params.set("client_id", options.clientId);
@@ -122,9 +122,9 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
       const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
       throw errorFromOAuthResponse(response.status, body, Number.isFinite(retryAfter) ? retryAfter : undefined);
     }
-    const accessToken = body["access_token"];
-    const expiresIn = body["expires_in"];
-    if (typeof accessToken !== "string" || typeof expiresIn !== "number" || String(body["token_type"]).toLowerCase() !== "bearer") {
+    const accessToken = body.access_token;
+    const expiresIn = body.expires_in;
+    if (typeof accessToken !== "string" || typeof expiresIn !== "number" || String(body.token_type).toLowerCase() !== "bearer") {
       throw new TemporarilyUnavailableError(`the token service at ${where} answered a malformed token response`);
     }
     return { accessToken, expiresIn };

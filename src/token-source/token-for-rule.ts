@@ -19,7 +19,10 @@ const granted = new WeakMap<TokenSource, WeakMap<BearerRule, number>>();
  */
 export async function tokenForRule(tokens: TokenSource, rule: BearerRule): Promise<{ token: string; scopes: readonly string[] }> {
   let memo = granted.get(tokens);
-  if (memo === undefined) granted.set(tokens, (memo = new WeakMap()));
+  if (memo === undefined) {
+    memo = new WeakMap();
+    granted.set(tokens, memo);
+  }
   const alternatives = scopeAlternatives(rule);
   const first = memo.get(rule) ?? 0;
   let lastError: unknown;

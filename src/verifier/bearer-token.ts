@@ -23,7 +23,7 @@ export function singleAuthorization(authorization: AuthorizationHeader): string 
     if (authorization.length > 1) throw new InvalidRequestError(TWO_CREDENTIALS);
     value = authorization[0];
   }
-  if (value !== undefined && value.includes(",")) throw new InvalidRequestError(TWO_CREDENTIALS);
+  if (value?.includes(",")) throw new InvalidRequestError(TWO_CREDENTIALS);
   return value;
 }
 

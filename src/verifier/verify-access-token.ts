@@ -69,8 +69,8 @@ export function precheckAccessToken(token: string, options: VerifyAccessTokenOpt
 
 function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
   const { iss, sub, aud, exp, iat, nbf, jti } = payload;
-  const clientId = payload["client_id"];
-  const scope = payload["scope"];
+  const clientId = payload.client_id;
+  const scope = payload.scope;
   if (typeof sub !== "string" || typeof jti !== "string" || typeof clientId !== "string") {
     reject("the token lacks sub, jti or client_id");
   }
@@ -116,11 +116,7 @@ function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
  * });
  * ```
  */
-export async function verifyAccessToken(
-  token: string,
-  resolveKey: VerificationKeyResolver,
-  options: VerifyAccessTokenOptions,
-): Promise<AccessTokenClaims> {
+export async function verifyAccessToken(token: string, resolveKey: VerificationKeyResolver, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
   const { kid, alg, payload, jws } = precheckAccessToken(token, options);
   const key = await resolveKey(kid, alg);
   if (key === undefined) reject("the token was signed with an unknown key");

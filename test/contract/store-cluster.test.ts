@@ -81,5 +81,9 @@ test("cluster: with waitReplicas 1 the script and WAIT go to the slot's master i
   const store = createRedisStore({ client }, { keyPrefix: `test-${run}-wait:`, waitReplicas: 1, waitTimeoutMs: 100 });
   opened.push({ store, client });
   await assert.rejects(store.denyList.revoke("https://issuer.example", "j", Date.now() / 1000 + 60), TemporarilyUnavailableError);
-  assert.equal(await client.exists(store.keys.deny("https://issuer.example", "j")), 1, "written on the master that owns the slot; only the replica's confirmation is missing");
+  assert.equal(
+    await client.exists(store.keys.deny("https://issuer.example", "j")),
+    1,
+    "written on the master that owns the slot; only the replica's confirmation is missing",
+  );
 });

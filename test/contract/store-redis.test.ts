@@ -11,7 +11,7 @@ import { killClientsNamed, startRedisServer, type RedisServer } from "../helpers
 import { redisStores } from "./redis-stores.js";
 import { storeContract, type StoreSettings, type Stores } from "./store.contract.js";
 
-const external = process.env["REDIS_URL"];
+const external = process.env.REDIS_URL;
 let server: RedisServer | undefined;
 let url = external ?? "";
 const run = randomUUID().slice(0, 8);

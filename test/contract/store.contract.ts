@@ -4,7 +4,16 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
-import type { AuthThrottle, DenyList, IntrospectionCache, IntrospectionCacheLookup, RateLimiter, ReplayGuard, RevocationEvent, RevocationFeed } from "../../src/store/types.js";
+import type {
+  AuthThrottle,
+  DenyList,
+  IntrospectionCache,
+  IntrospectionCacheLookup,
+  RateLimiter,
+  ReplayGuard,
+  RevocationEvent,
+  RevocationFeed,
+} from "../../src/store/types.js";
 import { until } from "../helpers/wait.js";
 
 /** The stores under test, over one fresh key space. */
@@ -53,8 +62,7 @@ function recorder() {
     listener: (event: RevocationEvent) => void events.push(event),
     jtis: () => new Set(events.map((e) => e.jti)),
     has: (jti: string) => events.some((e) => e.jti === jti),
-    waitFor: (jtis: readonly string[], what: string) =>
-      until(() => (jtis.every((j) => events.some((e) => e.jti === j)) ? true : undefined), what, 10_000),
+    waitFor: (jtis: readonly string[], what: string) => until(() => (jtis.every((j) => events.some((e) => e.jti === j)) ? true : undefined), what, 10_000),
   };
 }
 
@@ -251,11 +259,21 @@ export function storeContract(name: string, harness: StoreHarness): void {
           for (let i = 0; i < 2; i++) await a.authThrottle.recordFailure("billing", "10.0.0.7");
           await b.authThrottle.recordFailure("billing", "10.0.0.7");
           assert.ok((await b.authThrottle.retryAfter("billing", "10.0.0.7")) > 0, "the replica that counted the last failure knows at once");
-          await until(async () => ((await a.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined), "the block to reach the other replica", 5000, 5);
+          await until(
+            async () => ((await a.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined),
+            "the block to reach the other replica",
+            5000,
+            5,
+          );
           const later = await harness.replica!(a, settings);
           assert.equal(await later.authThrottle.retryAfter("billing", "10.0.0.7"), 0, "a replica started since has not heard yet (it fails open)");
           await a.authThrottle.recordFailure("billing", "10.0.0.7");
-          await until(async () => ((await later.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined), "the next failure to tell it", 5000, 5);
+          await until(
+            async () => ((await later.authThrottle.retryAfter("billing", "10.0.0.7")) > 0 ? true : undefined),
+            "the next failure to tell it",
+            5000,
+            5,
+          );
           assert.equal(await later.authThrottle.retryAfter("billing", "10.0.0.8"), 0, "another source is not locked out");
         });
       }

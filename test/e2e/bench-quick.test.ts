@@ -26,7 +26,11 @@ interface BenchJson {
 test("npm run bench:quick measures every row and target, and what it checks beyond timing holds", { timeout: 180_000 }, async () => {
   const jsonFile = join(work, "bench.json");
   // npm runs node, which starts the servers: a process group of their own, so that a timeout kills them all.
-  const { code, stdout, stderr } = await runToEnd("npm", ["run", "bench:quick", "--", "--json", jsonFile], { env: childEnv({}), timeoutMs: 170_000, group: true });
+  const { code, stdout, stderr } = await runToEnd("npm", ["run", "bench:quick", "--", "--json", jsonFile], {
+    env: childEnv({}),
+    timeoutMs: 170_000,
+    group: true,
+  });
   const output = `${stdout}\n${stderr}`;
   assert.equal(code, 0, output);
   const result = JSON.parse(readFileSync(jsonFile, "utf8")) as BenchJson;
@@ -45,11 +49,11 @@ test("npm run bench:quick measures every row and target, and what it checks beyo
   for (const target of targets.values()) assert.notEqual(target.value, "n/a", target.id);
 
   assert.equal(targets.get("token-requests-for-1000-cold-calls")!.met, true, "1000 concurrent cold calls, one token request");
-  assert.deepEqual(rows.get("token-source/grpc-js")!.series["tokenRequests"], [1]);
-  assert.deepEqual(rows.get("token-source/connect")!.series["tokenRequests"], [1]);
+  assert.deepEqual(rows.get("token-source/grpc-js")!.series.tokenRequests, [1]);
+  assert.deepEqual(rows.get("token-source/connect")!.series.tokenRequests, [1]);
   const revocation = rows.get("revocation/propagation")!;
   assert.ok(!(revocation.note ?? "").includes("LOST"), revocation.note);
-  assert.equal(revocation.series["fromAck"]!.length, 10, "every revocation reached both verifiers");
+  assert.equal(revocation.series.fromAck!.length, 10, "every revocation reached both verifiers");
   assert.match(output, /== summary \(markdown\)/);
   assert.doesNotMatch(output, /RESULTS\.md updated/, "quick mode leaves RESULTS.md alone");
 });

@@ -56,7 +56,10 @@ describe("npm run demo", () => {
     writeFileSync(join(dir, "tessera.yaml"), config);
     const { code, stdout } = await npmRunDemo({ MESH_CONFIG: join(dir, "tessera.yaml") });
     assert.equal(code, 1, stdout);
-    assert.match(stdout, /tasks → FilesService\/DeleteFile +allowed: deleted\n +tasks → FilesService\/DeleteFile +allowed\n +✗ NOT as scripted: expected PERMISSION_DENIED/);
+    assert.match(
+      stdout,
+      /tasks → FilesService\/DeleteFile +allowed: deleted\n +tasks → FilesService\/DeleteFile +allowed\n +✗ NOT as scripted: expected PERMISSION_DENIED/,
+    );
     assert.match(stdout, /1 of 10 outcomes NOT as scripted/);
   });
 });

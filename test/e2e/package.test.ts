@@ -176,7 +176,12 @@ export type Used = [Principal, TesseraServer, AuthErrorDetail];
 `;
 
 test("npm pack: a consumer installs the tarball and runs it with plain Node and TypeScript", { timeout: 300_000 }, async () => {
-  const packed = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: REPO_ROOT, env: plainEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  const packed = await run("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: REPO_ROOT,
+    env: plainEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+  });
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path);
   for (const expected of [
@@ -194,19 +199,36 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   ]) {
     assert.ok(files.includes(expected), `the package holds ${expected}`);
   }
-  assert.deepEqual(files.filter((f) => /^(src|test|bench|examples|gen)\//.test(f)), [], "no sources, tests or benchmarks in the package");
-  assert.deepEqual(files.filter((f) => /^proto\/(?!tessera\/)/.test(f)), [], "no vendored protos that could clash with a consumer's googleapis or grpc protos");
+  assert.deepEqual(
+    files.filter((f) => /^(src|test|bench|examples|gen)\//.test(f)),
+    [],
+    "no sources, tests or benchmarks in the package",
+  );
+  assert.deepEqual(
+    files.filter((f) => /^proto\/(?!tessera\/)/.test(f)),
+    [],
+    "no vendored protos that could clash with a consumer's googleapis or grpc protos",
+  );
 
   // The packed manifest: no condition pointing at sources that are not shipped, the shared runtimes as peers.
   const manifestText = (await run("tar", ["-xzOf", join(work, info!.filename), "package/package.json"], { timeout: 30_000 })).stdout;
-  const manifest = JSON.parse(manifestText) as { exports: Record<string, Record<string, string>>; dependencies: Record<string, string>; peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }> };
+  const manifest = JSON.parse(manifestText) as {
+    exports: Record<string, Record<string, string>>;
+    dependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
+    peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  };
   for (const [subpath, conditions] of Object.entries(manifest.exports)) {
     assert.deepEqual(Object.keys(conditions), ["types", "default"], `exports["${subpath}"] has only the conditions of the shipped dist/`);
   }
   assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), PEERS);
   for (const name of [...PEERS, "tsx"]) assert.equal(manifest.dependencies[name], undefined, `${name} is not a runtime dependency`);
   assert.equal(manifest.peerDependenciesMeta["@grpc/grpc-js"]?.optional, true, "an application on Connect alone needs no grpc-js");
-  assert.match(readFileSync(join(REPO_ROOT, "package.json"), "utf8"), /"tessera-source": "\.\/src\/index\.ts"/, "postpack restored the checkout's package.json");
+  assert.match(
+    readFileSync(join(REPO_ROOT, "package.json"), "utf8"),
+    /"tessera-source": "\.\/src\/index\.ts"/,
+    "postpack restored the checkout's package.json",
+  );
 
   mkdirSync(consumer);
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
@@ -215,14 +237,25 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   const peers = PEERS.map((name) => `${name}@${devDependencies[name]}`);
   // First the package alone: npm adds the required peer (protobuf-es), not the optional ones, and
   // the command says which to install instead of failing on a bare module-not-found.
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, info!.filename)], { cwd: consumer, env: plainEnv(), timeout: 180_000 });
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, info!.filename)], {
+    cwd: consumer,
+    env: plainEnv(),
+    timeout: 180_000,
+  });
   assert.ok(existsSync(join(consumer, "node_modules/@bufbuild/protobuf/package.json")), "the required peer is installed with the package");
-  const withoutPeers = await run(join(consumer, "node_modules/.bin/tessera"), ["serve"], { cwd: consumer, env: plainEnv({ TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" }), timeout: 30_000 }).then(
+  const withoutPeers = await run(join(consumer, "node_modules/.bin/tessera"), ["serve"], {
+    cwd: consumer,
+    env: plainEnv({ TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" }),
+    timeout: 30_000,
+  }).then(
     () => assert.fail("tessera serve ran without grpc-js and Connect"),
     (err: { code?: number; stderr?: string }) => err,
   );
   assert.equal(withoutPeers.code, 1);
-  assert.match(withoutPeers.stderr ?? "", /is not installed\. The token service needs its peer dependencies:\n {2}npm install @grpc\/grpc-js @connectrpc\/connect @connectrpc\/connect-node/);
+  assert.match(
+    withoutPeers.stderr ?? "",
+    /is not installed\. The token service needs its peer dependencies:\n {2}npm install @grpc\/grpc-js @connectrpc\/connect @connectrpc\/connect-node/,
+  );
   await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...peers], { cwd: consumer, env: plainEnv(), timeout: 180_000 });
 
   // The installed command, dev mode, free ports.
@@ -250,7 +283,11 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   const [, clientId, clientSecret, http] = demo;
 
   writeFileSync(join(consumer, "use.mjs"), CONSUMER_SCRIPT);
-  const used = await run(process.execPath, ["use.mjs"], { cwd: consumer, env: plainEnv({ TESSERA: http!, CLIENT_ID: clientId!, CLIENT_SECRET: clientSecret! }), timeout: 30_000 });
+  const used = await run(process.execPath, ["use.mjs"], {
+    cwd: consumer,
+    env: plainEnv({ TESSERA: http!, CLIENT_ID: clientId!, CLIENT_SECRET: clientSecret! }),
+    timeout: 30_000,
+  });
   assert.deepEqual(JSON.parse(used.stdout), { aud: "https://demo.example", scopes: ["demo.read"], clientId });
 
   // The consumer's proto with Tessera's options: lint and generate with buf (the checkout's buf and
@@ -259,13 +296,17 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   writeFileSync(join(consumer, "proto/inventory/v1/inventory.proto"), INVENTORY_PROTO);
   writeFileSync(join(consumer, "buf.yaml"), BUF_YAML);
   writeFileSync(join(consumer, "buf.gen.yaml"), BUF_GEN_YAML);
-  const bufEnv = plainEnv({ PATH: `${join(REPO_ROOT, "node_modules/.bin")}:${process.env["PATH"] ?? ""}` });
+  const bufEnv = plainEnv({ PATH: `${join(REPO_ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}` });
   await run("buf", ["lint"], { cwd: consumer, env: bufEnv, timeout: 60_000 });
   await run("buf", ["generate"], { cwd: consumer, env: bufEnv, timeout: 60_000 });
   assert.ok(!existsSync(join(consumer, "gen/tessera")), "the options' code comes from the package, not a second copy");
   assert.match(readFileSync(join(consumer, "gen/inventory/v1/inventory_pb.js"), "utf8"), /from "tessera\/gen\/tessera\/v1\/options_pb\.js"/);
   writeFileSync(join(consumer, "inventory.mjs"), INVENTORY_SCRIPT);
-  const inventory = await run(process.execPath, ["inventory.mjs"], { cwd: consumer, env: plainEnv({ TESSERA: http!, CLIENT_ID: clientId!, CLIENT_SECRET: clientSecret! }), timeout: 30_000 });
+  const inventory = await run(process.execPath, ["inventory.mjs"], {
+    cwd: consumer,
+    env: plainEnv({ TESSERA: http!, CLIENT_ID: clientId!, CLIENT_SECRET: clientSecret! }),
+    timeout: 30_000,
+  });
   assert.deepEqual(JSON.parse(inventory.stdout), {
     option: ["inventory.admin"],
     stock: 7,
@@ -278,7 +319,15 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   writeFileSync(
     join(consumer, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: ["node"], typeRoots: [join(REPO_ROOT, "node_modules/@types")] },
+      compilerOptions: {
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        strict: true,
+        noEmit: true,
+        types: ["node"],
+        typeRoots: [join(REPO_ROOT, "node_modules/@types")],
+      },
       files: ["use-types.ts"],
     }),
   );

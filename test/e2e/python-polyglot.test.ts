@@ -27,7 +27,11 @@ let meshEnv: Record<string, string>;
 /** Starts examples/mesh/serve.ts; resolves with the variables of the mesh.env it writes. */
 function startMesh(timeoutMs = 30_000): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "examples/mesh/serve.ts"], { cwd: REPO_ROOT, env: childEnv({}), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/mesh/serve.ts"], {
+      cwd: REPO_ROOT,
+      env: childEnv({}),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     mesh = child;
     let out = "";
     const timer = setTimeout(() => reject(new Error(`the mesh did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
@@ -77,10 +81,10 @@ after(async () => {
 describe("Python clients generated from our protos", () => {
   test("grpc_client.py: scopes from the method options, IssueToken over gRPC, allowed and PERMISSION_DENIED on FilesService", async () => {
     const { code, stdout, stderr } = await python(["examples/python/grpc_client.py"], {
-      GRPC: meshEnv["GRPC"]!,
-      FILES: meshEnv["FILES"]!,
+      GRPC: meshEnv.GRPC!,
+      FILES: meshEnv.FILES!,
       CLIENT_ID: "auditor",
-      CLIENT_SECRET: meshEnv["AUDITOR_SECRET"]!,
+      CLIENT_SECRET: meshEnv.AUDITOR_SECRET!,
     });
     assert.equal(code, 0, stderr);
     assert.equal(
@@ -119,14 +123,14 @@ describe("Python clients generated from our protos", () => {
 
   test("oauth_client.py: authlib private_key_jwt at /oauth2/token, PyJWT verification with the JWKS, the token on CalendarService", async () => {
     const { code, stdout, stderr } = await python(["examples/python/oauth_client.py"], {
-      TESSERA: meshEnv["TESSERA"]!,
-      CALENDAR: meshEnv["CALENDAR"]!,
+      TESSERA: meshEnv.TESSERA!,
+      CALENDAR: meshEnv.CALENDAR!,
       CLIENT_ID: "reporter",
-      KEY_FILE: meshEnv["REPORTER_KEY"]!,
-      KEY_ID: meshEnv["REPORTER_KID"]!,
+      KEY_FILE: meshEnv.REPORTER_KEY!,
+      KEY_ID: meshEnv.REPORTER_KID!,
     });
     assert.equal(code, 0, stderr);
-    const issuer = meshEnv["TESSERA"]!;
+    const issuer = meshEnv.TESSERA!;
     assert.equal(
       stdout,
       [

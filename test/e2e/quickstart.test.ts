@@ -67,7 +67,7 @@ after(() => tessera.server.stop());
 describe("README quickstart", () => {
   test("the README and the docs show each example file verbatim, the README a server and a client", () => {
     const pages = docPages();
-    const shown = (file: string, where = pages) => shownIn(where, "```ts\n" + readFileSync(join(REPO_ROOT, "examples/quickstart", file), "utf8") + "```");
+    const shown = (file: string, where = pages) => shownIn(where, `\`\`\`ts\n${readFileSync(join(REPO_ROOT, "examples/quickstart", file), "utf8")}\`\`\``);
     for (const file of FILES) assert.ok(shown(file), `README.md or a docs page must show examples/quickstart/${file} as it is`);
     const readme = pages.filter((p) => p.path === "README.md");
     assert.ok(shown("calendar-connect.ts", readme) && shown("call-calendar.ts", readme), "README.md must show the Connect server and client");

@@ -47,7 +47,7 @@ function runBash(script: string, env: Record<string, string>): Promise<{ code: n
   return new Promise((resolve, reject) => {
     const child = spawn("bash", ["-c", script], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, PATH: `${join(REPO_ROOT, "node_modules/.bin")}:${process.env["PATH"]}` },
+      env: { ...process.env, ...env, PATH: `${join(REPO_ROOT, "node_modules/.bin")}:${process.env.PATH}` },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

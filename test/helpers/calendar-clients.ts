@@ -36,12 +36,22 @@ export interface Failure {
 
 export function failureOf(err: unknown): Failure {
   if (err instanceof ConnectError) {
-    return { code: err.code, message: err.rawMessage, detail: err.findDetails(AuthErrorDetailSchema)[0], challenge: err.metadata.get("www-authenticate") ?? undefined };
+    return {
+      code: err.code,
+      message: err.rawMessage,
+      detail: err.findDetails(AuthErrorDetailSchema)[0],
+      challenge: err.metadata.get("www-authenticate") ?? undefined,
+    };
   }
   if (isServiceError(err)) {
     const hasDetails = err.metadata.get("grpc-status-details-bin").length > 0;
     const challenge = err.metadata.get("www-authenticate")[0];
-    return { code: err.code, message: err.details, detail: hasDetails ? grpcStatusDetails(err).detail : undefined, challenge: typeof challenge === "string" ? challenge : undefined };
+    return {
+      code: err.code,
+      message: err.details,
+      detail: hasDetails ? grpcStatusDetails(err).detail : undefined,
+      challenge: typeof challenge === "string" ? challenge : undefined,
+    };
   }
   throw new Error(`not an RPC error: ${String(err)}`);
 }
@@ -79,7 +89,8 @@ export function calendarClient(kind: CalendarClientKind, target: string, auth: C
     close = () => agent.destroy();
   } else {
     const sessionManager = new Http2SessionManager(target);
-    transport = kind === "connect-grpc" ? createGrpcTransport({ ...common, sessionManager }) : createConnectTransport({ ...common, httpVersion: "2", sessionManager });
+    transport =
+      kind === "connect-grpc" ? createGrpcTransport({ ...common, sessionManager }) : createConnectTransport({ ...common, httpVersion: "2", sessionManager });
     close = () => sessionManager.abort();
   }
   const client = createClient(CalendarService, transport);
@@ -118,7 +129,7 @@ function grpcJsCalendar(target: string, auth: ClientAuth): CalendarApi {
       const md = new Metadata();
       for (const [k, v] of Object.entries(metadata)) md.set(k, v);
       const raw = client.raw as unknown as Record<string, (req: unknown, md: Metadata) => ClientReadableStream<WatchEventsResponse>>;
-      const stream = raw["WatchEvents"]!.call(client.raw, create(WatchEventsRequestSchema, {}), md);
+      const stream = raw.WatchEvents!.call(client.raw, create(WatchEventsRequestSchema, {}), md);
       try {
         for await (const res of stream as AsyncIterable<WatchEventsResponse>) yield res.event!;
       } catch (err) {

@@ -25,7 +25,7 @@ export const SOURCE_CONDITION = "--conditions=tessera-source";
 /** Environment for a child: this process's, without TESSERA_* variables, plus `env`; its Node resolves `tessera/*` to the sources. */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TESSERA_")));
-  const nodeOptions = base["NODE_OPTIONS"] ?? "";
+  const nodeOptions = base.NODE_OPTIONS ?? "";
   return { ...base, NODE_OPTIONS: nodeOptions.includes(SOURCE_CONDITION) ? nodeOptions : `${nodeOptions} ${SOURCE_CONDITION}`.trim(), ...env };
 }
 
@@ -90,7 +90,13 @@ export function spawnTessera(args: string[], env: Record<string, string> = {}): 
         timeoutMs,
         `${stream} to match ${pattern}`,
       ),
-    exited: (timeoutMs = 15_000) => until(() => exit, () => undefined, timeoutMs, "the process to exit"),
+    exited: (timeoutMs = 15_000) =>
+      until(
+        () => exit,
+        () => undefined,
+        timeoutMs,
+        "the process to exit",
+      ),
     kill: () => {
       if (exit === undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },

@@ -20,7 +20,9 @@ function markdownUnder(dir: string): string[] {
 
 /** README.md first, then the docs/ pages in path order. */
 export function docPages(): DocPage[] {
-  const docs = markdownUnder(join(REPO_ROOT, "docs")).map((p) => relative(REPO_ROOT, p)).sort();
+  const docs = markdownUnder(join(REPO_ROOT, "docs"))
+    .map((p) => relative(REPO_ROOT, p))
+    .sort();
   return ["README.md", ...docs].map((path) => ({ path, text: readFileSync(join(REPO_ROOT, path), "utf8") }));
 }
 

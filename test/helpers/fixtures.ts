@@ -45,7 +45,9 @@ export async function clientKeyPair(alg: "ES256" | "RS256" | "EdDSA" = "ES256"):
  * - calendar (client_secret_basic): resource server that may introspect; audience https://calendar.example.com
  * - norights: introspection not allowed
  */
-export async function fixtureConfig(options: { keyPair?: ClientKeyPair; issuer?: string; issuerFromListener?: boolean } = {}): Promise<{ config: TesseraConfig; keyPair: ClientKeyPair }> {
+export async function fixtureConfig(
+  options: { keyPair?: ClientKeyPair; issuer?: string; issuerFromListener?: boolean } = {},
+): Promise<{ config: TesseraConfig; keyPair: ClientKeyPair }> {
   const keyPair = options.keyPair ?? (await clientKeyPair());
   const env = { TESSERA_JWT_SECRET: SECRETS.jwt };
   const config = validateConfig(
@@ -118,7 +120,10 @@ export async function fixtureConfig(options: { keyPair?: ClientKeyPair; issuer?:
 }
 
 /** An issuer context over the fixture configuration, a fresh ES256 key and memory stores. */
-export async function fixtureContext(clock: Clock, options: { keyPair?: ClientKeyPair } = {}): Promise<{ ctx: IssuerContext; config: TesseraConfig; keyPair: ClientKeyPair }> {
+export async function fixtureContext(
+  clock: Clock,
+  options: { keyPair?: ClientKeyPair } = {},
+): Promise<{ ctx: IssuerContext; config: TesseraConfig; keyPair: ClientKeyPair }> {
   const { config, keyPair } = await fixtureConfig(options);
   const ctx: IssuerContext = {
     issuer: config.issuer,

@@ -28,7 +28,13 @@ function hpackLength(n: number): Buffer {
 
 /** RFC 7541 §6.2.2: a literal header field without indexing, new name. */
 function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00]), hpackLength(Buffer.byteLength(name)), Buffer.from(name), hpackLength(Buffer.byteLength(value)), Buffer.from(value)]);
+  return Buffer.concat([
+    Buffer.from([0x00]),
+    hpackLength(Buffer.byteLength(name)),
+    Buffer.from(name),
+    hpackLength(Buffer.byteLength(value)),
+    Buffer.from(value),
+  ]);
 }
 
 /**

@@ -69,7 +69,16 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (options.appendfsync !== undefined) args.push("--appendonly", "yes", "--appendfsync", options.appendfsync);
   else args.push("--appendonly", "no");
   if (options.clusterBusPort !== undefined) {
-    args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000", "--cluster-port", String(options.clusterBusPort));
+    args.push(
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-node-timeout",
+      "2000",
+      "--cluster-port",
+      String(options.clusterBusPort),
+    );
   }
   if (options.extraArgs !== undefined) args.push(...options.extraArgs);
   let child: ChildProcess | undefined;

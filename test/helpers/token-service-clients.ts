@@ -1,12 +1,7 @@
 import { Agent } from "node:http";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import {
-  Http2SessionManager,
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
+import { Http2SessionManager, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, type HealthCheckResponse } from "../../gen/grpc/health/v1/health_pb.js";
 import {
   AuthErrorDetailSchema,
@@ -124,5 +119,7 @@ export async function callFails(api: TokenServiceApi, call: Promise<unknown>): P
   } catch (err) {
     return api.callError(err);
   }
-  throw new Error(`${api.name}: expected the call to fail, it returned ${JSON.stringify(response, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`);
+  throw new Error(
+    `${api.name}: expected the call to fail, it returned ${JSON.stringify(response, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`,
+  );
 }

@@ -72,7 +72,7 @@ describe("tessera keys and config check against Redis", () => {
       assert.equal(ran.code, 0, ran.stderr);
       assert.match(ran.stdout, /signing\.keyFile is set/);
       assert.match(ran.stdout, new RegExp(`^${fileKid}  ES256  file`, "m"));
-      assert.equal(ran.stdout.match(/^\S+  (ES256|EdDSA|RS256)  /gm)?.length, 1, "one key: the file's, no phantom ring");
+      assert.equal(ran.stdout.match(/^\S+ {2}(ES256|EdDSA|RS256) {2}/gm)?.length, 1, "one key: the file's, no phantom ring");
       assert.ok(!/Redis\b.*live|PRIVATE KEY/.test(ran.stdout + ran.stderr));
     }
     assert.equal(await ringExists("kf:"), false, "no key ring was created in Redis");
@@ -117,7 +117,10 @@ describe("tessera keys and config check against Redis", () => {
 
   test("managed keys: rotate prints when the standby signs and what the pending request applies to; revoke says what happened", async () => {
     const prefix = "managed:";
-    const server = await createTesseraServer({ config: validateConfig(doc(prefix), {}, () => ""), kek: { id: "cli-test", key: Buffer.from(KEK, "base64url") } });
+    const server = await createTesseraServer({
+      config: validateConfig(doc(prefix), {}, () => ""),
+      kek: { id: "cli-test", key: Buffer.from(KEK, "base64url") },
+    });
     servers.push(server);
     const records = server.keyManager!.records();
     const active = records.find((r) => r.state === "active")!;
@@ -154,7 +157,7 @@ describe("tessera keys and config check against Redis", () => {
     assert.match(revoked.stdout, new RegExp(`^signing now: ${standby.kid}`, "m"));
     assert.match(revoked.stdout, new RegExp(`^${active.kid}  ES256  revoked`, "m"));
     // The pending request now applies to the new standby, after its own lead time.
-    const newStandby = /^(\S+)  ES256  next /m.exec(revoked.stdout)![1]!;
+    const newStandby = /^(\S+) {2}ES256 {2}next /m.exec(revoked.stdout)![1]!;
     assert.notEqual(newStandby, standby.kid);
     assert.match(revoked.stdout, new RegExp(`pending: standby ${newStandby} signs from `));
     for (const ran of [listed, rotated, again, revoked]) assert.ok(!/"d"|PRIVATE KEY|sealed/.test(ran.stdout + ran.stderr));

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
-import { Option, type Command } from "commander";
+import type { Option, Command } from "commander";
 import { tesseraProgram } from "../../src/cli/program.js";
 import { generateClientSecret, hashClientSecret } from "../../src/registry/client-secret.js";
 import { basicAuthorization } from "../helpers/fixtures.js";
@@ -63,10 +63,7 @@ async function verifiedToken(token: string, jwksJson: string, audience: string, 
 describe("tessera serve (dev mode)", () => {
   test("prints the demo client, serves it over gRPC and Connect, stops on SIGTERM with code 0", async () => {
     const child = start(["serve"], PORTS_0);
-    const line = await child.waitFor(
-      "stdout",
-      /demo client: client_id=(\S+) client_secret=(\S+) audience=(\S+) scopes="([^"]*)" http=(\S+) grpc=(\S+)\n/,
-    );
+    const line = await child.waitFor("stdout", /demo client: client_id=(\S+) client_secret=(\S+) audience=(\S+) scopes="([^"]*)" http=(\S+) grpc=(\S+)\n/);
     const [, clientId, secret, audience, scopes, httpUrl, grpcAddress] = line as unknown as string[];
     assert.equal(clientId, "demo");
     assert.match(secret!, /^[A-Za-z0-9_-]{43,}$/, "a server-generated secret of at least 256 bits");
@@ -87,7 +84,7 @@ describe("tessera serve (dev mode)", () => {
     const jwksJson = (await api.getJwks()).jwksJson;
     const { payload } = await verifiedToken(issued.accessToken, jwksJson, audience!, httpUrl!);
     assert.equal(payload.sub, "demo");
-    assert.equal(payload["scope"], scopes);
+    assert.equal(payload.scope, scopes);
 
     // Connect JSON over HTTP/1.1 (plain fetch) on the printed HTTP URL.
     const res = await fetch(`${httpUrl}/tessera.v1.TokenService/IssueToken`, {
@@ -101,7 +98,7 @@ describe("tessera serve (dev mode)", () => {
     assert.equal(body.expiresIn, "300");
     assert.deepEqual(body.scopes, ["demo.read"]);
     assert.equal(body.audience, audience);
-    assert.equal((await verifiedToken(body.accessToken, jwksJson, audience!, httpUrl!)).payload["scope"], "demo.read");
+    assert.equal((await verifiedToken(body.accessToken, jwksJson, audience!, httpUrl!)).payload.scope, "demo.read");
 
     // A wrong secret is a Connect unauthenticated error, without the secret in it.
     const refused = await fetch(`${httpUrl}/tessera.v1.TokenService/IssueToken`, {
@@ -210,7 +207,9 @@ describe("tessera secret", () => {
 
 /** Every command a user can run, with its words after `tessera` (from the program's own definitions). */
 function leafCommandsWithDefinitions(command: Command, path: string[] = []): { path: string[]; command: Command }[] {
-  return command.commands.flatMap((c) => (c.commands.length > 0 ? leafCommandsWithDefinitions(c, [...path, c.name()]) : [{ path: [...path, c.name()], command: c }]));
+  return command.commands.flatMap((c) =>
+    c.commands.length > 0 ? leafCommandsWithDefinitions(c, [...path, c.name()]) : [{ path: [...path, c.name()], command: c }],
+  );
 }
 
 function leafCommands(command: Command): string[][] {
@@ -221,12 +220,26 @@ const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json")
 
 describe("tessera command line", () => {
   const leaves = leafCommands(tesseraProgram());
-  const groups = tesseraProgram().commands.filter((c) => c.commands.length > 0).map((c) => [c.name()]);
+  const groups = tesseraProgram()
+    .commands.filter((c) => c.commands.length > 0)
+    .map((c) => [c.name()]);
 
   test("the top-level usage lists every command, down to keys list/rotate/revoke and config check", async () => {
     assert.ok(leaves.length >= 8, `the program defines its commands: ${JSON.stringify(leaves)}`);
-    for (const expected of [["serve"], ["secret"], ["config", "check"], ["keys", "generate"], ["keys", "kek"], ["keys", "list"], ["keys", "rotate"], ["keys", "revoke"]]) {
-      assert.ok(leaves.some((l) => l.join(" ") === expected.join(" ")), `${expected.join(" ")} is defined`);
+    for (const expected of [
+      ["serve"],
+      ["secret"],
+      ["config", "check"],
+      ["keys", "generate"],
+      ["keys", "kek"],
+      ["keys", "list"],
+      ["keys", "rotate"],
+      ["keys", "revoke"],
+    ]) {
+      assert.ok(
+        leaves.some((l) => l.join(" ") === expected.join(" ")),
+        `${expected.join(" ")} is defined`,
+      );
     }
     const { code, stdout } = await tessera(["--help"]);
     assert.equal(code, 0);

@@ -35,7 +35,11 @@ async function failure(promise: Promise<unknown>): Promise<TemporarilyUnavailabl
 describe("clientCredentialsFetcher transport security", () => {
   test("a cleartext token endpoint that is not loopback is refused before any secret is sent, unless allowInsecure", () => {
     for (const tokenEndpoint of ["http://tessera.internal/oauth2/token", "http://10.1.2.3:8080/oauth2/token", "http://[2001:db8::1]/oauth2/token"]) {
-      assert.throws(() => clientCredentialsFetcher({ tokenEndpoint, clientId: "tasks", auth }), /refusing client credentials over cleartext HTTP.*allowInsecure/, tokenEndpoint);
+      assert.throws(
+        () => clientCredentialsFetcher({ tokenEndpoint, clientId: "tasks", auth }),
+        /refusing client credentials over cleartext HTTP.*allowInsecure/,
+        tokenEndpoint,
+      );
     }
     assert.throws(() => clientCredentialsFetcher({ tokenEndpoint: "ftp://tessera.internal/token", clientId: "tasks", auth }), /must be https/);
     assert.throws(

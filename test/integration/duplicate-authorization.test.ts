@@ -43,7 +43,9 @@ before(async () => {
   grpc = new Server({ interceptors: [authServerInterceptor({ verifier, services: [CalendarService] })] });
   const { definition, implementation } = bridgeService(CalendarService, calendarGrpc(store));
   grpc.addService(definition, implementation);
-  const port = await new Promise<number>((resolve, reject) => grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   refuseRepeatedAuthorization(grpc);
   grpcOrigin = `http://127.0.0.1:${port}`;
   tokenA = await rawToken(tessera.server, "tasks", CALENDAR, ["event.view"]);
@@ -134,7 +136,16 @@ describe("two authorization headers at a protected service: invalid_request, nev
         const body = method === "POST" ? "{}" : "";
         const socket = tcpConnect(Number(port), "127.0.0.1", () =>
           socket.write(
-            [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, "Content-Type: application/json", `Content-Length: ${body.length}`, "Connection: close", `Authorization: Bearer ${tokenA}`, "", body].join("\r\n"),
+            [
+              `${method} ${path} HTTP/1.1`,
+              `Host: 127.0.0.1:${port}`,
+              "Content-Type: application/json",
+              `Content-Length: ${body.length}`,
+              "Connection: close",
+              `Authorization: Bearer ${tokenA}`,
+              "",
+              body,
+            ].join("\r\n"),
           ),
         );
         let raw = "";
@@ -169,7 +180,7 @@ describe("two authorization headers at a protected service: invalid_request, nev
     try {
       const call = (metadata: Metadata) =>
         new Promise<number>((resolve) => {
-          const fn = (client.raw as unknown as Record<string, Function>)["ListEvents"]!;
+          const fn = (client.raw as unknown as Record<string, Function>).ListEvents!;
           fn.call(client.raw, {}, metadata, { deadline: Date.now() + 10_000 }, (err: { code: number } | null) => resolve(err === null ? status.OK : err.code));
         });
       const one = new Metadata();

@@ -48,7 +48,10 @@ describe("a method without a rule: the server refuses to start", () => {
   });
 
   test("grpc-js: building the server interceptor throws naming every such method", () => {
-    assert.throws(() => authServerInterceptor({ verifier, services: [CalendarService, incomplete] }), (err: unknown) => err instanceof AuthRuleError && err.methods.length === 2);
+    assert.throws(
+      () => authServerInterceptor({ verifier, services: [CalendarService, incomplete] }),
+      (err: unknown) => err instanceof AuthRuleError && err.methods.length === 2,
+    );
   });
 });
 
@@ -71,7 +74,10 @@ describe("tokens never in cleartext to a non-loopback host", () => {
 
   test("grpc-js: an insecure channel to a non-loopback target is refused at construction", () => {
     const { tokens } = meshTokens(tessera.server, "tasks");
-    assert.throws(() => tokenClientInterceptor({ tokens, services: [CalendarService], channel: { target: "calendar.internal.example:443", tls: false } }), /cleartext/);
+    assert.throws(
+      () => tokenClientInterceptor({ tokens, services: [CalendarService], channel: { target: "calendar.internal.example:443", tls: false } }),
+      /cleartext/,
+    );
     assert.doesNotThrow(() => tokenClientInterceptor({ tokens, services: [CalendarService], channel: { target: "calendar.internal.example:443", tls: true } }));
     assert.doesNotThrow(() => tokenClientInterceptor({ tokens, services: [CalendarService], channel: { target: "127.0.0.1:50051", tls: false } }));
   });
@@ -91,11 +97,15 @@ describe("rules from a FileDescriptorSet (other code generators)", () => {
     const server = new Server({ interceptors: [authServerInterceptor({ verifier, rules })] });
     const { definition, implementation } = bridgeService(FilesService, filesService());
     server.addService(definition, implementation);
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     const { tokens } = meshTokens(tessera.server, "filer");
     const target = `127.0.0.1:${port}`;
     const bare = grpcJsClient(FilesService, target);
-    const authed = grpcJsClient(FilesService, target, undefined, { interceptors: [tokenClientInterceptor({ tokens, rules, channel: { target, tls: false } })] });
+    const authed = grpcJsClient(FilesService, target, undefined, {
+      interceptors: [tokenClientInterceptor({ tokens, rules, channel: { target, tls: false } })],
+    });
     try {
       assert.equal((await fails(bare.unary("getFile", { id: "x" }))).code, Code.Unauthenticated);
       assert.equal((await fails(authed.unary("getFile", { id: "x" }))).code, Code.NotFound, "authorized, then the handler's own answer");

@@ -47,7 +47,10 @@ function client(kind: CalendarClientKind, server: "connect" | "grpc-js", who: Me
 async function revoke(token: string, who: MeshClient): Promise<void> {
   const r = await fetch(`${mesh.tessera.server.httpUrl}/oauth2/revoke`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${who}:${who}-secret-0123456789abcdef0123456789abcdef`).toString("base64")}` },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${who}:${who}-secret-0123456789abcdef0123456789abcdef`).toString("base64")}`,
+    },
     body: new URLSearchParams({ token }),
   });
   assert.equal(r.status, 200);
@@ -63,7 +66,10 @@ describe("client token source", () => {
     });
   }
 
-  for (const [kind, server] of [["connect-2", "connect"], ["grpc-js", "grpc-js"]] as const) {
+  for (const [kind, server] of [
+    ["connect-2", "connect"],
+    ["grpc-js", "grpc-js"],
+  ] as const) {
     test(`${kind} → ${server}: a revoked cached token is dropped and the call retried once with a new one`, async () => {
       const { api, tokens, fetches } = client(kind, server, "tasks");
       await api.listEvents();
@@ -77,14 +83,22 @@ describe("client token source", () => {
 });
 
 describe("long streams", () => {
-  for (const [kind, server] of [["connect-2", "connect"], ["connect-grpc", "connect"], ["grpc-js", "grpc-js"]] as const) {
+  for (const [kind, server] of [
+    ["connect-2", "connect"],
+    ["connect-grpc", "connect"],
+    ["grpc-js", "grpc-js"],
+  ] as const) {
     test(`${kind} → ${server}: a stream ends with UNAUTHENTICATED when its token is revoked`, async () => {
       const { api, tokens } = client(kind, server, "tasks");
       await api.createEvent("before revocation");
       const stream = api.watch()[Symbol.asyncIterator]();
       assert.ok((await stream.next()).value, "the stream delivers");
       await revoke(await tokens.get(CALENDAR, ["event.view"]), "tasks");
-      const failure = await fails((async () => { for (;;) if ((await stream.next()).done) return; })());
+      const failure = await fails(
+        (async () => {
+          for (;;) if ((await stream.next()).done) return;
+        })(),
+      );
       assert.equal(failure.code, UNAUTHENTICATED);
       assert.match(failure.message, /revoked/);
     });
@@ -92,10 +106,19 @@ describe("long streams", () => {
 
   test("streams end with UNAUTHENTICATED when their token expires (2 s tokens), on both servers", async () => {
     await Promise.all(
-      ([["connect-2", "connect"], ["grpc-js", "grpc-js"]] as const).map(async ([kind, server]) => {
+      (
+        [
+          ["connect-2", "connect"],
+          ["grpc-js", "grpc-js"],
+        ] as const
+      ).map(async ([kind, server]) => {
         const { api } = client(kind, server, "brief");
         const started = Date.now();
-        const failure = await fails((async () => { for await (const _ of api.watch()) void _; })());
+        const failure = await fails(
+          (async () => {
+            for await (const _ of api.watch()) void _;
+          })(),
+        );
         assert.equal(failure.code, UNAUTHENTICATED, kind);
         assert.match(failure.message, /expired/);
         assert.ok(Date.now() - started < 10_000);
@@ -166,7 +189,12 @@ describe("JWKS fetches", () => {
       Array.from({ length: 200 }, (_, i) =>
         new SignJWT({ client_id: "tasks", scope: "event.view" })
           .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: `random-${i}` })
-          .setIssuer(mesh.tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now).setExpirationTime(now + 60).setJti(`j${i}`)
+          .setIssuer(mesh.tessera.server.issuer)
+          .setSubject("tasks")
+          .setAudience(CALENDAR)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .setJti(`j${i}`)
           .sign(attacker.privateKey),
       ),
     );
@@ -176,7 +204,12 @@ describe("JWKS fetches", () => {
     const before = fetches;
     const expired = await new SignJWT({ client_id: "tasks" })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "other" })
-      .setIssuer(mesh.tessera.server.issuer).setSubject("tasks").setAudience(CALENDAR).setIssuedAt(now - 900).setExpirationTime(now - 600).setJti("old")
+      .setIssuer(mesh.tessera.server.issuer)
+      .setSubject("tasks")
+      .setAudience(CALENDAR)
+      .setIssuedAt(now - 900)
+      .setExpirationTime(now - 600)
+      .setJti("old")
       .sign(attacker.privateKey);
     await assert.rejects(counted.verify(expired), /expired/);
     assert.equal(fetches, before, "an expired token never causes a fetch");

@@ -64,8 +64,13 @@ for (const { kind, server } of combos) {
       assert.match(failure.challenge ?? "", /^Bearer realm="tessera"$/);
     });
 
-    test("a bad token → UNAUTHENTICATED, error=\"invalid_token\"", async () => {
-      for (const authorization of ["Bearer not-a-jwt", "Bearer eyJhbGciOiJub25lIn0.e30.", "Basic dGFza3M6eA==", `Bearer ${(await rawToken(mesh.tessera.server, "tasks", CALENDAR)).slice(0, -4)}AAAA`]) {
+    test('a bad token → UNAUTHENTICATED, error="invalid_token"', async () => {
+      for (const authorization of [
+        "Bearer not-a-jwt",
+        "Bearer eyJhbGciOiJub25lIn0.e30.",
+        "Basic dGFza3M6eA==",
+        `Bearer ${(await rawToken(mesh.tessera.server, "tasks", CALENDAR)).slice(0, -4)}AAAA`,
+      ]) {
         const failure = await fails(withHeader(kind, server, authorization).listEvents());
         assert.equal(failure.code, UNAUTHENTICATED, authorization.slice(0, 20));
         assert.match(failure.challenge ?? "", /error="invalid_token"/);

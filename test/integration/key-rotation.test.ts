@@ -55,7 +55,14 @@ function configDoc(prefix: string) {
     grpc: { port: 0 },
     redis: { url: redis.url, keyPrefix: prefix },
     signing: { rotation: { periodSeconds: 3600, leadTimeSeconds: 60, checkIntervalSeconds: 3600 } },
-    clients: [{ id: "tasks", authMethod: "client_secret_basic", secretHashes: [hashClientSecret(SECRET)], grants: [{ audience: CALENDAR, scopes: ["event.view", "event.create"] }] }],
+    clients: [
+      {
+        id: "tasks",
+        authMethod: "client_secret_basic",
+        secretHashes: [hashClientSecret(SECRET)],
+        grants: [{ audience: CALENDAR, scopes: ["event.view", "event.create"] }],
+      },
+    ],
   };
 }
 
@@ -66,7 +73,14 @@ async function replica(prefix: string, key = kek): Promise<TesseraServer> {
 }
 
 function tokensFrom(server: TesseraServer): TokenSource {
-  return new TokenSource({ fetch: clientCredentialsFetcher({ tokenEndpoint: `${server.httpUrl}/oauth2/token`, issuer: ISSUER, clientId: "tasks", auth: { method: "client_secret_basic", secret: SECRET } }) });
+  return new TokenSource({
+    fetch: clientCredentialsFetcher({
+      tokenEndpoint: `${server.httpUrl}/oauth2/token`,
+      issuer: ISSUER,
+      clientId: "tasks",
+      auth: { method: "client_secret_basic", secret: SECRET },
+    }),
+  });
 }
 
 before(async () => {
@@ -94,7 +108,16 @@ describe("two replicas, one key ring", () => {
   test("both sign with the same key and publish the same JWKS, standby included", () => {
     const [a, b] = servers as [TesseraServer, TesseraServer];
     assert.equal(signingKid(a), signingKid(b));
-    assert.deepEqual(a.context.keys.publicJwks().map((k) => k.kid).sort(), b.context.keys.publicJwks().map((k) => k.kid).sort());
+    assert.deepEqual(
+      a.context.keys
+        .publicJwks()
+        .map((k) => k.kid)
+        .sort(),
+      b.context.keys
+        .publicJwks()
+        .map((k) => k.kid)
+        .sort(),
+    );
     assert.equal(a.context.keys.publicJwks().length, 2);
   });
 
@@ -106,7 +129,14 @@ describe("two replicas, one key ring", () => {
       // Fresh token sources: every round fetches tokens signed with the current key, from both replicas.
       const clients = [a, b].map((s) => calendarClient("connect-2", calendars.connectUrl, { tokens: tokensFrom(s) }));
       apis.push(...clients);
-      await Promise.all(Array.from({ length: n }, (_, i) => clients[i % 2]!.listEvents().then(() => ok++, () => failed++)));
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          clients[i % 2]!.listEvents().then(
+            () => ok++,
+            () => failed++,
+          ),
+        ),
+      );
     };
     const before = signingKid(a);
     await load(100);
@@ -139,7 +169,16 @@ describe("two replicas, one key ring", () => {
     await verifier.verify(oldToken);
     const started = performance.now();
     await a.keyManager!.revoke(compromised);
-    await until(() => verifier.verify(oldToken).then(() => undefined, () => true), "the verifier to reject the revoked key's token", 5000, 1);
+    await until(
+      () =>
+        verifier.verify(oldToken).then(
+          () => undefined,
+          () => true,
+        ),
+      "the verifier to reject the revoked key's token",
+      5000,
+      1,
+    );
     const elapsedMs = performance.now() - started;
     assert.ok(elapsedMs < 2000, `rejected after ${elapsedMs.toFixed(1)} ms`);
     process.stdout.write(`# key revocation reached the verifier in ${elapsedMs.toFixed(1)} ms\n`);
@@ -153,7 +192,10 @@ describe("two replicas, one key ring", () => {
   });
 
   test("a replica with another key-encryption key refuses to start, naming the problem", async () => {
-    await assert.rejects(replica("rot:", { id: "wrong", key: randomBytes(32) }), (err: unknown) => err instanceof KeyEncryptionError && /TESSERA_KEK/.test(err.message));
+    await assert.rejects(
+      replica("rot:", { id: "wrong", key: randomBytes(32) }),
+      (err: unknown) => err instanceof KeyEncryptionError && /TESSERA_KEK/.test(err.message),
+    );
   });
 });
 
@@ -163,20 +205,35 @@ describe("tessera keys list | rotate | revoke", () => {
     const configFile = join(dir, "tessera.yaml");
     writeFileSync(configFile, JSON.stringify(configDoc("cli:")));
     const env = childEnv({ TESSERA_KEK: Buffer.from(kek.key).toString("base64url") });
-    const cli = async (...args: string[]) => (await run(process.execPath, ["bin/tessera.js", "keys", ...args, "--config", configFile], { cwd: REPO_ROOT, env, timeout: 30_000 })).stdout;
+    const cli = async (...args: string[]) =>
+      (await run(process.execPath, ["bin/tessera.js", "keys", ...args, "--config", configFile], { cwd: REPO_ROOT, env, timeout: 30_000 })).stdout;
     const listed = await cli("list");
-    const lines = listed.trim().split("\n").filter((l) => /^\S+  ES256  /.test(l));
+    const lines = listed
+      .trim()
+      .split("\n")
+      .filter((l) => /^\S+ {2}ES256 {2}/.test(l));
     assert.equal(lines.length, 2);
     assert.match(listed, /active/);
     assert.match(listed, /next/);
     const active = lines.find((l) => l.includes("active"))!.split(/\s+/)[0]!;
     const afterRevoke = await cli("revoke", active);
     assert.match(afterRevoke, new RegExp(`${active}\\s+ES256\\s+revoked`));
-    assert.equal(afterRevoke.trim().split("\n").filter((l) => l.includes(" active ")).length, 1, "the standby signs");
+    assert.equal(
+      afterRevoke
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes(" active ")).length,
+      1,
+      "the standby signs",
+    );
     const afterRotate = await cli("rotate");
     assert.match(afterRotate, /next/);
     for (const out of [listed, afterRevoke, afterRotate]) assert.ok(!/"d"|PRIVATE KEY|sealed/.test(out));
-    const wrong = await run(process.execPath, ["bin/tessera.js", "keys", "list", "--config", configFile], { cwd: REPO_ROOT, env: childEnv({ TESSERA_KEK: randomBytes(32).toString("base64url") }), timeout: 30_000 }).then(
+    const wrong = await run(process.execPath, ["bin/tessera.js", "keys", "list", "--config", configFile], {
+      cwd: REPO_ROOT,
+      env: childEnv({ TESSERA_KEK: randomBytes(32).toString("base64url") }),
+      timeout: 30_000,
+    }).then(
       () => "",
       (err: { stderr: string }) => err.stderr,
     );

@@ -85,7 +85,10 @@ describe("slow and idle connections are closed, healthy clients served meanwhile
       rawConnection(port, "P"), // could be the HTTP/2 preface: httpolyglot waits for more
       rawConnection(port, "PRI * HTTP/2.0\r\n"),
       rawConnection(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "),
-      rawConnection(port, "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type="),
+      rawConnection(
+        port,
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+      ),
       rawConnection(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), // answered, then idle on keep-alive
       rawConnection(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(SHORT.maxHeaderBytes)}\r\n\r\n`),
     ]);
@@ -177,7 +180,10 @@ describe("the connection cap", () => {
       for (let i = 0; i < cap; i++) held.push(await rawConnection(port));
       const extra = await Promise.all([rawConnection(port), rawConnection(port), rawConnection(port)]);
       await Promise.all(extra.map((c) => c.closed));
-      assert.ok(held.every((c) => !c.socket.destroyed && c.socket.readyState === "open"), "the first connections stay open");
+      assert.ok(
+        held.every((c) => !c.socket.destroyed && c.socket.readyState === "open"),
+        "the first connections stay open",
+      );
       for (const c of held) c.socket.destroy();
       await Promise.all(held.map((c) => c.closed));
       // The server may see a new connection before the closes that free the slots: a few tries, each to its answer.

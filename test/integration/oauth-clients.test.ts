@@ -28,17 +28,44 @@ async function discover(clientId: string, auth: client.ClientAuth): Promise<clie
 
 /** Validates an access token as a resource server would, with oauth4webapi's RFC 9068 validator. */
 async function validateAsResourceServer(token: string, audience: string): Promise<oauth.JWTAccessTokenClaims> {
-  const as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, { algorithm: "oauth2", [oauth.allowInsecureRequests]: true }));
+  const as = await oauth.processDiscoveryResponse(
+    issuerUrl,
+    await oauth.discoveryRequest(issuerUrl, { algorithm: "oauth2", [oauth.allowInsecureRequests]: true }),
+  );
   const request = new Request("http://resource.example/api", { headers: { authorization: `Bearer ${token}` } });
   return oauth.validateJwtAccessToken(as, request, audience, { [oauth.allowInsecureRequests]: true });
 }
 
 describe("openid-client", () => {
   const cases: { name: string; clientId: string; auth: () => client.ClientAuth; resource: string; scope: string }[] = [
-    { name: "client_secret_basic", clientId: "billing", auth: () => client.ClientSecretBasic(SECRETS.basic), resource: "https://calendar.example.com", scope: "event.view" },
-    { name: "client_secret_post", clientId: "reporter", auth: () => client.ClientSecretPost(SECRETS.post), resource: "https://calendar.example.com", scope: "event.view" },
-    { name: "client_secret_jwt", clientId: "signer", auth: () => client.ClientSecretJwt(SECRETS.jwt), resource: "https://calendar.example.com", scope: "event.view" },
-    { name: "private_key_jwt", clientId: "keyed", auth: () => client.PrivateKeyJwt({ key: keyPair.privateKey, kid: keyPair.publicJwk.kid! }), resource: "calendar", scope: "event.view" },
+    {
+      name: "client_secret_basic",
+      clientId: "billing",
+      auth: () => client.ClientSecretBasic(SECRETS.basic),
+      resource: "https://calendar.example.com",
+      scope: "event.view",
+    },
+    {
+      name: "client_secret_post",
+      clientId: "reporter",
+      auth: () => client.ClientSecretPost(SECRETS.post),
+      resource: "https://calendar.example.com",
+      scope: "event.view",
+    },
+    {
+      name: "client_secret_jwt",
+      clientId: "signer",
+      auth: () => client.ClientSecretJwt(SECRETS.jwt),
+      resource: "https://calendar.example.com",
+      scope: "event.view",
+    },
+    {
+      name: "private_key_jwt",
+      clientId: "keyed",
+      auth: () => client.PrivateKeyJwt({ key: keyPair.privateKey, kid: keyPair.publicJwk.kid! }),
+      resource: "calendar",
+      scope: "event.view",
+    },
   ];
   for (const c of cases) {
     test(`client_credentials with ${c.name}; the token passes oauth4webapi's RFC 9068 validator and jose's remote JWKS`, async () => {
@@ -54,7 +81,7 @@ describe("openid-client", () => {
       const claims = await validateAsResourceServer(tokens.access_token, c.resource);
       assert.equal(claims.client_id, c.clientId);
       assert.equal(claims.sub, c.clientId);
-      assert.equal(claims["scope"], c.scope);
+      assert.equal(claims.scope, c.scope);
 
       const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
       const { protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: c.resource, typ: "at+jwt" });
@@ -80,12 +107,15 @@ describe("openid-client", () => {
 
   test("a scope outside the grant is an invalid_scope error, not a narrower token", async () => {
     const config = await discover("billing", client.ClientSecretBasic(SECRETS.basic));
-    await assert.rejects(client.clientCredentialsGrant(config, { scope: "event.view event.delete", resource: "https://calendar.example.com" }), (err: unknown) => {
-      assert.ok(err instanceof client.ResponseBodyError);
-      assert.equal(err.error, "invalid_scope");
-      assert.equal(err.status, 400);
-      return true;
-    });
+    await assert.rejects(
+      client.clientCredentialsGrant(config, { scope: "event.view event.delete", resource: "https://calendar.example.com" }),
+      (err: unknown) => {
+        assert.ok(err instanceof client.ResponseBodyError);
+        assert.equal(err.error, "invalid_scope");
+        assert.equal(err.status, 400);
+        return true;
+      },
+    );
   });
 
   test("a wrong secret is invalid_client with a Basic challenge", async () => {
@@ -100,7 +130,10 @@ describe("openid-client", () => {
 
 describe("oauth4webapi", () => {
   test("discovery, client_credentials with private_key_jwt, introspection and revocation", async () => {
-    const as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, { algorithm: "oauth2", [oauth.allowInsecureRequests]: true }));
+    const as = await oauth.processDiscoveryResponse(
+      issuerUrl,
+      await oauth.discoveryRequest(issuerUrl, { algorithm: "oauth2", [oauth.allowInsecureRequests]: true }),
+    );
     assert.deepEqual(as.grant_types_supported, ["client_credentials"]);
     assert.ok(as.token_endpoint_auth_methods_supported?.includes("private_key_jwt"));
     const insecure = { [oauth.allowInsecureRequests]: true };
@@ -128,7 +161,13 @@ describe("oauth4webapi", () => {
     assert.equal(introspected.active, true);
     assert.equal(introspected.client_id, "keyed");
 
-    const revoked = await oauth.revocationRequest(as, keyed, oauth.PrivateKeyJwt({ key: keyPair.privateKey, kid: keyPair.publicJwk.kid! }), tokens.access_token, insecure);
+    const revoked = await oauth.revocationRequest(
+      as,
+      keyed,
+      oauth.PrivateKeyJwt({ key: keyPair.privateKey, kid: keyPair.publicJwk.kid! }),
+      tokens.access_token,
+      insecure,
+    );
     assert.equal(await oauth.processRevocationResponse(revoked), undefined);
     const after = await oauth.processIntrospectionResponse(
       as,

@@ -42,9 +42,9 @@ describe("token endpoint", () => {
     const r = await token({ resource: "https://calendar.example.com", scope: "event.view" });
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.json!).sort(), ["access_token", "expires_in", "scope", "token_type"]);
-    assert.equal(r.json!["token_type"], "Bearer");
-    assert.equal(r.json!["expires_in"], 300);
-    assert.equal(r.json!["scope"], "event.view");
+    assert.equal(r.json!.token_type, "Bearer");
+    assert.equal(r.json!.expires_in, 300);
+    assert.equal(r.json!.scope, "event.view");
     assert.equal(r.headers.get("cache-control"), "no-store");
     assert.equal(r.headers.get("pragma"), "no-cache");
     assert.match(r.headers.get("content-type")!, /^application\/json/);
@@ -52,12 +52,12 @@ describe("token endpoint", () => {
 
   test("no scope requested: every scope of the grant, returned in scope", async () => {
     const r = await token({ resource: "https://calendar.example.com" });
-    assert.equal(r.json!["scope"], "event.view event.create");
+    assert.equal(r.json!.scope, "event.view event.create");
   });
 
   test("the audience alias is accepted", async () => {
     const r = await token({ audience: "https://files.example.com" });
-    assert.equal(decodeJwt(r.json!["access_token"] as string).aud, "https://files.example.com");
+    assert.equal(decodeJwt(r.json!.access_token as string).aud, "https://files.example.com");
   });
 
   test("POST only", async () => {
@@ -67,16 +67,19 @@ describe("token endpoint", () => {
   });
 
   test("form-encoded only", async () => {
-    const r = await post("/oauth2/token", JSON.stringify({ grant_type: "client_credentials" }), { "content-type": "application/json", authorization: billingBasic() });
+    const r = await post("/oauth2/token", JSON.stringify({ grant_type: "client_credentials" }), {
+      "content-type": "application/json",
+      authorization: billingBasic(),
+    });
     assert.equal(r.status, 400);
-    assert.equal(r.json!["error"], "invalid_request");
+    assert.equal(r.json!.error, "invalid_request");
   });
 
   test("a parameter sent twice is refused; a repeated resource (or audience) is invalid_target (RFC 8707)", async () => {
     for (const body of ["grant_type=client_credentials&scope=event.view&scope=event.create", "grant_type=client_credentials&grant_type=client_credentials"]) {
       const r = await post("/oauth2/token", body, { authorization: billingBasic() });
       assert.equal(r.status, 400, body);
-      assert.equal(r.json!["error"], "invalid_request");
+      assert.equal(r.json!.error, "invalid_request");
     }
     const calendar = "resource=https%3A%2F%2Fcalendar.example.com";
     for (const body of [
@@ -86,7 +89,7 @@ describe("token endpoint", () => {
     ]) {
       const r = await post("/oauth2/token", body, { authorization: billingBasic() });
       assert.equal(r.status, 400, body);
-      assert.equal(r.json!["error"], "invalid_target", body);
+      assert.equal(r.json!.error, "invalid_target", body);
     }
   });
 
@@ -102,17 +105,17 @@ describe("token endpoint", () => {
   });
 
   test("grant_type is required; unknown grant types are unsupported_grant_type", async () => {
-    assert.equal((await post("/oauth2/token", { scope: "event.view" }, { authorization: billingBasic() })).json!["error"], "invalid_request");
+    assert.equal((await post("/oauth2/token", { scope: "event.view" }, { authorization: billingBasic() })).json!.error, "invalid_request");
     const r = await token({ grant_type: "password", username: "a", password: "b" });
     assert.equal(r.status, 400);
-    assert.equal(r.json!["error"], "unsupported_grant_type");
-    assert.equal((await token({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: "x" })).json!["error"], "unsupported_grant_type");
+    assert.equal(r.json!.error, "unsupported_grant_type");
+    assert.equal((await token({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: "x" })).json!.error, "unsupported_grant_type");
   });
 
   test("exactly one client authentication method", async () => {
     const r = await token({ client_id: "billing", client_secret: SECRETS.basic });
     assert.equal(r.status, 400);
-    assert.equal(r.json!["error"], "invalid_request");
+    assert.equal(r.json!.error, "invalid_request");
   });
 
   test("unknown client and wrong secret: the same 401, with a Basic challenge when Basic was used", async () => {
@@ -120,7 +123,7 @@ describe("token endpoint", () => {
     const unknown = await token({}, { authorization: basicAuthorization("nobody", "wrong") });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.text, unknown.text);
-    assert.equal(wrong.json!["error"], "invalid_client");
+    assert.equal(wrong.json!.error, "invalid_client");
     assert.match(wrong.headers.get("www-authenticate")!, /^Basic realm="tessera"/);
     assert.equal(unknown.headers.get("www-authenticate"), wrong.headers.get("www-authenticate"));
     const post401 = await token({ client_id: "reporter", client_secret: "wrong" }, {});
@@ -132,42 +135,49 @@ describe("token endpoint", () => {
   test("a client may use only its registered method", async () => {
     const r = await token({ client_id: "billing", client_secret: SECRETS.basic }, {});
     assert.equal(r.status, 401);
-    assert.equal(r.json!["error"], "invalid_client");
+    assert.equal(r.json!.error, "invalid_client");
   });
 
   test("resource: absolute URI, no fragment, exact match", async () => {
-    assert.equal((await token({ resource: "calendar/events" })).json!["error"], "invalid_target");
-    assert.equal((await token({ resource: "https://calendar.example.com#frag" })).json!["error"], "invalid_target");
+    assert.equal((await token({ resource: "calendar/events" })).json!.error, "invalid_target");
+    assert.equal((await token({ resource: "https://calendar.example.com#frag" })).json!.error, "invalid_target");
     for (const resource of ["https://calendar.example.com/", "https://CALENDAR.example.com", "https://calendar.example.co"]) {
       const r = await token({ resource });
       assert.equal(r.status, 400, resource);
-      assert.equal(r.json!["error"], "invalid_target", resource);
+      assert.equal(r.json!.error, "invalid_target", resource);
     }
   });
 
   test("scopes: outside the grant refused, never dropped; two audiences without resource refused", async () => {
     const outside = await token({ resource: "https://calendar.example.com", scope: "event.view event.delete" });
     assert.equal(outside.status, 400);
-    assert.equal(outside.json!["error"], "invalid_scope");
+    assert.equal(outside.json!.error, "invalid_scope");
     const spanning = await token({ scope: "event.view file.view" });
-    assert.equal(spanning.json!["error"], "invalid_scope");
+    assert.equal(spanning.json!.error, "invalid_scope");
     const malformed = await token({ resource: "https://calendar.example.com", scope: 'event.view "quoted"' });
-    assert.equal(malformed.json!["error"], "invalid_scope");
+    assert.equal(malformed.json!.error, "invalid_scope");
   });
 
   test("a client without the grant type is unauthorized_client", async () => {
     const r = await token({ client_id: "norights", client_secret: SECRETS.other }, {});
     assert.equal(r.status, 400);
-    assert.equal(r.json!["error"], "unauthorized_client");
+    assert.equal(r.json!.error, "unauthorized_client");
   });
 
   test("private_key_jwt: 50 parallel copies of one assertion yield exactly one token", async () => {
-    const assertion = await clientAssertion({ clientId: "keyed", audience: server.issuer, key: keyPair.privateKey, alg: "ES256", now: Math.floor(Date.now() / 1000), kid: keyPair.publicJwk.kid! });
+    const assertion = await clientAssertion({
+      clientId: "keyed",
+      audience: server.issuer,
+      key: keyPair.privateKey,
+      alg: "ES256",
+      now: Math.floor(Date.now() / 1000),
+      kid: keyPair.publicJwk.kid!,
+    });
     const results = await Promise.all(
       Array.from({ length: 50 }, () => token({ client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion, audience: "calendar" }, {})),
     );
     assert.equal(results.filter((r) => r.status === 200).length, 1);
-    assert.equal(results.filter((r) => r.status === 401 && r.json!["error"] === "invalid_client").length, 49);
+    assert.equal(results.filter((r) => r.status === 401 && r.json!.error === "invalid_client").length, 49);
   });
 
   test("an oversized body is refused with 413", async () => {
@@ -180,11 +190,15 @@ describe("token endpoint", () => {
     const sockets = new Set<unknown>();
     const send = (chunks: string[]) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest(`${server.httpUrl}/oauth2/token`, { method: "POST", agent, headers: { "content-type": FORM, authorization: billingBasic() } }, (res) => {
-          let body = "";
-          res.setEncoding("utf8").on("data", (c: string) => (body += c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = httpRequest(
+          `${server.httpUrl}/oauth2/token`,
+          { method: "POST", agent, headers: { "content-type": FORM, authorization: billingBasic() } },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8").on("data", (c: string) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on("socket", (socket) => sockets.add(socket));
         req.on("error", reject);
         for (const chunk of chunks) req.write(chunk);
@@ -209,19 +223,19 @@ describe("token endpoint", () => {
 
 describe("introspection endpoint (RFC 7662)", () => {
   async function billingToken(resource = "https://calendar.example.com") {
-    return (await token({ resource })).json!["access_token"] as string;
+    return (await token({ resource })).json!.access_token as string;
   }
   const calendarBasic = () => basicAuthorization("calendar", SECRETS.other);
 
   test("active token: RFC 7662 members, no-store", async () => {
     const r = await post("/oauth2/introspect", { token: await billingToken() }, { authorization: calendarBasic() });
     assert.equal(r.status, 200);
-    assert.equal(r.json!["active"], true);
+    assert.equal(r.json!.active, true);
     for (const member of ["scope", "client_id", "token_type", "exp", "iat", "sub", "aud", "iss", "jti"]) assert.ok(member in r.json!, member);
     assert.equal(r.headers.get("cache-control"), "no-store");
   });
 
-  test("inactive answers are exactly {\"active\":false}", async () => {
+  test('inactive answers are exactly {"active":false}', async () => {
     for (const t of ["garbage", "a.b.c", await billingToken("https://files.example.com")]) {
       const r = await post("/oauth2/introspect", { token: t }, { authorization: calendarBasic() });
       assert.equal(r.status, 200);
@@ -233,17 +247,17 @@ describe("introspection endpoint (RFC 7662)", () => {
     const t = await billingToken();
     const anonymous = await post("/oauth2/introspect", { token: t });
     assert.equal(anonymous.status, 401);
-    assert.equal(anonymous.json!["error"], "invalid_client");
+    assert.equal(anonymous.json!.error, "invalid_client");
     const notAllowed = await post("/oauth2/introspect", { token: t, client_id: "norights", client_secret: SECRETS.other });
     assert.equal(notAllowed.status, 400);
-    assert.equal(notAllowed.json!["error"], "unauthorized_client");
-    assert.equal((await post("/oauth2/introspect", {}, { authorization: calendarBasic() })).json!["error"], "invalid_request");
+    assert.equal(notAllowed.json!.error, "unauthorized_client");
+    assert.equal((await post("/oauth2/introspect", {}, { authorization: calendarBasic() })).json!.error, "invalid_request");
   });
 });
 
 describe("revocation endpoint (RFC 7009)", () => {
   test("200 with an empty body; the token is then inactive", async () => {
-    const t = (await token({ resource: "https://calendar.example.com" })).json!["access_token"] as string;
+    const t = (await token({ resource: "https://calendar.example.com" })).json!.access_token as string;
     const r = await post("/oauth2/revoke", { token: t, token_type_hint: "access_token" }, { authorization: billingBasic() });
     assert.equal(r.status, 200);
     assert.equal(r.text, "");
@@ -256,12 +270,12 @@ describe("revocation endpoint (RFC 7009)", () => {
   });
 
   test("a client revokes only its own tokens", async () => {
-    const t = (await token({ resource: "https://calendar.example.com" })).json!["access_token"] as string;
+    const t = (await token({ resource: "https://calendar.example.com" })).json!.access_token as string;
     const r = await post("/oauth2/revoke", { token: t }, { authorization: basicAuthorization("calendar", SECRETS.other) });
     assert.equal(r.status, 400);
-    assert.equal(r.json!["error"], "unauthorized_client");
+    assert.equal(r.json!.error, "unauthorized_client");
     const i = await post("/oauth2/introspect", { token: t }, { authorization: basicAuthorization("calendar", SECRETS.other) });
-    assert.equal(i.json!["active"], true);
+    assert.equal(i.json!.active, true);
   });
 
   test("the caller must authenticate", async () => {
@@ -274,24 +288,24 @@ describe("discovery and keys", () => {
     const r = await fetch(`${server.httpUrl}/.well-known/oauth-authorization-server`);
     assert.equal(r.status, 200);
     const m = (await r.json()) as Record<string, unknown>;
-    assert.equal(m["issuer"], server.issuer);
-    assert.equal(m["token_endpoint"], `${server.issuer}/oauth2/token`);
-    assert.equal(m["introspection_endpoint"], `${server.issuer}/oauth2/introspect`);
-    assert.equal(m["revocation_endpoint"], `${server.issuer}/oauth2/revoke`);
-    assert.equal(m["jwks_uri"], `${server.issuer}/.well-known/jwks.json`);
-    assert.deepEqual(m["grant_types_supported"], ["client_credentials"]);
-    assert.deepEqual(m["token_endpoint_auth_methods_supported"], ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]);
-    assert.ok(!(m["token_endpoint_auth_signing_alg_values_supported"] as string[]).includes("none"));
+    assert.equal(m.issuer, server.issuer);
+    assert.equal(m.token_endpoint, `${server.issuer}/oauth2/token`);
+    assert.equal(m.introspection_endpoint, `${server.issuer}/oauth2/introspect`);
+    assert.equal(m.revocation_endpoint, `${server.issuer}/oauth2/revoke`);
+    assert.equal(m.jwks_uri, `${server.issuer}/.well-known/jwks.json`);
+    assert.deepEqual(m.grant_types_supported, ["client_credentials"]);
+    assert.deepEqual(m.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]);
+    assert.ok(!(m.token_endpoint_auth_signing_alg_values_supported as string[]).includes("none"));
   });
 
   test("JWKS: public keys with kid, alg, use; GET only", async () => {
     const r = await fetch(`${server.httpUrl}/.well-known/jwks.json`);
     const { keys } = (await r.json()) as { keys: Record<string, unknown>[] };
     assert.equal(keys.length, 2, "the signing key and the standby published ahead of it");
-    assert.ok(keys.some((k) => k["kid"] === server.context.keys.signingKey().kid));
+    assert.ok(keys.some((k) => k.kid === server.context.keys.signingKey().kid));
     for (const key of keys) {
       for (const member of ["d", "p", "q", "dp", "dq", "qi", "k"]) assert.ok(!(member in key));
-      assert.ok(key["kid"] && key["alg"] === "ES256" && key["use"] === "sig");
+      assert.ok(key.kid && key.alg === "ES256" && key.use === "sig");
     }
     assert.equal((await fetch(`${server.httpUrl}/.well-known/jwks.json`, { method: "POST" })).status, 405);
   });
@@ -300,7 +314,12 @@ describe("discovery and keys", () => {
     const session = connect(server.httpUrl);
     try {
       const body = new URLSearchParams({ grant_type: "client_credentials", resource: "https://calendar.example.com" }).toString();
-      const stream = session.request({ [h2.HTTP2_HEADER_METHOD]: "POST", [h2.HTTP2_HEADER_PATH]: "/oauth2/token", "content-type": FORM, authorization: billingBasic() });
+      const stream = session.request({
+        [h2.HTTP2_HEADER_METHOD]: "POST",
+        [h2.HTTP2_HEADER_PATH]: "/oauth2/token",
+        "content-type": FORM,
+        authorization: billingBasic(),
+      });
       stream.end(body);
       const [status, text] = await new Promise<[number, string]>((resolve, reject) => {
         let s = 0;
@@ -347,7 +366,9 @@ describe("jwt-bearer grant over HTTP with a jwks_uri issuer", () => {
             grants: [{ audience: "https://ledger.example.com", scopes: ["ledger.read"] }],
           },
         ],
-        trustedIssuers: [{ issuer: IDP, jwksUri: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`, subjects: [{ subject: SA, clientId: "billing-api" }] }],
+        trustedIssuers: [
+          { issuer: IDP, jwksUri: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`, subjects: [{ subject: SA, clientId: "billing-api" }] },
+        ],
       },
       {},
       () => "",
@@ -381,7 +402,7 @@ describe("jwt-bearer grant over HTTP with a jwks_uri issuer", () => {
     assert.ok(meta.grant_types_supported.includes("urn:ietf:params:oauth:grant-type:jwt-bearer"));
     const a = await exchange(await assertion());
     assert.equal(a.status, 200);
-    assert.equal(decodeJwt(a.json["access_token"] as string).sub, "billing-api");
+    assert.equal(decodeJwt(a.json.access_token as string).sub, "billing-api");
     await exchange(await assertion());
     assert.equal(jwksRequests, 1);
   });
@@ -392,7 +413,7 @@ describe("jwt-bearer grant over HTTP with a jwks_uri issuer", () => {
     for (const a of [once, await assertion({ aud: "https://elsewhere.example" }), await assertion({ sub: "system:serviceaccount:x:y" })]) {
       const r = await exchange(a);
       assert.equal(r.status, 400);
-      assert.equal(r.json["error"], "invalid_grant");
+      assert.equal(r.json.error, "invalid_grant");
     }
   });
 });

@@ -62,7 +62,7 @@ const readyz = async (base: string) => (await fetch(`${base}/readyz`, { signal: 
 async function tokenFrom(base: string): Promise<string> {
   const r = await issue(base);
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  return r.json!["access_token"] as string;
+  return r.json!.access_token as string;
 }
 
 /** Two replicas of one Tessera (same issuer, same key prefix) on the test's Redis. */
@@ -132,7 +132,7 @@ describe("Redis loses its data under two replicas", () => {
           if (op < 0.1) {
             const r = await issue(base);
             if (r.status === 200) {
-              valid.add(r.json!["access_token"] as string);
+              valid.add(r.json!.access_token as string);
               counts.issued++;
             } else assert.equal(r.status, 503, JSON.stringify(r.json));
           } else if (op < 0.15 && valid.size > 5) {
@@ -154,7 +154,7 @@ describe("Redis loses its data under two replicas", () => {
               continue;
             }
             assert.equal(r.status, 200, JSON.stringify(r.json));
-            const active = r.json!["active"] === true;
+            const active = r.json!.active === true;
             if (ackedAt !== undefined && ackedAt < started && active) {
               counts.revokedAccepted++;
               if (started > recoveredAt) counts.revokedAcceptedAfterRecovery++;
@@ -201,19 +201,22 @@ describe("Redis loses its data under two replicas", () => {
 
     // Every answer is right on both replicas, and each verifies what the other signs now.
     for (const base of bases) {
-      for (const token of revoked.keys()) assert.equal((await introspect(base, token)).json!["active"], false);
-      for (const token of valid) if (!attempted.has(token)) assert.equal((await introspect(base, token)).json!["active"], true);
+      for (const token of revoked.keys()) assert.equal((await introspect(base, token)).json!.active, false);
+      for (const token of valid) if (!attempted.has(token)) assert.equal((await introspect(base, token)).json!.active, true);
     }
     const fromA = await tokenFrom(bases[0]!);
     const fromB = await tokenFrom(bases[1]!);
-    assert.equal((await introspect(bases[1]!, fromA)).json!["active"], true);
-    assert.equal((await introspect(bases[0]!, fromB)).json!["active"], true);
+    assert.equal((await introspect(bases[1]!, fromA)).json!.active, true);
+    assert.equal((await introspect(bases[0]!, fromB)).json!.active, true);
     assert.equal((await revoke(bases[1]!, fromA)).status, 200);
-    assert.equal((await introspect(bases[0]!, fromA)).json!["active"], false);
+    assert.equal((await introspect(bases[0]!, fromA)).json!.active, false);
   });
 
   test("FLUSHALL with Redis refusing writes: not ready (HTTP and gRPC) while the replicas cannot re-seed, answers stay right, ready once they have", async () => {
-    const { replicas, prefix } = await startReplicas((c) => ({ ...c, signing: { ...c.signing, rotation: { ...c.signing.rotation, checkIntervalSeconds: 1 } } }));
+    const { replicas, prefix } = await startReplicas((c) => ({
+      ...c,
+      signing: { ...c.signing, rotation: { ...c.signing.rotation, checkIntervalSeconds: 1 } },
+    }));
     const [a, b] = replicas.map((r) => r.httpUrl) as [string, string];
     const grpc = grpcJsApi(replicas[0]!.grpcAddress);
     cleanups.push(() => grpc.close());
@@ -221,7 +224,7 @@ describe("Redis loses its data under two replicas", () => {
     const gone = await tokenFrom(b);
     assert.equal((await revoke(a, gone)).status, 200);
     // Both replicas hold the revocation (B through the feed) before Redis loses it.
-    await until(async () => ((await introspect(b, gone)).json!["active"] === false ? true : undefined), "B to see the revocation");
+    await until(async () => ((await introspect(b, gone)).json!.active === false ? true : undefined), "B to see the revocation");
 
     const client = await admin();
     // Atomically: the data is gone, and every write fails (OOM) while reads and PING still answer.
@@ -233,9 +236,9 @@ describe("Redis loses its data under two replicas", () => {
       assert.equal(await client.ping(), "PONG", "Redis itself answers");
       // Meanwhile no wrong answer: the revoked token stays inactive (held in memory), the valid one is never inactive.
       for (const base of [a, b]) {
-        assert.equal((await introspect(base, gone)).json!["active"], false);
+        assert.equal((await introspect(base, gone)).json!.active, false);
         const answer = await introspect(base, kept);
-        assert.ok(answer.status === 503 || answer.json!["active"] === true, JSON.stringify(answer));
+        assert.ok(answer.status === 503 || answer.json!.active === true, JSON.stringify(answer));
       }
     } finally {
       await client.config("SET", "maxmemory", "0");
@@ -245,8 +248,8 @@ describe("Redis loses its data under two replicas", () => {
     assert.notEqual(await client.get(`${prefix}{keys}:ring`), null, "the ring was re-seeded");
     assert.equal(await client.exists(new KeyLayout(prefix).deny(ISSUER, decodeJwt(gone).jti!)), 1, "the revocation was re-seeded");
     for (const base of [a, b]) {
-      assert.equal((await introspect(base, kept)).json!["active"], true);
-      assert.equal((await introspect(base, gone)).json!["active"], false);
+      assert.equal((await introspect(base, kept)).json!.active, true);
+      assert.equal((await introspect(base, gone)).json!.active, false);
     }
   });
 });
@@ -269,7 +272,10 @@ describe("waitReplicas follows the topology when not set", () => {
     await until(() => (store.health.up ? true : undefined), "the store to connect");
     assert.equal(await store.denyList.waitReplicas(), 1);
     await store.denyList.revoke(ISSUER, "confirmed", Date.now() / 1000 + 60);
-    await until(async () => ((await replica.cli("EXISTS", new KeyLayout("topo:").deny(ISSUER, "confirmed"))) === "1" ? true : undefined), "the replica to hold it");
+    await until(
+      async () => ((await replica.cli("EXISTS", new KeyLayout("topo:").deny(ISSUER, "confirmed"))) === "1" ? true : undefined),
+      "the replica to hold it",
+    );
 
     // The replica gone: revocations fail closed (503) rather than go unconfirmed, even once asked again.
     await replica.kill9();

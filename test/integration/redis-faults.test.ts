@@ -82,7 +82,7 @@ const calendar = basicAuthorization("calendar", SECRETS.other);
 async function tokenFor(base: string): Promise<string> {
   const r = await post(base, "/oauth2/token", { grant_type: "client_credentials", resource: CALENDAR }, { authorization: billing });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  return r.json!["access_token"] as string;
+  return r.json!.access_token as string;
 }
 
 async function assertionForm(issuer: string, keyPair: ClientKeyPair): Promise<Record<string, string>> {
@@ -120,31 +120,37 @@ describe("two Tessera processes sharing one Redis", () => {
       redis: { keyPrefix: `two-${randomUUID().slice(0, 8)}:` },
       clients: [
         { id: "keyed", authMethod: "private_key_jwt", jwks: { keys: [keyPair.publicJwk] }, grants: [{ audience: CALENDAR, scopes: ["event.view"] }] },
-        { id: "billing", authMethod: "client_secret_basic", secretHashes: [hashClientSecret(SECRETS.basic)], grants: [{ audience: CALENDAR, scopes: ["event.view"] }] },
+        {
+          id: "billing",
+          authMethod: "client_secret_basic",
+          secretHashes: [hashClientSecret(SECRETS.basic)],
+          grants: [{ audience: CALENDAR, scopes: ["event.view"] }],
+        },
         { id: "calendar", authMethod: "client_secret_basic", secretHashes: [hashClientSecret(SECRETS.other)], audiences: [CALENDAR], introspection: true },
       ],
     };
     writeFileSync(join(dir, "tessera.yaml"), JSON.stringify(config, null, 2));
     const env = { REDIS_URL: redis.url, TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0", TESSERA_KEK: Buffer.from(TEST_KEK.key).toString("base64url") };
-    const children: Spawned[] = [spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env), spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env)];
+    const children: Spawned[] = [
+      spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env),
+      spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env),
+    ];
     cleanups.push(() => children.forEach((c) => c.kill()));
-    const urls = await Promise.all(
-      children.map(async (c) => (await c.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)"/, 30_000))[1]!),
-    );
+    const urls = await Promise.all(children.map(async (c) => (await c.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)"/, 30_000))[1]!));
     for (const url of urls) await until(async () => ((await readyz(url)) === 200 ? true : undefined), `${url}/readyz`);
 
     const form = await assertionForm(issuer, keyPair);
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => post(urls[i % 2]!, "/oauth2/token", form)));
     const statuses = answers.map((a) => a.status);
     assert.equal(statuses.filter((s) => s === 200).length, 1, `exactly one token: ${statuses.join(",")}`);
-    assert.ok(answers.every((a) => a.status === 200 || (a.status === 401 && a.json!["error"] === "invalid_client")));
+    assert.ok(answers.every((a) => a.status === 200 || (a.status === 401 && a.json!.error === "invalid_client")));
     t.diagnostic(`one assertion, 50 copies on 2 replicas: 1 token, ${statuses.filter((s) => s === 401).length} invalid_client`);
 
     const [a, b] = urls as [string, string];
     const token = await tokenFor(a);
     for (const url of [b, a]) {
       const r = await post(url, "/oauth2/introspect", { token }, { authorization: calendar });
-      assert.equal(r.json!["active"], true, "active on both (and now cached)");
+      assert.equal(r.json!.active, true, "active on both (and now cached)");
     }
     assert.equal((await post(a, "/oauth2/revoke", { token }, { authorization: billing })).status, 200);
     for (const url of [b, a]) assert.deepEqual((await post(url, "/oauth2/introspect", { token }, { authorization: calendar })).json, { active: false });
@@ -189,7 +195,7 @@ describe("kill -9 of redis-server during revocations and introspections", () => 
         if (r.status === 503) {
           counts.introspect503++;
           await new Promise((resolve) => setTimeout(resolve, 20));
-        } else if (r.status === 200 && r.json!["active"] === true) {
+        } else if (r.status === 200 && r.json!.active === true) {
           counts.active++;
           const ackedAt = acknowledged.get(token);
           if (ackedAt !== undefined && ackedAt < sentAt) counts.violations++;
@@ -227,7 +233,10 @@ describe("Redis stopped, then started again", () => {
     const base = server.httpUrl;
     const grpc = grpcJsApi(server.grpcAddress);
     const connect = connectApi(base, "connect-h1");
-    cleanups.push(() => grpc.close(), () => connect.close());
+    cleanups.push(
+      () => grpc.close(),
+      () => connect.close(),
+    );
     const token = await tokenFor(base);
     assert.equal(await readyz(base), 200);
 
@@ -243,13 +252,13 @@ describe("Redis stopped, then started again", () => {
     };
     for (const [what, r] of Object.entries(answers)) {
       assert.equal(r.status, 503, `${what}: ${JSON.stringify(r.json)}`);
-      assert.equal(r.json!["error"], "temporarily_unavailable", what);
+      assert.equal(r.json!.error, "temporarily_unavailable", what);
       assert.match(String(r.headers["retry-after"]), /^\d+$/, `${what}: Retry-After`);
     }
     // A client secret needs no shared state; throttling fails open.
     assert.equal((await post(base, "/oauth2/token", { grant_type: "client_credentials", resource: CALENDAR }, { authorization: billing })).status, 200);
 
-    const assertion = (await assertionForm(server.issuer, keyPair))["client_assertion"]!;
+    const assertion = (await assertionForm(server.issuer, keyPair)).client_assertion!;
     const client = { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion };
     for (const [what, call] of [
       ["IssueToken", () => grpc.issueToken({ client })],
@@ -268,7 +277,7 @@ describe("Redis stopped, then started again", () => {
     assert.equal((await grpc.healthCheck("")).status, ServingStatus.SERVING);
     assert.equal((await grpc.healthCheck("tessera.v1.TokenService")).status, ServingStatus.SERVING);
     assert.equal((await post(base, "/oauth2/token", await assertionForm(server.issuer, keyPair))).status, 200);
-    assert.equal((await post(base, "/oauth2/introspect", { token }, { authorization: calendar })).json!["active"], true);
+    assert.equal((await post(base, "/oauth2/introspect", { token }, { authorization: calendar })).json!.active, true);
     assert.equal((await post(base, "/oauth2/revoke", { token }, { authorization: billing })).status, 200);
     assert.deepEqual((await grpc.introspect({ token }, calendar)).active, false);
   });
@@ -276,7 +285,9 @@ describe("Redis stopped, then started again", () => {
 
 describe("failed-authentication throttling per (client, source)", () => {
   test("429 / RESOURCE_EXHAUSTED after the threshold, for that pair only; nothing refused for want of Redis", async () => {
-    const { server } = await startServer({ rateLimit: { failures: 3, windowSeconds: 60, perClient: { introspections: 0, revocations: 0, windowSeconds: 60 } } });
+    const { server } = await startServer({
+      rateLimit: { failures: 3, windowSeconds: 60, perClient: { introspections: 0, revocations: 0, windowSeconds: 60 } },
+    });
     const base = server.httpUrl;
     const grpc = grpcJsApi(server.grpcAddress);
     cleanups.push(() => grpc.close());
@@ -289,16 +300,28 @@ describe("failed-authentication throttling per (client, source)", () => {
     assert.ok(Number(limited.headers["retry-after"]) > 0 && Number(limited.headers["retry-after"]) <= 60);
     const err = await callFails(grpc, grpc.issueToken({ resource: CALENDAR }, billing));
     assert.equal(err.code, 8, "RESOURCE_EXHAUSTED over gRPC from the same address");
-    assert.equal((await post(base, "/oauth2/token", form, { authorization: billing, localAddress: "127.0.0.2" })).status, 200, "another source is not locked out");
+    assert.equal(
+      (await post(base, "/oauth2/token", form, { authorization: billing, localAddress: "127.0.0.2" })).status,
+      200,
+      "another source is not locked out",
+    );
     const reporter = { ...form, client_id: "reporter", client_secret: SECRETS.post };
     assert.equal((await post(base, "/oauth2/token", reporter)).status, 200, "another client is not affected");
 
     await redis.stop();
     try {
       for (let i = 0; i < 4; i++) {
-        assert.equal((await post(base, "/oauth2/token", form, { authorization: wrong, localAddress: "127.0.0.3" })).status, 401, "fails open: invalid_client, not 503");
+        assert.equal(
+          (await post(base, "/oauth2/token", form, { authorization: wrong, localAddress: "127.0.0.3" })).status,
+          401,
+          "fails open: invalid_client, not 503",
+        );
       }
-      assert.equal((await post(base, "/oauth2/token", form, { authorization: billing, localAddress: "127.0.0.3" })).status, 200, "fails open: failures that cannot be counted block nobody");
+      assert.equal(
+        (await post(base, "/oauth2/token", form, { authorization: billing, localAddress: "127.0.0.3" })).status,
+        200,
+        "fails open: failures that cannot be counted block nobody",
+      );
       assert.equal((await post(base, "/oauth2/token", form, { authorization: billing })).status, 429, "a block learned before the outage still holds");
     } finally {
       await redis.start();
@@ -311,7 +334,10 @@ describe("waitReplicas: 1", () => {
     // No 5 s wait before the replica's first (diskless) sync.
     const primary = await startRedisServer({ extraArgs: ["--repl-diskless-sync-delay", "0"] });
     const replica = await startRedisServer({ extraArgs: ["--replicaof", "127.0.0.1", String(primary.port)] });
-    cleanups.push(() => replica.destroy(), () => primary.destroy());
+    cleanups.push(
+      () => replica.destroy(),
+      () => primary.destroy(),
+    );
     await until(async () => ((await replica.cli("INFO", "replication")).includes("master_link_status:up") ? true : undefined), "the replica to sync");
     const client = new Redis(primary.url, fastFailOptions(1000));
     client.on("error", () => {});

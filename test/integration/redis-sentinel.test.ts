@@ -38,7 +38,11 @@ after(async () => {
 });
 
 test("redis.sentinels + name: the store finds the master through the sentinel", async () => {
-  const config = validateConfig({ issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:" } }, {}, () => "");
+  const config = validateConfig(
+    { issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:" } },
+    {},
+    () => "",
+  );
   store = createRedisStore({ config: config.redis! });
   assert.equal(await store.health.waitUntilUp(5000), true);
   await store.denyList.revoke("https://issuer.example", "j", Date.now() / 1000 + 60);
@@ -52,7 +56,11 @@ test("waitReplicas absent: 0 while the master has no replica; 1 once one connect
   const replica = await startRedisServer({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
   try {
     await until(async () => ((await master.cli("INFO", "replication")).includes("state=online") ? true : undefined), "the replica to be in sync");
-    const config = validateConfig({ issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:", waitTimeoutMs: 2000 } }, {}, () => "");
+    const config = validateConfig(
+      { issuer: "https://issuer.example", redis: { sentinels: [`127.0.0.1:${sentinelPort}`], name: "main", keyPrefix: "sentinel-test:", waitTimeoutMs: 2000 } },
+      {},
+      () => "",
+    );
     const withReplica = createRedisStore({ config: config.redis! });
     try {
       assert.equal(await withReplica.health.waitUntilUp(5000), true);

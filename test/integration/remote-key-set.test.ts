@@ -117,7 +117,10 @@ describe("RemoteKeySet over a real HTTP JWKS", () => {
   test("fetch failures name the URL (without credentials or query) and keep the cause", async () => {
     mode = "error";
     const withCredentials = url.replace("http://", "http://user:hunter2@");
-    assert.throws(() => httpJwksFetcher(withCredentials), (e: Error) => /must not hold credentials/.test(e.message) && !/hunter2/.test(e.message));
+    assert.throws(
+      () => httpJwksFetcher(withCredentials),
+      (e: Error) => /must not hold credentials/.test(e.message) && !/hunter2/.test(e.message),
+    );
     const failed = await httpJwksFetcher(`${url}?api_key=secret-in-query`)().then(
       () => assert.fail("resolved"),
       (e: unknown) => e,

@@ -68,9 +68,15 @@ test("tokens we sign verify with jose, oauth4webapi and PyJWT; tampered copies d
   // jose, with the profile's options.
   const joseKeys = createLocalJWKSet(jwks);
   for (const token of tokens) {
-    const { payload, protectedHeader } = await jwtVerify(token, joseKeys, { issuer: ctx.issuer, audience: AUDIENCE, typ: "at+jwt", algorithms: ["ES256", "EdDSA", "RS256"], requiredClaims: ["exp", "iat", "jti", "sub"] });
+    const { payload, protectedHeader } = await jwtVerify(token, joseKeys, {
+      issuer: ctx.issuer,
+      audience: AUDIENCE,
+      typ: "at+jwt",
+      algorithms: ["ES256", "EdDSA", "RS256"],
+      requiredClaims: ["exp", "iat", "jti", "sub"],
+    });
     assert.equal(protectedHeader.typ, "at+jwt");
-    assert.equal(payload["client_id"], "billing");
+    assert.equal(payload.client_id, "billing");
   }
   for (const token of bad) await assert.rejects(jwtVerify(token, joseKeys, { issuer: ctx.issuer, audience: AUDIENCE }));
 
@@ -83,7 +89,7 @@ test("tokens we sign verify with jose, oauth4webapi and PyJWT; tampered copies d
   for (const token of tokens) {
     const claims = await validate(token);
     assert.equal(claims.client_id, "billing");
-    assert.equal(claims["scope"], "event.view event.create");
+    assert.equal(claims.scope, "event.view event.create");
   }
   for (const token of bad) await assert.rejects(validate(token));
 

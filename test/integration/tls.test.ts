@@ -21,8 +21,23 @@ let server: TesseraServer;
 
 before(async () => {
   await run("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
   ]);
   const { config } = await fixtureConfig({ issuerFromListener: true });
   config.http.tls = { certFile, keyFile };
@@ -48,8 +63,14 @@ describe("TLS", () => {
   for (const version of ["--http1.1", "--http2"]) {
     test(`OAuth token endpoint over HTTPS (${version.slice(2)}), negotiated by ALPN`, async () => {
       const out = await curl([
-        version, "-w", "\\n%{http_version}", "-H", `authorization: ${basicAuthorization("billing", SECRETS.basic)}`,
-        "-d", "grant_type=client_credentials&resource=https://calendar.example.com", `${server.httpUrl}/oauth2/token`,
+        version,
+        "-w",
+        "\\n%{http_version}",
+        "-H",
+        `authorization: ${basicAuthorization("billing", SECRETS.basic)}`,
+        "-d",
+        "grant_type=client_credentials&resource=https://calendar.example.com",
+        `${server.httpUrl}/oauth2/token`,
       ]);
       const [body, httpVersion] = out.split("\n");
       assert.equal((JSON.parse(body!) as { token_type: string }).token_type, "Bearer");
@@ -65,7 +86,13 @@ describe("TLS", () => {
     const client = grpcJsClient(TokenService, server.grpcAddress, credentials.createSsl(readFileSync(certFile)));
     try {
       const response = await client.unary("getJwks", {});
-      assert.deepEqual(response.keys.map((k) => k.kid).sort(), server.context.keys.publicJwks().map((k) => k.kid).sort());
+      assert.deepEqual(
+        response.keys.map((k) => k.kid).sort(),
+        server.context.keys
+          .publicJwks()
+          .map((k) => k.kid)
+          .sort(),
+      );
       assert.ok(response.keys.some((k) => k.kid === server.context.keys.signingKey().kid));
     } finally {
       client.close();

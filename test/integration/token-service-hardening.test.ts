@@ -112,7 +112,11 @@ describe("two credentials where one is expected: invalid_request, never one of t
   test("OAuth endpoints over raw HTTP/1.1: two Authorization headers (both valid, or one of each) → 400", async () => {
     for (const [path, form] of OAUTH_FORMS(token)) {
       const one = path === "/oauth2/introspect" ? calendar : billing;
-      for (const pair of [[one, one], [one, billingWrong], [billingWrong, one]]) {
+      for (const pair of [
+        [one, one],
+        [one, billingWrong],
+        [billingWrong, one],
+      ]) {
         const r = await rawHttp1(server.httpUrl, ...oauthRequest(path, pair, form));
         assert.equal(r.status, 400, `${path}: ${r.body}`);
         assert.equal(JSON.parse(r.body).error, "invalid_request", path);
@@ -143,7 +147,11 @@ describe("two credentials where one is expected: invalid_request, never one of t
     }
     const plain = await startHeaderInjectingProxy(new URL(server.httpUrl).host, []);
     cleanups.push(() => plain.close());
-    const ok = await h2Request(plain, { ":path": "/oauth2/token", "content-type": "application/x-www-form-urlencoded", authorization: billing }, OAUTH_FORMS(token)[0]![1]);
+    const ok = await h2Request(
+      plain,
+      { ":path": "/oauth2/token", "content-type": "application/x-www-form-urlencoded", authorization: billing },
+      OAUTH_FORMS(token)[0]![1],
+    );
     assert.equal(ok.status, 200, "one authorization through the same kind of proxy is fine");
   });
 
@@ -166,7 +174,10 @@ describe("two credentials where one is expected: invalid_request, never one of t
   test("TokenService RPCs over grpc-js and Connect h2c: a second authorization entry → INVALID_ARGUMENT", async () => {
     const grpcProxy = await startHeaderInjectingProxy(server.grpcAddress, [["authorization", billing]]);
     const httpProxy = await startHeaderInjectingProxy(new URL(server.httpUrl).host, [["authorization", billing]]);
-    cleanups.push(() => grpcProxy.close(), () => httpProxy.close());
+    cleanups.push(
+      () => grpcProxy.close(),
+      () => httpProxy.close(),
+    );
     const apis = [
       api(grpcJsApi(grpcProxy.address, "grpc-js → grpc listener")),
       api(connectApi(`http://${httpProxy.address}`, "grpc")),
@@ -231,7 +242,10 @@ describe("per-client introspection and revocation rates", () => {
 
     test("two servers sharing one Redis share each client's count", async () => {
       const { config } = await fixtureConfig({ issuerFromListener: true });
-      const shared = { redis: { ...redisConfigOf(redis), keyPrefix: "hardening-shared:" }, rateLimit: { ...config.rateLimit, perClient: { introspections: 100, revocations: 3, windowSeconds: 60 } } };
+      const shared = {
+        redis: { ...redisConfigOf(redis), keyPrefix: "hardening-shared:" },
+        rateLimit: { ...config.rateLimit, perClient: { introspections: 100, revocations: 3, windowSeconds: 60 } },
+      };
       const kek = { id: "hardening-kek", key: randomBytes(32) };
       const a = await startServer(shared, { kek });
       const b = await startServer(shared, { kek });
@@ -252,7 +266,10 @@ describe("per-client introspection and revocation rates", () => {
       await new Promise((resolve) => client.once("ready", resolve));
       await down.destroy();
       const rateLimiter = new RedisRateLimiter(client, new KeyLayout("hardening-down:"), { commandTimeoutMs: 500 });
-      const server = await startServer({ rateLimit: { failures: 10, windowSeconds: 60, perClient: { introspections: 1, revocations: 1, windowSeconds: 60 } } }, { rateLimiter });
+      const server = await startServer(
+        { rateLimit: { failures: 10, windowSeconds: 60, perClient: { introspections: 1, revocations: 1, windowSeconds: 60 } } },
+        { rateLimiter },
+      );
       for (let i = 0; i < 3; i++) assert.equal((await rawHttp1(server.httpUrl, ...oauthRequest("/oauth2/revoke", [billing], "token=garbage"))).status, 200);
     });
   });
@@ -266,7 +283,12 @@ describe("failed-authentication throttling behind trusted proxies", () => {
   const throttled = { rateLimit: { failures: 2, windowSeconds: 60, perClient: NO_CLIENT_LIMITS } };
   const tokenForm = `grant_type=client_credentials&resource=${encodeURIComponent(CALENDAR)}`;
   const tokenRequest = (server: TesseraServer, auth: string, forwarded: readonly string[], localAddress: string) =>
-    rawHttp1(server.httpUrl, [`POST /oauth2/token HTTP/1.1`, "Content-Type: application/x-www-form-urlencoded", `Authorization: ${auth}`, ...forwarded], tokenForm, localAddress);
+    rawHttp1(
+      server.httpUrl,
+      [`POST /oauth2/token HTTP/1.1`, "Content-Type: application/x-www-form-urlencoded", `Authorization: ${auth}`, ...forwarded],
+      tokenForm,
+      localAddress,
+    );
 
   test("from a trusted proxy, the forwarded client (rightmost untrusted hop) is throttled, not the proxy", async () => {
     const server = await startServer({ ...throttled, trustedProxies: ["127.0.0.1/32", "10.0.0.0/8"] });

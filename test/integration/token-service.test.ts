@@ -73,7 +73,11 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-async function verifyWithJwks(a: TokenServiceApi, token: string, audience: string): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters; jwks: JSONWebKeySet }> {
+async function verifyWithJwks(
+  a: TokenServiceApi,
+  token: string,
+  audience: string,
+): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters; jwks: JSONWebKeySet }> {
   const jwks = JSON.parse((await a.getJwks()).jwksJson) as JSONWebKeySet;
   const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
     typ: "at+jwt",
@@ -114,12 +118,15 @@ for (const { name } of TRANSPORTS) {
       assert.equal(protectedHeader.typ, "at+jwt");
       assert.equal(protectedHeader.alg, "ES256");
       assert.ok(typeof protectedHeader.kid === "string" && protectedHeader.kid.length > 0);
-      assert.ok(jwks.keys.some((k) => k.kid === protectedHeader.kid), "kid names a published key");
+      assert.ok(
+        jwks.keys.some((k) => k.kid === protectedHeader.kid),
+        "kid names a published key",
+      );
       assert.equal(payload.iss, config.issuer);
       assert.equal(payload.sub, "billing");
       assert.equal(payload.aud, CALENDAR);
-      assert.equal(payload["client_id"], "billing");
-      assert.equal(payload["scope"], "event.view");
+      assert.equal(payload.client_id, "billing");
+      assert.equal(payload.scope, "event.view");
       assert.ok(typeof payload.iat === "number" && payload.iat >= t0 && payload.iat <= t1, "iat is now");
       assert.equal(payload.nbf, payload.iat);
       assert.equal(payload.exp! - payload.iat, 300);
@@ -133,7 +140,7 @@ for (const { name } of TRANSPORTS) {
     test("IssueToken with Basic and no scopes grants every scope of the resource", async () => {
       const res = await api(name).issueToken({ resource: CALENDAR }, billing());
       assert.deepEqual(res.scopes, ["event.view", "event.create"]);
-      assert.equal(decodeJwt(res.accessToken)["scope"], "event.view event.create");
+      assert.equal(decodeJwt(res.accessToken).scope, "event.view event.create");
     });
 
     test("GetJwks publishes public keys with kid, alg and use, and no private member", async () => {
@@ -269,7 +276,7 @@ for (const { name } of TRANSPORTS) {
       assert.equal(res.audience, CALENDAR);
       const { payload } = await verifyWithJwks(a, res.accessToken, CALENDAR);
       assert.equal(payload.exp! - payload.iat!, 120);
-      assert.equal(payload["client_id"], "reporter");
+      assert.equal(payload.client_id, "reporter");
       assertAuthError(
         await callFails(a, a.issueToken({ client: { clientId: "reporter", clientSecret: SECRETS.basic } })),
         Code.UNAUTHENTICATED,
@@ -279,17 +286,37 @@ for (const { name } of TRANSPORTS) {
 
     test("private_key_jwt: an assertion signed with the client's key, aud = issuer", async () => {
       const a = api(name);
-      const assertion = await clientAssertion({ clientId: "keyed", audience: config.issuer, key: keyPair.privateKey, alg: "ES256", now: nowSeconds(), kid: keyPair.publicJwk.kid! });
-      const res = await a.issueToken({ audience: "calendar", scopes: ["event.delete"], client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion } });
+      const assertion = await clientAssertion({
+        clientId: "keyed",
+        audience: config.issuer,
+        key: keyPair.privateKey,
+        alg: "ES256",
+        now: nowSeconds(),
+        kid: keyPair.publicJwk.kid!,
+      });
+      const res = await a.issueToken({
+        audience: "calendar",
+        scopes: ["event.delete"],
+        client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion },
+      });
       assert.deepEqual(res.scopes, ["event.delete"]);
       const { payload } = await verifyWithJwks(a, res.accessToken, "calendar");
       assert.equal(payload.sub, "keyed");
-      assert.equal(payload["client_id"], "keyed");
+      assert.equal(payload.client_id, "keyed");
       // Used once: the same assertion again is refused.
-      const replay = await callFails(a, a.issueToken({ audience: "calendar", client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion } }));
+      const replay = await callFails(
+        a,
+        a.issueToken({ audience: "calendar", client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion } }),
+      );
       assertAuthError(replay, Code.UNAUTHENTICATED, "invalid_client");
       // aud must be the issuer.
-      const wrongAud = await clientAssertion({ clientId: "keyed", audience: `${config.issuer}/oauth2/token`, key: keyPair.privateKey, alg: "ES256", now: nowSeconds() });
+      const wrongAud = await clientAssertion({
+        clientId: "keyed",
+        audience: `${config.issuer}/oauth2/token`,
+        key: keyPair.privateKey,
+        alg: "ES256",
+        now: nowSeconds(),
+      });
       assertAuthError(
         await callFails(a, a.issueToken({ client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: wrongAud } })),
         Code.UNAUTHENTICATED,
@@ -301,12 +328,21 @@ for (const { name } of TRANSPORTS) {
       const a = api(name);
       const key = new TextEncoder().encode(SECRETS.jwt);
       const assertion = await clientAssertion({ clientId: "signer", audience: config.issuer, key, alg: "HS256", now: nowSeconds() });
-      const res = await a.issueToken({ resource: CALENDAR, client: { clientId: "signer", clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion } });
+      const res = await a.issueToken({
+        resource: CALENDAR,
+        client: { clientId: "signer", clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion },
+      });
       const { payload } = await verifyWithJwks(a, res.accessToken, CALENDAR);
       assert.equal(payload.sub, "signer");
-      assert.equal(payload["scope"], "event.view");
+      assert.equal(payload.scope, "event.view");
       // A wrong HMAC key fails like any other client authentication failure.
-      const forged = await clientAssertion({ clientId: "signer", audience: config.issuer, key: new TextEncoder().encode(`${SECRETS.jwt}-wrong`), alg: "HS256", now: nowSeconds() });
+      const forged = await clientAssertion({
+        clientId: "signer",
+        audience: config.issuer,
+        key: new TextEncoder().encode(`${SECRETS.jwt}-wrong`),
+        alg: "HS256",
+        now: nowSeconds(),
+      });
       assertAuthError(
         await callFails(a, a.issueToken({ client: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: forged } })),
         Code.UNAUTHENTICATED,
@@ -462,7 +498,11 @@ describe("buf curl", () => {
     );
     assert.ok(failed, "buf curl fails");
     assert.notEqual(failed.code, 0);
-    const body = JSON.parse(failed.stderr!.slice(failed.stderr!.indexOf("{"))) as { code: string; message: string; details?: { type: string; value: string }[] };
+    const body = JSON.parse(failed.stderr!.slice(failed.stderr!.indexOf("{"))) as {
+      code: string;
+      message: string;
+      details?: { type: string; value: string }[];
+    };
     assert.equal(body.code, "unauthenticated");
     assert.equal(body.message, "client authentication failed");
     assert.equal(body.details?.length, 1);
@@ -488,7 +528,10 @@ describe("plain HTTP on the HTTP listener", () => {
 
   test("an unknown path is 404, and so is an unknown RPC", async () => {
     for (const path of ["/nope", "/tessera.v1.TokenService/Nope", "/tessera.v1.Nope/IssueToken"]) {
-      const res = await fetch(`${server.httpUrl}${path}`, path === "/nope" ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      const res = await fetch(
+        `${server.httpUrl}${path}`,
+        path === "/nope" ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: "{}" },
+      );
       assert.equal(res.status, 404, path);
       await res.arrayBuffer();
     }

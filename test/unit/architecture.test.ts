@@ -165,7 +165,12 @@ describe("architecture (DESIGN.md)", () => {
   });
 
   test("internal imports nothing of src; nothing imports the CLI", () => {
-    for (const { file, local } of importsOf("internal/")) assert.deepEqual(local.filter((d) => !d.startsWith("internal/")), [], file);
+    for (const { file, local } of importsOf("internal/"))
+      assert.deepEqual(
+        local.filter((d) => !d.startsWith("internal/")),
+        [],
+        file,
+      );
     for (const [file, { local }] of graph) if (!file.startsWith("cli/")) assert.ok(!local.some((d) => d.startsWith("cli/")), `${file} imports the CLI`);
   });
 

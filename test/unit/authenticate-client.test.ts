@@ -28,7 +28,15 @@ async function rejectsWith(promise: Promise<unknown>, type: new (...args: never[
 }
 
 async function keyedAssertion(overrides: Partial<Parameters<typeof clientAssertion>[0]> = {}): Promise<string> {
-  return clientAssertion({ clientId: "keyed", audience: ctx.issuer, key: keyPair.privateKey, alg: "ES256", now: clock.seconds(), kid: keyPair.publicJwk.kid!, ...overrides });
+  return clientAssertion({
+    clientId: "keyed",
+    audience: ctx.issuer,
+    key: keyPair.privateKey,
+    alg: "ES256",
+    now: clock.seconds(),
+    kid: keyPair.publicJwk.kid!,
+    ...overrides,
+  });
 }
 
 function assertionInput(assertion: string, clientId?: string) {
@@ -111,7 +119,13 @@ describe("client assertions (RFC 7523)", () => {
   });
 
   test("aud must be exactly the issuer identifier, as a string (not the token endpoint, not another server, not an array)", async () => {
-    for (const audience of [`${ctx.issuer}/oauth2/token`, "https://other.example.com", [ctx.issuer, "https://other.example.com"], [ctx.issuer], `${ctx.issuer}/`]) {
+    for (const audience of [
+      `${ctx.issuer}/oauth2/token`,
+      "https://other.example.com",
+      [ctx.issuer, "https://other.example.com"],
+      [ctx.issuer],
+      `${ctx.issuer}/`,
+    ]) {
       await rejectsWith(authenticateClient(ctx, assertionInput(await keyedAssertion({ audience }))), InvalidClientError);
     }
     assert.ok(await authenticateClient(ctx, assertionInput(await keyedAssertion({ audience: ctx.issuer }))));
@@ -154,7 +168,14 @@ describe("client assertions (RFC 7523)", () => {
     const rsaCtx = (await fixtureContext(clock, { keyPair: { privateKey: rsa.privateKey, publicJwk: rsaPublic } })).ctx;
     const rsaPrivate = await exportJWK(rsa.privateKey);
     const sign = async (alg: string) =>
-      clientAssertion({ clientId: "keyed", audience: rsaCtx.issuer, key: (await importJWK(rsaPrivate, alg)) as CryptoKey, alg, now: clock.seconds(), kid: "rsa-no-alg" });
+      clientAssertion({
+        clientId: "keyed",
+        audience: rsaCtx.issuer,
+        key: (await importJWK(rsaPrivate, alg)) as CryptoKey,
+        alg,
+        now: clock.seconds(),
+        kid: "rsa-no-alg",
+      });
     assert.ok(await authenticateClient(rsaCtx, assertionInput(await sign("RS256"))), "RS256, the default for an RSA key without alg");
     for (const alg of ["PS256", "RS512", "PS512"]) {
       await rejectsWith(authenticateClient(rsaCtx, assertionInput(await sign(alg))), InvalidClientError);
@@ -167,7 +188,14 @@ describe("client assertions (RFC 7523)", () => {
     const ec = await clientKeyPair("ES256");
     const { alg: _ecAlg, ...ecPublic } = ec.publicJwk;
     const ecCtx = (await fixtureContext(clock, { keyPair: { privateKey: ec.privateKey, publicJwk: ecPublic } })).ctx;
-    assert.ok(await authenticateClient(ecCtx, assertionInput(await clientAssertion({ clientId: "keyed", audience: ecCtx.issuer, key: ec.privateKey, alg: "ES256", now: clock.seconds(), kid: ec.publicJwk.kid! }))));
+    assert.ok(
+      await authenticateClient(
+        ecCtx,
+        assertionInput(
+          await clientAssertion({ clientId: "keyed", audience: ecCtx.issuer, key: ec.privateKey, alg: "ES256", now: clock.seconds(), kid: ec.publicJwk.kid! }),
+        ),
+      ),
+    );
   });
 
   test("exp is required and at most 5 minutes away", async () => {
@@ -199,7 +227,12 @@ describe("client assertions (RFC 7523)", () => {
     // An HS256 assertion for a key-pair client, keyed with the public JWK's bytes (algorithm confusion).
     const confused = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
-      .setIssuer("keyed").setSubject("keyed").setAudience(ctx.issuer).setIssuedAt(clock.seconds()).setExpirationTime(clock.seconds() + 60).setJti("confused")
+      .setIssuer("keyed")
+      .setSubject("keyed")
+      .setAudience(ctx.issuer)
+      .setIssuedAt(clock.seconds())
+      .setExpirationTime(clock.seconds() + 60)
+      .setJti("confused")
       .sign(new TextEncoder().encode(JSON.stringify(keyPair.publicJwk)));
     await rejectsWith(authenticateClient(ctx, assertionInput(confused)), InvalidClientError);
     // An asymmetric assertion for an HMAC client.
@@ -241,7 +274,9 @@ describe("assertion jti recorded before minting", () => {
 
   test("a request refused for its scope leaves the assertion unused", async () => {
     const assertion = await keyedAssertion();
-    await assert.rejects(issueToken(ctx, { grantType: "client_credentials", credentials: assertionInput(assertion), scopes: ["event.create"] }), { error: "invalid_scope" });
+    await assert.rejects(issueToken(ctx, { grantType: "client_credentials", credentials: assertionInput(assertion), scopes: ["event.create"] }), {
+      error: "invalid_scope",
+    });
     const issued = await issueToken(ctx, { grantType: "client_credentials", credentials: assertionInput(assertion), scopes: ["event.view"] });
     assert.deepEqual(issued.scopes, ["event.view"]);
   });

@@ -1,7 +1,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ClientConfig } from "../../src/config/types.js";
-import { GrpcCode, InvalidRequestError, InvalidScopeError, InvalidTargetError, TesseraError } from "../../src/errors/tessera-error.js";
+import { GrpcCode, InvalidRequestError, InvalidScopeError, InvalidTargetError, type TesseraError } from "../../src/errors/tessera-error.js";
 import {
   authorizeTarget,
   checkTargetSyntax,

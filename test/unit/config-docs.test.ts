@@ -24,19 +24,34 @@ describe("the generated configuration reference", () => {
   });
 
   test("every field has a description, and every environment override is on the page", () => {
-    const undocumented = allFields(configSchema).filter((f) => !f.meta.description).map((f) => f.path.join("."));
+    const undocumented = allFields(configSchema)
+      .filter((f) => !f.meta.description)
+      .map((f) => f.path.join("."));
     assert.deepEqual(undocumented, []);
     const page = renderConfigDocs();
     for (const field of ENV_FIELDS) assert.ok(page.includes(`\`${field.meta.env}\``), field.meta.env);
     assert.deepEqual(
       ENV_FIELDS.map((f) => f.meta.env),
-      ["TESSERA_ISSUER", "TESSERA_HTTP_HOST", "TESSERA_HTTP_PORT", "TESSERA_GRPC_HOST", "TESSERA_GRPC_PORT", "TESSERA_TOKEN_LIFETIME", "TESSERA_SIGNING_ALG", "TESSERA_SIGNING_KEY_FILE", "REDIS_URL"],
+      [
+        "TESSERA_ISSUER",
+        "TESSERA_HTTP_HOST",
+        "TESSERA_HTTP_PORT",
+        "TESSERA_GRPC_HOST",
+        "TESSERA_GRPC_PORT",
+        "TESSERA_TOKEN_LIFETIME",
+        "TESSERA_SIGNING_ALG",
+        "TESSERA_SIGNING_KEY_FILE",
+        "REDIS_URL",
+      ],
     );
   });
 
   test("the page's example is a valid configuration", () => {
     const config = validateConfig(parse(CONFIG_EXAMPLE), {}, () => "s".repeat(32));
-    assert.deepEqual(config.clients.map((c) => c.id), ["billing", "calendar", "reports"]);
+    assert.deepEqual(
+      config.clients.map((c) => c.id),
+      ["billing", "calendar", "reports"],
+    );
     assert.ok(renderConfigDocs().includes(CONFIG_EXAMPLE));
   });
 });

@@ -8,7 +8,11 @@ import { validateConfig } from "../../src/config/validate.js";
 const validate = (doc: Record<string, unknown>) => validateConfig(doc, {}, () => "");
 
 function rejects(doc: Record<string, unknown>, field: string): void {
-  assert.throws(() => validate(doc), (err: unknown) => err instanceof ConfigError && err.field === field, field);
+  assert.throws(
+    () => validate(doc),
+    (err: unknown) => err instanceof ConfigError && err.field === field,
+    field,
+  );
 }
 
 describe("hardening settings", () => {

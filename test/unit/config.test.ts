@@ -73,7 +73,14 @@ function rejects(doc: unknown, field: string, env: EnvOverrides = {}, resolve: S
 const clients = (...cs: Record<string, unknown>[]) => ({ clients: cs });
 
 /** The documented listener limits (README "Listeners: timeouts, limits and shutdown"). */
-const LIMITS = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxConcurrentStreams: 100, maxHeaderBytes: 16_384 };
+const LIMITS = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  maxConcurrentStreams: 100,
+  maxHeaderBytes: 16_384,
+};
 
 describe("validateConfig: defaults", () => {
   test("an empty document gives the documented loopback defaults", () => {
@@ -112,10 +119,9 @@ describe("validateConfig: defaults", () => {
 
   test("an explicit empty grantTypes list is kept empty (not widened to the default)", () => {
     assert.deepEqual(validate(clients(basicClient({ grantTypes: [] }))).clients[0]!.grantTypes, []);
-    assert.deepEqual(
-      validate(clients(basicClient({ grantTypes: ["urn:ietf:params:oauth:grant-type:jwt-bearer"] }))).clients[0]!.grantTypes,
-      ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
-    );
+    assert.deepEqual(validate(clients(basicClient({ grantTypes: ["urn:ietf:params:oauth:grant-type:jwt-bearer"] }))).clients[0]!.grantTypes, [
+      "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]);
   });
 
   test("a client_secret_jwt client holds the resolved secret, not the reference", () => {
@@ -308,7 +314,10 @@ describe("validateConfig: every bad field is named", () => {
   test("a client's tokenLifetimeSeconds may not exceed tokens.maxLifetimeSeconds", () => {
     rejects(clients(basicClient({ tokenLifetimeSeconds: 3601 })), "clients[0].tokenLifetimeSeconds");
     rejects({ tokens: { maxLifetimeSeconds: 600 }, ...clients(basicClient({ tokenLifetimeSeconds: 601 })) }, "clients[0].tokenLifetimeSeconds");
-    assert.equal(validate({ tokens: { maxLifetimeSeconds: 600 }, ...clients(basicClient({ tokenLifetimeSeconds: 600 })) }).clients[0]!.tokenLifetimeSeconds, 600);
+    assert.equal(
+      validate({ tokens: { maxLifetimeSeconds: 600 }, ...clients(basicClient({ tokenLifetimeSeconds: 600 })) }).clients[0]!.tokenLifetimeSeconds,
+      600,
+    );
     rejects(clients(basicClient({ tokenLifetimeSeconds: 0 })), "clients[0].tokenLifetimeSeconds");
     rejects(clients(basicClient({ tokenLifetimeSeconds: 1.5 })), "clients[0].tokenLifetimeSeconds");
     rejects({ tokens: { lifetimeSeconds: 601, maxLifetimeSeconds: 600 } }, "tokens.lifetimeSeconds");
@@ -416,14 +425,20 @@ describe("validateConfig: messages an operator can act on", () => {
     // One process on loopback, or dev mode without Redis: the listener's URL is the issuer.
     assert.equal(validate({}).issuerFromListener, true);
     assert.equal(devModeConfig({ TESSERA_HTTP_HOST: "0.0.0.0" }).config.issuer, "http://0.0.0.0:8080");
-    assert.throws(() => devModeConfig({ REDIS_URL: redisUrl }), (err: unknown) => err instanceof ConfigError && err.field === "issuer");
+    assert.throws(
+      () => devModeConfig({ REDIS_URL: redisUrl }),
+      (err: unknown) => err instanceof ConfigError && err.field === "issuer",
+    );
   });
 
   test("tokens.maxLifetimeSeconds caps every lifetime: one hour by default, at most one day", () => {
     assert.equal(DEFAULTS.maxTokenLifetimeSeconds, 3600);
     assert.equal(validate({}).tokens.maxLifetimeSeconds, 3600);
     rejects({ tokens: { maxLifetimeSeconds: 86_401 } }, "tokens.maxLifetimeSeconds");
-    assert.match(message(clients(basicClient({ tokenLifetimeSeconds: 7200 }))), /clients\[0\] \(billing\)\.tokenLifetimeSeconds: must not exceed tokens\.maxLifetimeSeconds \(3600\)/);
+    assert.match(
+      message(clients(basicClient({ tokenLifetimeSeconds: 7200 }))),
+      /clients\[0\] \(billing\)\.tokenLifetimeSeconds: must not exceed tokens\.maxLifetimeSeconds \(3600\)/,
+    );
     rejects({}, "TESSERA_TOKEN_LIFETIME", { TESSERA_TOKEN_LIFETIME: "7200" });
   });
 
@@ -485,7 +500,9 @@ describe("loadConfigFile", () => {
       path,
       JSON.stringify({
         grpc: { port: 0 },
-        clients: [{ id: "reporter", authMethod: "client_secret_post", secretHashes: [HASH_C], grants: [{ audience: "a", scopes: ["x"] }], introspection: true }],
+        clients: [
+          { id: "reporter", authMethod: "client_secret_post", secretHashes: [HASH_C], grants: [{ audience: "a", scopes: ["x"] }], introspection: true },
+        ],
       }),
     );
     const c = loadConfigFile(path, {});
@@ -503,13 +520,23 @@ describe("loadConfigFile", () => {
   });
 
   test("an unreadable file says why (the operating system's reason)", () => {
-    assert.throws(() => loadConfigFile(join(dir, "missing.yaml"), {}), (err: unknown) => err instanceof ConfigError && / \(ENOENT\)$/.test(err.message));
-    assert.throws(() => loadConfigFile(dir, {}), (err: unknown) => err instanceof ConfigError && / \(EISDIR\)$/.test(err.message));
+    assert.throws(
+      () => loadConfigFile(join(dir, "missing.yaml"), {}),
+      (err: unknown) => err instanceof ConfigError && / \(ENOENT\)$/.test(err.message),
+    );
+    assert.throws(
+      () => loadConfigFile(dir, {}),
+      (err: unknown) => err instanceof ConfigError && / \(EISDIR\)$/.test(err.message),
+    );
     const path = join(dir, "secret-is-dir.yaml");
     writeFileSync(path, `clients:\n  - id: s\n    authMethod: client_secret_jwt\n    jwtSecret: file:${dir}\n`);
     assert.throws(
       () => loadConfigFile(path, {}),
-      (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret" && err.message.startsWith("invalid configuration: clients[0] (s).jwtSecret: cannot read") && err.message.endsWith("(EISDIR)"),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.field === "clients[0].jwtSecret" &&
+        err.message.startsWith("invalid configuration: clients[0] (s).jwtSecret: cannot read") &&
+        err.message.endsWith("(EISDIR)"),
     );
   });
 
@@ -531,16 +558,25 @@ describe("loadConfigFile", () => {
   test("a validation error inside a file names the field", () => {
     const path = join(dir, "bad.yaml");
     writeFileSync(path, "clients:\n  - id: a\n    authMethod: client_secret_basic\n    secretHashes: [nope]\n");
-    assert.throws(() => loadConfigFile(path, {}), (err: unknown) => err instanceof ConfigError && err.field === "clients[0].secretHashes[0]");
+    assert.throws(
+      () => loadConfigFile(path, {}),
+      (err: unknown) => err instanceof ConfigError && err.field === "clients[0].secretHashes[0]",
+    );
   });
 
   test("an unreadable file: secret and an unset env: secret name the jwtSecret field", () => {
     const path = join(dir, "missing-secret.yaml");
     writeFileSync(path, `clients:\n  - id: s\n    authMethod: client_secret_jwt\n    jwtSecret: file:${join(dir, "nope.secret")}\n`);
-    assert.throws(() => loadConfigFile(path, {}), (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret");
+    assert.throws(
+      () => loadConfigFile(path, {}),
+      (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret",
+    );
     const path2 = join(dir, "missing-env.yaml");
     writeFileSync(path2, "clients:\n  - id: s\n    authMethod: client_secret_jwt\n    jwtSecret: env:TESSERA_TEST_UNSET\n");
-    assert.throws(() => loadConfigFile(path2, {}), (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret");
+    assert.throws(
+      () => loadConfigFile(path2, {}),
+      (err: unknown) => err instanceof ConfigError && err.field === "clients[0].jwtSecret",
+    );
   });
 
   test("a short secret in a file: reference is refused", () => {
@@ -588,10 +624,7 @@ describe("devModeConfig", () => {
     const ok = await authenticateClient(ctx, { basic: { clientId: DEMO_CLIENT_ID, clientSecret: demoSecret } });
     assert.equal(ok.client.id, DEMO_CLIENT_ID);
     assert.equal(ok.method, "client_secret_basic");
-    await assert.rejects(
-      authenticateClient(ctx, { basic: { clientId: DEMO_CLIENT_ID, clientSecret: devModeConfig({}).demoSecret } }),
-      InvalidClientError,
-    );
+    await assert.rejects(authenticateClient(ctx, { basic: { clientId: DEMO_CLIENT_ID, clientSecret: devModeConfig({}).demoSecret } }), InvalidClientError);
   });
 
   test("environment overrides apply in dev mode", () => {

@@ -25,7 +25,10 @@ function headingAnchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   for (const [, heading] of markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, "").matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
     const text = heading!.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1");
-    const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+      .replace(/ /g, "-");
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);
@@ -68,12 +71,10 @@ describe("documentation links", () => {
     assert.equal(problem("README.md", "http://example.com/"), "only https links may leave the repository");
     assert.equal(problem("README.md", "docs/no-such-page.md"), "no such file in the repository");
     assert.equal(problem("README.md", "#no-such-heading"), "no heading #no-such-heading in README.md");
-    assert.deepEqual([...headingAnchors("# Protect a service in 10 lines\n## Errors\n## Errors\n### `tessera keys` & the KEK\n")], [
-      "protect-a-service-in-10-lines",
-      "errors",
-      "errors-1",
-      "tessera-keys--the-kek",
-    ]);
+    assert.deepEqual(
+      [...headingAnchors("# Protect a service in 10 lines\n## Errors\n## Errors\n### `tessera keys` & the KEK\n")],
+      ["protect-a-service-in-10-lines", "errors", "errors-1", "tessera-keys--the-kek"],
+    );
   });
 
   for (const page of pages) {

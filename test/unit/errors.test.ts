@@ -45,7 +45,14 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { name: "InvalidRequestError", make: () => new InvalidRequestError("client_id is repeated"), code: "ERR_INVALID_REQUEST", status: 400, error: "invalid_request", grpc: 3 },
+  {
+    name: "InvalidRequestError",
+    make: () => new InvalidRequestError("client_id is repeated"),
+    code: "ERR_INVALID_REQUEST",
+    status: 400,
+    error: "invalid_request",
+    grpc: 3,
+  },
   { name: "InvalidClientError", make: () => new InvalidClientError(), code: "ERR_INVALID_CLIENT", status: 401, error: "invalid_client", grpc: 16 },
   {
     name: "InvalidClientError (basicChallenge)",
@@ -56,13 +63,62 @@ const ROWS: Row[] = [
     grpc: 16,
     challenge: 'Basic realm="tessera", charset="UTF-8"',
   },
-  { name: "InvalidGrantError", make: () => new InvalidGrantError("assertion expired"), code: "ERR_INVALID_GRANT", status: 400, error: "invalid_grant", grpc: 3 },
-  { name: "UnauthorizedClientError", make: () => new UnauthorizedClientError("grant type not allowed"), code: "ERR_UNAUTHORIZED_CLIENT", status: 400, error: "unauthorized_client", grpc: 7 },
-  { name: "UnsupportedGrantTypeError", make: () => new UnsupportedGrantTypeError("password"), code: "ERR_UNSUPPORTED_GRANT_TYPE", status: 400, error: "unsupported_grant_type", grpc: 3 },
-  { name: "InvalidScopeError (not granted)", make: () => new InvalidScopeError("scope not granted: a"), code: "ERR_INVALID_SCOPE", status: 400, error: "invalid_scope", grpc: 7 },
-  { name: "InvalidScopeError (malformed)", make: () => new InvalidScopeError("bad scope", { malformed: true }), code: "ERR_INVALID_SCOPE", status: 400, error: "invalid_scope", grpc: 3 },
-  { name: "InvalidTargetError (not granted)", make: () => new InvalidTargetError("not granted"), code: "ERR_INVALID_TARGET", status: 400, error: "invalid_target", grpc: 7 },
-  { name: "InvalidTargetError (malformed)", make: () => new InvalidTargetError("relative", { malformed: true }), code: "ERR_INVALID_TARGET", status: 400, error: "invalid_target", grpc: 3 },
+  {
+    name: "InvalidGrantError",
+    make: () => new InvalidGrantError("assertion expired"),
+    code: "ERR_INVALID_GRANT",
+    status: 400,
+    error: "invalid_grant",
+    grpc: 3,
+  },
+  {
+    name: "UnauthorizedClientError",
+    make: () => new UnauthorizedClientError("grant type not allowed"),
+    code: "ERR_UNAUTHORIZED_CLIENT",
+    status: 400,
+    error: "unauthorized_client",
+    grpc: 7,
+  },
+  {
+    name: "UnsupportedGrantTypeError",
+    make: () => new UnsupportedGrantTypeError("password"),
+    code: "ERR_UNSUPPORTED_GRANT_TYPE",
+    status: 400,
+    error: "unsupported_grant_type",
+    grpc: 3,
+  },
+  {
+    name: "InvalidScopeError (not granted)",
+    make: () => new InvalidScopeError("scope not granted: a"),
+    code: "ERR_INVALID_SCOPE",
+    status: 400,
+    error: "invalid_scope",
+    grpc: 7,
+  },
+  {
+    name: "InvalidScopeError (malformed)",
+    make: () => new InvalidScopeError("bad scope", { malformed: true }),
+    code: "ERR_INVALID_SCOPE",
+    status: 400,
+    error: "invalid_scope",
+    grpc: 3,
+  },
+  {
+    name: "InvalidTargetError (not granted)",
+    make: () => new InvalidTargetError("not granted"),
+    code: "ERR_INVALID_TARGET",
+    status: 400,
+    error: "invalid_target",
+    grpc: 7,
+  },
+  {
+    name: "InvalidTargetError (malformed)",
+    make: () => new InvalidTargetError("relative", { malformed: true }),
+    code: "ERR_INVALID_TARGET",
+    status: 400,
+    error: "invalid_target",
+    grpc: 3,
+  },
   {
     name: "InvalidTokenError (token sent)",
     make: () => new InvalidTokenError("token expired"),
@@ -181,7 +237,7 @@ describe("error model: every class", () => {
         assert.equal(res.body.error_description, err.message);
         assert.equal(res.body.scope, row.scope);
         assert.equal(res.headers["cache-control"], "no-store");
-        assert.equal(res.headers["pragma"], "no-cache");
+        assert.equal(res.headers.pragma, "no-cache");
         assert.match(res.headers["content-type"]!, /^application\/json/);
         assert.equal(res.headers["www-authenticate"], row.challenge);
         assert.equal(res.headers["retry-after"], row.retryAfter);

@@ -40,7 +40,8 @@ async function cachedContext(cacheSeconds = 60) {
   };
   const ctx: IssuerContext = { ...base, denyList, introspectionCache: cache };
   const token = async () =>
-    (await issueToken(ctx, { grantType: "client_credentials", credentials: billing, resource: "https://calendar.example.com", scopes: ["event.view"] })).accessToken;
+    (await issueToken(ctx, { grantType: "client_credentials", credentials: billing, resource: "https://calendar.example.com", scopes: ["event.view"] }))
+      .accessToken;
   const introspect = (t: string, credentials = calendar) => introspectToken(ctx, { credentials, token: t });
   return { ctx, clock, stats, token, introspect };
 }
@@ -144,7 +145,11 @@ describe("failed-authentication throttle in the issuer", () => {
     const clock = new FrozenClock();
     const { ctx: base } = await fixtureContext(clock);
     const ctx: IssuerContext = { ...base, authThrottle: new MemoryAuthThrottle({ failures: 1, windowSeconds: 30 }, clock) };
-    const bad = { clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiaWxsaW5nIn0.sig", source: "2001:db8:1:2::10" };
+    const bad = {
+      clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      clientAssertion: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiaWxsaW5nIn0.sig",
+      source: "2001:db8:1:2::10",
+    };
     await assert.rejects(authenticateClient(ctx, bad), { error: "invalid_client" });
     await assert.rejects(authenticateClient(ctx, { ...billing, source: "2001:db8:1:2:ffff::1" }), RateLimitedError);
     assert.equal((await authenticateClient(ctx, { ...billing, source: "2001:db8:1:3::10" })).client.id, "billing");

@@ -35,16 +35,23 @@ describe("issueToken", () => {
     const claims = decodeJwt(issued.accessToken);
     assert.equal(claims.iss, ctx.issuer);
     assert.equal(claims.sub, "billing");
-    assert.equal(claims["client_id"], "billing");
+    assert.equal(claims.client_id, "billing");
     assert.equal(claims.aud, "https://calendar.example.com");
-    assert.equal(claims["scope"], "event.view");
+    assert.equal(claims.scope, "event.view");
     assert.equal(claims.iat, clock.seconds());
     assert.equal(claims.nbf, clock.seconds());
     assert.equal(claims.exp, clock.seconds() + 300);
     assert.equal(typeof claims.jti, "string");
     assert.ok((claims.jti as string).length >= 22);
-    assert.deepEqual({ tokenType: issued.tokenType, expiresIn: issued.expiresIn, scopes: issued.scopes }, { tokenType: "Bearer", expiresIn: 300, scopes: ["event.view"] });
-    const verified = await jwtVerify(issued.accessToken, createLocalJWKSet(getJwks(ctx)), { typ: "at+jwt", issuer: ctx.issuer, currentDate: new Date(clock.now()) });
+    assert.deepEqual(
+      { tokenType: issued.tokenType, expiresIn: issued.expiresIn, scopes: issued.scopes },
+      { tokenType: "Bearer", expiresIn: 300, scopes: ["event.view"] },
+    );
+    const verified = await jwtVerify(issued.accessToken, createLocalJWKSet(getJwks(ctx)), {
+      typ: "at+jwt",
+      issuer: ctx.issuer,
+      currentDate: new Date(clock.now()),
+    });
     assert.equal(verified.payload.jti, claims.jti);
   });
 
@@ -108,8 +115,12 @@ describe("introspectToken (RFC 7662)", () => {
 
   test("a deny-list outage is an error, never active:false", async () => {
     const down: DenyList = {
-      revoke: async () => { throw new TemporarilyUnavailableError("store down"); },
-      isRevoked: async () => { throw new TemporarilyUnavailableError("store down"); },
+      revoke: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
+      isRevoked: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
     };
     const broken: IssuerContext = { ...ctx, denyList: down };
     const issued = await billingToken();

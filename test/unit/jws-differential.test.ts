@@ -50,7 +50,13 @@ const jwks: JSONWebKeySet = { keys: published.map((k) => ({ ...k.publicJwk })) }
 
 const ourKeys = localKeySet(jwks);
 const resolver: VerificationKeyResolver = (kid, alg) => ourKeys({ kid, alg });
-const options: VerifyAccessTokenOptions = { issuer: ISS, algorithms: ["ES256", "EdDSA", "RS256"], clockToleranceSeconds: TOLERANCE, maxLifetimeSeconds: 3600, clock };
+const options: VerifyAccessTokenOptions = {
+  issuer: ISS,
+  algorithms: ["ES256", "EdDSA", "RS256"],
+  clockToleranceSeconds: TOLERANCE,
+  maxLifetimeSeconds: 3600,
+  clock,
+};
 const joseKeys = createLocalJWKSet(jwks);
 // Our profile's options, as verifyAccessToken handed them to jose before it verified on its own.
 const joseOptions = {
@@ -95,7 +101,17 @@ function signText(headerPart: string, payloadPart: string, alg: unknown, key: Si
 }
 
 function baseClaims(): Record<string, unknown> {
-  return { iss: ISS, sub: "billing", aud: AUD, iat: NOW, nbf: NOW, exp: NOW + 300, jti: `j-${Math.floor(random() * 1e9)}`, client_id: "billing", scope: pick(["event.view", "event.view event.create", ""]) };
+  return {
+    iss: ISS,
+    sub: "billing",
+    aud: AUD,
+    iat: NOW,
+    nbf: NOW,
+    exp: NOW + 300,
+    jti: `j-${Math.floor(random() * 1e9)}`,
+    client_id: "billing",
+    scope: pick(["event.view", "event.view event.create", ""]),
+  };
 }
 const baseHeader = (key: SigningKey): Record<string, unknown> => ({ alg: key.alg, kid: key.kid, typ: "at+jwt" });
 const signerKey = () => pick([es256, es256, es256, ed25519, ed25519, rs256]);
@@ -162,7 +178,7 @@ function mutateHeader(spec: Spec): void {
     if (name === "__proto__") Object.defineProperty(header, name, { value, enumerable: true, configurable: true, writable: true });
     else header[name] = value;
     // crit: ["b64"] with b64: true is a header jose understands and accepts.
-    if (name === "crit" && chance(0.7)) header["b64"] = true;
+    if (name === "crit" && chance(0.7)) header.b64 = true;
   } else {
     // Text-level spellings: member order, whitespace, duplicates.
     const entries = Object.entries(header);
@@ -178,7 +194,7 @@ function mutateHeader(spec: Spec): void {
     spec.header = text;
   }
   // Usually signed by the key its kid names; sometimes by another (algorithm and key swap).
-  const kidKey = everyKey.find((k) => k.kid === header["kid"]);
+  const kidKey = everyKey.find((k) => k.kid === header.kid);
   spec.key = kidKey !== undefined && chance(0.8) ? kidKey : pick(everyKey);
 }
 
@@ -240,7 +256,7 @@ function base64Variant(spec: Spec): void {
       const parts = token.split(".") as [string, string, string];
       parts[part] = spell(parts[part]!);
       const header = spec.header;
-      const alg = typeof header === "string" ? undefined : header["alg"];
+      const alg = typeof header === "string" ? undefined : header.alg;
       return `${parts[0]}.${parts[1]}.${signText(parts[0], parts[1], alg, spec.key)}`;
     };
   } else {
@@ -285,15 +301,15 @@ function corpus(size: number): { kind: string; token: string }[] {
     if (kind === "base64url") base64Variant(spec);
     if (kind === "swap") {
       const header = spec.header as Record<string, unknown>;
-      header["alg"] = pick(everyKey).alg;
-      header["kid"] = pick(everyKey).kid;
+      header.alg = pick(everyKey).alg;
+      header.kid = pick(everyKey).kid;
       spec.key = pick(everyKey);
     }
     if (kind === "structure") structure(spec);
     const encode = spec.encode ?? b64;
     const headerPart = encode(typeof spec.header === "string" ? spec.header : JSON.stringify(spec.header));
     const payloadPart = encode(typeof spec.payload === "string" ? spec.payload : JSON.stringify(spec.payload));
-    const alg = typeof spec.header === "string" ? spec.key.alg : spec.header["alg"];
+    const alg = typeof spec.header === "string" ? spec.key.alg : spec.header.alg;
     let token = `${headerPart}.${payloadPart}.${signText(headerPart, payloadPart, alg, spec.key)}`;
     if (kind === "valid" && key === es256 && chance(0.5)) token = accessTokenSigner(key)(spec.payload as Record<string, unknown>);
     if (spec.post !== undefined) token = spec.post(token);

@@ -33,14 +33,23 @@ function handSigned(headerText: string, payloadText = JSON.stringify(claims()), 
   const privateKey = KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
   const data = Buffer.from(input);
   const signature =
-    key.alg === "ES256" ? cryptoSign("sha256", data, { key: privateKey, dsaEncoding: "ieee-p1363" }) : cryptoSign(key.alg === "EdDSA" ? null : "sha256", data, privateKey);
+    key.alg === "ES256"
+      ? cryptoSign("sha256", data, { key: privateKey, dsaEncoding: "ieee-p1363" })
+      : cryptoSign(key.alg === "EdDSA" ? null : "sha256", data, privateKey);
   return `${input}.${signature.toString("base64url")}`;
 }
 
 const header = (extra: Record<string, unknown> = {}, key: SigningKey = es256) => JSON.stringify({ alg: key.alg, kid: key.kid, typ: "at+jwt", ...extra });
 
 async function joseAccepts(token: string, key: SigningKey = es256): Promise<void> {
-  await jwtVerify(token, key.publicKey, { algorithms: [key.alg], typ: "at+jwt", issuer: ISS, audience: AUD, clockTolerance: 30, currentDate: new Date(clock.now()) });
+  await jwtVerify(token, key.publicKey, {
+    algorithms: [key.alg],
+    typ: "at+jwt",
+    issuer: ISS,
+    audience: AUD,
+    clockTolerance: 30,
+    currentDate: new Date(clock.now()),
+  });
 }
 
 function refusedFor(rule: JwsRefusal, run: () => unknown): void {
@@ -51,7 +60,10 @@ function refusedFor(rule: JwsRefusal, run: () => unknown): void {
 async function stricterThanJose(rule: JwsRefusal, token: string, key: SigningKey = es256): Promise<void> {
   await joseAccepts(token, key);
   refusedFor(rule, () => decodeAccessTokenJws(token));
-  await assert.rejects(verifyAccessToken(token, async (kid) => (kid === key.kid ? key.publicKey : undefined), options), (err: unknown) => err instanceof InvalidTokenError && err.message === JWS_REFUSALS[rule]);
+  await assert.rejects(
+    verifyAccessToken(token, async (kid) => (kid === key.kid ? key.publicKey : undefined), options),
+    (err: unknown) => err instanceof InvalidTokenError && err.message === JWS_REFUSALS[rule],
+  );
 }
 
 describe("our compact JWS (RFC 7515, RFC 8725): strict rules", () => {
@@ -154,7 +166,12 @@ describe("our compact JWS (RFC 7515, RFC 8725): strict rules", () => {
     const signedByEd = decodeAccessTokenJws(handSigned(header({ alg: "EdDSA" }), JSON.stringify(claims()), ed25519));
     refusedFor("keyAlgorithm", () => verifyAccessTokenJws(signedByEd, es256.publicKey));
     verifyAccessTokenJws(signedByEd, ed25519.publicKey);
-    for (const [alg, key] of [["RS256", es256], ["ES256", rs256], ["ES256", ed25519], ["EdDSA", rs256]] as const) {
+    for (const [alg, key] of [
+      ["RS256", es256],
+      ["ES256", rs256],
+      ["ES256", ed25519],
+      ["EdDSA", rs256],
+    ] as const) {
       refusedFor("keyAlgorithm", () => verifyAccessTokenJws(decodeAccessTokenJws(handSigned(header({ alg }))), key.publicKey));
     }
   });
@@ -165,7 +182,8 @@ describe("our compact JWS (RFC 7515, RFC 8725): strict rules", () => {
     const hsInput = `${b64(header({ alg: "HS256" }))}.${b64(JSON.stringify(claims()))}`;
     const hs = decodeAccessTokenJws(`${hsInput}.${createHmac("sha256", secret).update(hsInput).digest("base64url")}`);
     for (const jws of [none, hs]) {
-      for (const key of [es256.publicKey, createSecretKey(secret), ed25519.publicKey] as JwsKey[]) refusedFor("keyAlgorithm", () => verifyAccessTokenJws(jws, key));
+      for (const key of [es256.publicKey, createSecretKey(secret), ed25519.publicKey] as JwsKey[])
+        refusedFor("keyAlgorithm", () => verifyAccessTokenJws(jws, key));
     }
   });
 
@@ -176,7 +194,10 @@ describe("our compact JWS (RFC 7515, RFC 8725): strict rules", () => {
     refusedFor("keyAlgorithm", () => verifyAccessTokenJws(token, p384));
     const rsa1024 = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey;
     refusedFor("keyAlgorithm", () => verifyAccessTokenJws(decodeAccessTokenJws(handSigned(header({ alg: "RS256" }))), rsa1024));
-    const pss = await crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"]);
+    const pss = await crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, [
+      "sign",
+      "verify",
+    ]);
     refusedFor("keyAlgorithm", () => verifyAccessTokenJws(decodeAccessTokenJws(handSigned(header({ alg: "RS256" }))), pss.publicKey as CryptoKey));
     // The same key as a KeyObject verifies what it signed: the refusals above are the key's type.
     verifyAccessTokenJws(token, KeyObject.from(es256.publicKey as unknown as webcrypto.CryptoKey));

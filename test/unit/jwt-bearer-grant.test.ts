@@ -69,9 +69,9 @@ describe("jwt-bearer grant (RFC 7523 §2.1)", () => {
     const issued = await exchange(await grant(), { scopes: ["ledger.read"] });
     const claims = decodeJwt(issued.accessToken);
     assert.equal(claims.sub, "billing-api");
-    assert.equal(claims["client_id"], "billing-api");
+    assert.equal(claims.client_id, "billing-api");
     assert.equal(claims.aud, "https://ledger.example.com");
-    assert.equal(claims["scope"], "ledger.read");
+    assert.equal(claims.scope, "ledger.read");
   });
 
   test("the grant is authorized against the mapped client's grants", async () => {
@@ -137,7 +137,10 @@ describe("jwt-bearer grant (RFC 7523 §2.1)", () => {
     assert.throws(
       () =>
         validateConfig(
-          { clients: [{ id: "x", authMethod: "client_secret_basic", secretHashes: [hashClientSecret(secret)], grants: [] }], trustedIssuers: [{ issuer: IDP, jwks: { keys: [idpJwk] }, subjects: [{ subject: SA, clientId: "x" }] }] },
+          {
+            clients: [{ id: "x", authMethod: "client_secret_basic", secretHashes: [hashClientSecret(secret)], grants: [] }],
+            trustedIssuers: [{ issuer: IDP, jwks: { keys: [idpJwk] }, subjects: [{ subject: SA, clientId: "x" }] }],
+          },
           {},
           () => "",
         ),

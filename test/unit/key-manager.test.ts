@@ -14,12 +14,28 @@ const policy: RotationPolicy = { rotationPeriodSeconds: DAY, leadTimeSeconds: 36
 const kek = (): KeyEncryptionKey => kekFromEnv({ TESSERA_KEK: randomBytes(32).toString("base64url") })!;
 
 async function manager(ring: KeyRing = new MemoryKeyRing(), clock = new FrozenClock(), key = kek(), onKeyRevoked?: (kid: string) => Promise<void>) {
-  const m = await KeyManager.start({ ring, kek: key, algorithm: "ES256", policy, clock, checkIntervalMs: 3_600_000, ...(onKeyRevoked ? { onKeyRevoked } : {}) });
+  const m = await KeyManager.start({
+    ring,
+    kek: key,
+    algorithm: "ES256",
+    policy,
+    clock,
+    checkIntervalMs: 3_600_000,
+    ...(onKeyRevoked ? { onKeyRevoked } : {}),
+  });
   return { m, ring, clock, key };
 }
 
-const states = (m: KeyManager) => m.records().map((r) => r.state).sort();
-const kids = (m: KeyManager) => m.publicJwks().map((k) => k.kid!).sort();
+const states = (m: KeyManager) =>
+  m
+    .records()
+    .map((r) => r.state)
+    .sort();
+const kids = (m: KeyManager) =>
+  m
+    .publicJwks()
+    .map((k) => k.kid!)
+    .sort();
 
 describe("KeyManager rotation", () => {
   test("an empty ring gets an active key and a standby published beside it", async () => {
@@ -84,7 +100,10 @@ describe("KeyManager rotation", () => {
       assert.ok(!kids(m).includes(compromised));
       assert.equal(m.verificationKey(compromised), undefined);
       assert.deepEqual(told, [compromised]);
-      assert.ok(m.records().some((r) => r.state === "next"), "a new standby is published");
+      assert.ok(
+        m.records().some((r) => r.state === "next"),
+        "a new standby is published",
+      );
     } finally {
       m.stop();
     }
@@ -233,7 +252,11 @@ describe("KeyManager when the shared ring is lost", () => {
       await a.reload();
       const stored = await ring.read();
       assert.equal(stored.records.find((r) => r.kid === first)?.state, "revoked", "the revocation is not undone");
-      for (const kid of newest) assert.ok(stored.records.some((r) => r.kid === kid), `${kid} is back in the ring`);
+      for (const kid of newest)
+        assert.ok(
+          stored.records.some((r) => r.kid === kid),
+          `${kid} is back in the ring`,
+        );
       assert.equal(a.verificationKey(first), undefined);
       assert.notEqual(a.signingKey().kid, first);
     } finally {

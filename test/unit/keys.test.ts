@@ -56,7 +56,13 @@ describe("signing keys", () => {
       { key: retired, state: "retired" },
     ]);
     assert.equal(store.signingKey().kid, active.kid);
-    assert.deepEqual(store.publicJwks().map((k) => k.kid).sort(), [next.kid, active.kid, retired.kid].sort());
+    assert.deepEqual(
+      store
+        .publicJwks()
+        .map((k) => k.kid)
+        .sort(),
+      [next.kid, active.kid, retired.kid].sort(),
+    );
     assert.ok(store.verificationKey(retired.kid));
     assert.equal(store.verificationKey("nope"), undefined);
     assert.throws(() => new MemoryKeyStore([{ key: next, state: "next" }]));

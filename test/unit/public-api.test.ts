@@ -39,7 +39,19 @@ describe("public API", () => {
 
   test("internals stay internal", () => {
     const names = new Set(api.exports.map((e) => e.name));
-    for (const internal of ["KeyLayout", "RedisKeyRing", "RedisHealth", "RedisDenyList", "DEMO_CLIENT_ID", "SCOPE_TOKEN", "precheckAccessToken", "describeRequiredScopes", "PUBLIC_SERVICES", "IssuerContext", "KeyManager"]) {
+    for (const internal of [
+      "KeyLayout",
+      "RedisKeyRing",
+      "RedisHealth",
+      "RedisDenyList",
+      "DEMO_CLIENT_ID",
+      "SCOPE_TOKEN",
+      "precheckAccessToken",
+      "describeRequiredScopes",
+      "PUBLIC_SERVICES",
+      "IssuerContext",
+      "KeyManager",
+    ]) {
       assert.ok(!names.has(internal), `${internal} is exported`);
     }
     const root = new Set(api.exports.filter((e) => e.entry === "tessera").map((e) => e.name));

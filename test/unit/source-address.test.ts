@@ -71,7 +71,8 @@ describe("ClientAddressResolver (trustedProxies)", () => {
 
   test("addresses and ranges are checked", () => {
     for (const ok of ["10.0.0.1", "10.0.0.0/8", "0.0.0.0/0", "::1", "fd00::/8", "::ffff:10.0.0.1", "2001:db8::/128"]) assert.ok(isAddressOrRange(ok), ok);
-    for (const bad of ["10.0.0.0/33", "fd00::/129", "10.0.0.0/", "/8", "example.com", "10.0.0.0/8/8", "10.0.0.0/-1", ""]) assert.ok(!isAddressOrRange(bad), bad);
+    for (const bad of ["10.0.0.0/33", "fd00::/129", "10.0.0.0/", "/8", "example.com", "10.0.0.0/8/8", "10.0.0.0/-1", ""])
+      assert.ok(!isAddressOrRange(bad), bad);
     assert.throws(() => xff(["nope"]), TypeError);
   });
 });

@@ -45,7 +45,11 @@ describe("tokenForRule", () => {
   test("invalid_scope for every alternative: PERMISSION_DENIED naming the method's scopes and audience", async () => {
     const { tokens, asked } = refusing(() => new InvalidScopeError("scope not granted for this resource: event.delete"));
     const err = await failure(tokens, DELETE);
-    assert.deepEqual(asked.map((s) => s.sort().join(" ")), ["calendar.owner event.delete", "calendar.admin event.delete"], "each alternative tried");
+    assert.deepEqual(
+      asked.map((s) => s.sort().join(" ")),
+      ["calendar.owner event.delete", "calendar.admin event.delete"],
+      "each alternative tried",
+    );
     assert.ok(err instanceof InvalidScopeError);
     assert.equal(err.grpcCode, GrpcCode.PERMISSION_DENIED);
     assert.equal(err.message, "scope not granted for this resource: event.delete");

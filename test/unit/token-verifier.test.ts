@@ -18,7 +18,12 @@ async function token(clock: FrozenClock, claims: Record<string, unknown> = {}): 
   const now = clock.seconds();
   return new SignJWT({ client_id: "caller", scope: "a b", ...claims })
     .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
-    .setIssuer(ISS).setSubject("caller").setAudience((claims["aud"] as string) ?? "svc").setIssuedAt(now).setExpirationTime(now + 300).setJti((claims["jti"] as string) ?? `j-${Math.random()}`)
+    .setIssuer(ISS)
+    .setSubject("caller")
+    .setAudience((claims.aud as string) ?? "svc")
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .setJti((claims.jti as string) ?? `j-${Math.random()}`)
     .sign(key.privateKey);
 }
 
@@ -26,7 +31,12 @@ async function token(clock: FrozenClock, claims: Record<string, unknown> = {}): 
 async function signed(times: { iat: number; exp: number }): Promise<string> {
   return new SignJWT({ client_id: "caller", scope: "a b" })
     .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
-    .setIssuer(ISS).setSubject("caller").setAudience("svc").setIssuedAt(times.iat).setExpirationTime(times.exp).setJti(`j-${Math.random()}`)
+    .setIssuer(ISS)
+    .setSubject("caller")
+    .setAudience("svc")
+    .setIssuedAt(times.iat)
+    .setExpirationTime(times.exp)
+    .setJti(`j-${Math.random()}`)
     .sign(key.privateKey);
 }
 
@@ -232,7 +242,10 @@ describe("TokenVerifier", () => {
     const publicRule = { kind: "public", source: "method" } as const;
     assert.deepEqual(verifier.checkNow(undefined, publicRule), { principal: undefined });
     assert.equal(verifier.checkNow(`Bearer ${t}`, rule), undefined, "a token not yet verified needs check()");
-    assert.throws(() => verifier.checkNow(undefined, rule), (e) => e instanceof InvalidTokenError && e.tokenSent === false);
+    assert.throws(
+      () => verifier.checkNow(undefined, rule),
+      (e) => e instanceof InvalidTokenError && e.tokenSent === false,
+    );
     assert.throws(() => verifier.checkNow("Bearer not a token", rule), /malformed/);
     assert.throws(() => verifier.checkNow(`Basic ${t}`, rule), /Bearer scheme/);
 

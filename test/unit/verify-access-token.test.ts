@@ -20,7 +20,18 @@ const resolver: VerificationKeyResolver = async (kid, alg) => {
 
 function claims(overrides: Record<string, unknown> = {}): JWTPayload {
   const now = clock.seconds();
-  const payload: Record<string, unknown> = { iss: ISS, sub: "billing", aud: "calendar", iat: now, nbf: now, exp: now + 300, jti: "j1", client_id: "billing", scope: "event.view event.create", ...overrides };
+  const payload: Record<string, unknown> = {
+    iss: ISS,
+    sub: "billing",
+    aud: "calendar",
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: "j1",
+    client_id: "billing",
+    scope: "event.view event.create",
+    ...overrides,
+  };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
   return payload as JWTPayload;
 }

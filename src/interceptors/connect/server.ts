@@ -67,7 +67,8 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
   try {
     for (;;) {
       const next = await Promise.race([iterator.next(), ended]);
-      if (typeof next === "string") throw toConnectError(new InvalidTokenError(`the token ${next === "expired" ? "expired" : "was revoked"} during the stream`));
+      if (typeof next === "string")
+        throw toConnectError(new InvalidTokenError(`the token ${next === "expired" ? "expired" : "was revoked"} during the stream`));
       if (next.done) return;
       yield next.value;
     }

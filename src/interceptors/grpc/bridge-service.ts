@@ -31,7 +31,11 @@ export type GrpcUnaryHandler<M> = M extends { methodKind: "unary"; input: infer 
   ? (request: MessageShape<I>, call: GrpcCallContext) => Promise<MessageInitShape<O>>
   : never;
 /** The handler of a server-streaming method `M` in a GrpcServiceImpl. */
-export type GrpcServerStreamingHandler<M> = M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+export type GrpcServerStreamingHandler<M> = M extends {
+  methodKind: "server_streaming";
+  input: infer I extends DescMessage;
+  output: infer O extends DescMessage;
+}
   ? (request: MessageShape<I>, call: GrpcCallContext) => AsyncIterable<MessageInitShape<O>>
   : never;
 

@@ -36,7 +36,7 @@ export function refuseRepeatedAuthorization(server: Server): void {
       if (!Array.isArray(rawHeaders)) return;
       const values: string[] = [];
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (String(rawHeaders[i]).toLowerCase() === "authorization") values.push(String(rawHeaders[i + 1]));
-      if (values.length > 1) (headers as Record<string, string | string[]>)["authorization"] = values;
+      if (values.length > 1) (headers as Record<string, string | string[]>).authorization = values;
     };
     http2Server.prependListener("stream", onStream);
   }

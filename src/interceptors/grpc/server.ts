@@ -1,11 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import {
-  Metadata,
-  ServerInterceptingCall,
-  status as GrpcStatus,
-  type ServerInterceptingCallInterface,
-  type ServerInterceptor,
-} from "@grpc/grpc-js";
+import { Metadata, ServerInterceptingCall, status as GrpcStatus, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
 import { InvalidTokenError } from "../../errors/tessera-error.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";

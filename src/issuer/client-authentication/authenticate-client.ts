@@ -138,8 +138,7 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
   const iat = payload.iat;
   const jti = payload.jti;
   const maxLifetime = ctx.maxAssertionLifetimeSeconds ?? MAX_ASSERTION_LIFETIME_SECONDS;
-  const lifetimeOk =
-    exp - now <= maxLifetime + CLOCK_SKEW_SECONDS && (iat === undefined || (iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= maxLifetime));
+  const lifetimeOk = exp - now <= maxLifetime + CLOCK_SKEW_SECONDS && (iat === undefined || (iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= maxLifetime));
   if (payload.aud !== ctx.issuer || typeof jti !== "string" || jti.length === 0 || !lifetimeOk) {
     throw new InvalidClientError();
   }

@@ -23,7 +23,10 @@ export async function readFormParams(req: HttpRequest): Promise<FormParams> {
   if (query >= 0 && query < (req.url ?? "").length - 1) {
     throw new InvalidRequestError("parameters must be sent in the form-encoded body, not in the query string");
   }
-  const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  const type = String(req.headers["content-type"] ?? "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
   if (type !== "application/x-www-form-urlencoded") {
     throw new InvalidRequestError("content-type must be application/x-www-form-urlencoded");
   }

@@ -10,7 +10,11 @@ export function revocationEndpoint(ctx: IssuerContext, addresses: ClientAddressR
     if (refuseMethod(req, res, ["POST"])) return;
     try {
       const params = await readFormParams(req);
-      await revokeToken(ctx, { credentials: formCredentials(req, params, addresses), token: params.get("token"), tokenTypeHint: params.get("token_type_hint") });
+      await revokeToken(ctx, {
+        credentials: formCredentials(req, params, addresses),
+        token: params.get("token"),
+        tokenTypeHint: params.get("token_type_hint"),
+      });
       res.writeHead(200, { "content-length": "0", ...NO_STORE });
       res.end();
     } catch (err) {

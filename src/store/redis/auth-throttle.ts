@@ -73,7 +73,11 @@ export class RedisAuthThrottle implements AuthThrottle {
       const leftMs = Number(message.slice(space + 1));
       if (space > 0 && Number.isFinite(leftMs) && leftMs > 0) this.#block(message.slice(0, space), leftMs);
     });
-    const subscribe = () => void subscriber.subscribe(this.keys.authBlocks).then(() => this.#subscribed(), () => {});
+    const subscribe = () =>
+      void subscriber.subscribe(this.keys.authBlocks).then(
+        () => this.#subscribed(),
+        () => {},
+      );
     subscriber.on("ready", subscribe);
     if (subscriber.status === "ready") subscribe();
     return subscriber;

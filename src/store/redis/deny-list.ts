@@ -176,9 +176,17 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     }
     const replicas = await redisCall(async () => {
       // The script and WAIT in one pipeline: one connection, the one to the node that owns the keys.
-      let results = await this.client.pipeline().evalsha(REVOKE.sha, keys.length, ...keys, ...args).wait(waitReplicas, waitTimeoutMs).exec();
+      let results = await this.client
+        .pipeline()
+        .evalsha(REVOKE.sha, keys.length, ...keys, ...args)
+        .wait(waitReplicas, waitTimeoutMs)
+        .exec();
       if (results !== null && isNoScript(results[0]?.[0])) {
-        results = await this.client.pipeline().eval(REVOKE.source, keys.length, ...keys, ...args).wait(waitReplicas, waitTimeoutMs).exec();
+        results = await this.client
+          .pipeline()
+          .eval(REVOKE.source, keys.length, ...keys, ...args)
+          .wait(waitReplicas, waitTimeoutMs)
+          .exec();
       }
       if (results === null) throw new Error("pipeline aborted");
       for (const [err] of results) if (err) throw err;
@@ -247,7 +255,8 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     const held = [...(this.#held?.values() ?? [])];
     const lost = this.#epoch !== undefined;
     if (lost) {
-      if (!this.#reseeding) this.#logger.error("redis lost the revocations (restart without persistence?): re-seeding the ones this replica holds", { held: held.length });
+      if (!this.#reseeding)
+        this.#logger.error("redis lost the revocations (restart without persistence?): re-seeding the ones this replica holds", { held: held.length });
       this.#reseeding = true;
       this.#setUnsure(true);
     }
@@ -313,7 +322,8 @@ function heldKey(issuer: string, jti: string): string {
 
 /** 1 when a revocation should wait for a replica: the primary (Sentinel's too; Cluster: any master) has a connected replica. */
 async function replicasOf(client: RedisClient): Promise<0 | 1> {
-  const infos = client instanceof Cluster ? await Promise.all(client.nodes("master").map((node) => node.info("replication"))) : [await client.info("replication")];
+  const infos =
+    client instanceof Cluster ? await Promise.all(client.nodes("master").map((node) => node.info("replication"))) : [await client.info("replication")];
   return infos.some((info) => connectedReplicas(info) > 0) ? 1 : 0;
 }
 

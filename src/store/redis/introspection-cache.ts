@@ -25,10 +25,10 @@ export class RedisIntrospectionCache implements IntrospectionCache {
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
     if (this.options.held?.(key.issuer, key.jti) === true) return { revoked: true };
-    const reply = (await redisCall(
-      () => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]),
-      this.#deadlineMs,
-    )) as [number, string?];
+    const reply = (await redisCall(() => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]), this.#deadlineMs)) as [
+      number,
+      string?,
+    ];
     if (reply[0] === 1) return { revoked: true };
     return { revoked: false, value: reply[1] };
   }
@@ -37,11 +37,12 @@ export class RedisIntrospectionCache implements IntrospectionCache {
     if (this.options.held?.(key.issuer, key.jti) === true) return false;
     const reply = await redisCall(
       () =>
-        CACHE_STORE.run(
-          this.client,
-          this.keys.tokenKeys(key.issuer, key.jti),
-          [key.caller, value, Math.floor(expiresAt * 1000), Math.round(this.options.ttlSeconds * 1000)],
-        ),
+        CACHE_STORE.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [
+          key.caller,
+          value,
+          Math.floor(expiresAt * 1000),
+          Math.round(this.options.ttlSeconds * 1000),
+        ]),
       this.#deadlineMs,
     );
     return reply === 1;

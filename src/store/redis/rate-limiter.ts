@@ -54,7 +54,7 @@ export class RedisRateLimiter implements RateLimiter {
         lease.left--;
         return 0;
       }
-      if (lease !== undefined && lease.exhausted) return Math.max(1, Math.ceil(lease.endsAt - this.#clock.now() / 1000));
+      if (lease?.exhausted) return Math.max(1, Math.ceil(lease.endsAt - this.#clock.now() / 1000));
       let leasing = this.#leasing.get(key);
       if (leasing === undefined) {
         leasing = this.#lease(key, limit, windowSeconds).finally(() => this.#leasing.delete(key));

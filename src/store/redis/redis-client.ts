@@ -50,7 +50,10 @@ export function createRedisClient(config: RedisConfig): RedisClient {
       redisOptions: { ...nodeOptions, ...auth },
       slotsRefreshTimeout: config.commandTimeoutMs,
     };
-    return new Cluster(config.cluster.map((n) => ({ host: n.host, port: n.port })), options);
+    return new Cluster(
+      config.cluster.map((n) => ({ host: n.host, port: n.port })),
+      options,
+    );
   }
   if (config.sentinels !== undefined) {
     return new Redis({

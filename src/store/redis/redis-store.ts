@@ -92,14 +92,19 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
   });
   const health = new RedisHealth(client, { commandTimeoutMs, logger });
   const authThrottle =
-    rateLimit.failures > 0 ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
+    rateLimit.failures > 0
+      ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) })
+      : undefined;
   return {
     client,
     keys,
     commandTimeoutMs,
     replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
     denyList,
-    introspectionCache: cacheSeconds > 0 ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs, held: (issuer, jti) => denyList.holds(issuer, jti) }) : undefined,
+    introspectionCache:
+      cacheSeconds > 0
+        ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs, held: (issuer, jti) => denyList.holds(issuer, jti) })
+        : undefined,
     authThrottle,
     rateLimiter: new RedisRateLimiter(client, keys, { commandTimeoutMs }),
     health,
