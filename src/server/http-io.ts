@@ -2,6 +2,7 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { PayloadTooLargeError } from "../errors/tessera-error.js";
 import { toHttpError } from "../errors/to-http.js";
 import type { ClientAddressResolver } from "../internal/source-address.js";
+import { rawHeaderValues } from "../internal/raw-headers.js";
 
 /** The request/response pair of connect-node's fallback handler (HTTP/1.1 or HTTP/2). */
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -80,12 +81,7 @@ export function refuseMethod(req: HttpRequest, res: HttpResponse, allowed: reado
  * and HTTP/2 alike), which would let a second credential pass unseen.
  */
 export function headerValues(req: Pick<HttpRequest, "rawHeaders">, name: string): string[] {
-  const raw = req.rawHeaders;
-  const values: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
-  }
-  return values;
+  return rawHeaderValues(req.rawHeaders, name);
 }
 
 /** The client's address: the TCP peer, or the forwarded client when the peer is a trusted proxy. */

@@ -15,6 +15,7 @@ import { authRulesOf } from "../../policy/read-auth-rules.js";
 import type { AccessTokenClaims } from "../../verifier/access-token-claims.js";
 import type { Principal } from "../../verifier/principal.js";
 import type { TokenVerifier } from "../../verifier/token-verifier.js";
+import { rawHeaderValues } from "../../internal/raw-headers.js";
 
 /** The verified caller of a Connect handler; undefined for public methods. */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "tessera principal" });
@@ -35,13 +36,7 @@ const authorizationHeadersKey = createContextKey<readonly string[] | undefined>(
  * connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) });
  */
 export function authContextValues(request: { readonly rawHeaders: readonly string[] }, values: ContextValues = createContextValues()): ContextValues {
-  const found: string[] = [];
-  const raw = request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 13 && name.toLowerCase() === "authorization") found.push(raw[i + 1]!);
-  }
-  return values.set(authorizationHeadersKey, found);
+  return values.set(authorizationHeadersKey, rawHeaderValues(request.rawHeaders, "authorization"));
 }
 
 /**

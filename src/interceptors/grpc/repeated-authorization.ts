@@ -1,5 +1,6 @@
 import type { Http2Server, IncomingHttpHeaders } from "node:http2";
 import type { Server } from "@grpc/grpc-js";
+import { rawHeaderValues } from "../../internal/raw-headers.js";
 
 const guarded = new WeakSet<Http2Server>();
 
@@ -34,8 +35,7 @@ export function refuseRepeatedAuthorization(server: Server): void {
       const headers = args[1] as IncomingHttpHeaders;
       const rawHeaders = args[3];
       if (!Array.isArray(rawHeaders)) return;
-      const values: string[] = [];
-      for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (String(rawHeaders[i]).toLowerCase() === "authorization") values.push(String(rawHeaders[i + 1]));
+      const values = rawHeaderValues(rawHeaders, "authorization");
       if (values.length > 1) (headers as Record<string, string | string[]>).authorization = values;
     };
     http2Server.prependListener("stream", onStream);
