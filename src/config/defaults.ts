@@ -22,13 +22,6 @@ export const DEFAULTS = {
   introspectionCacheSeconds: parsed.introspection.cacheSeconds,
   rateLimitFailures: parsed.rateLimit.failures,
   rateLimitWindowSeconds: parsed.rateLimit.windowSeconds,
-  grpcReflection: parsed.grpc.reflection,
-  listenerMaxConnections: parsed.http.limits.maxConnections,
-  listenerHeadersTimeoutMs: parsed.http.limits.headersTimeoutMs,
-  listenerRequestTimeoutMs: parsed.http.limits.requestTimeoutMs,
-  listenerIdleTimeoutMs: parsed.http.limits.idleTimeoutMs,
-  listenerMaxConcurrentStreams: parsed.http.limits.maxConcurrentStreams,
-  listenerMaxHeaderBytes: parsed.http.limits.maxHeaderBytes,
-  shutdownDrainMs: parsed.shutdown.drainMs,
-  shutdownGraceMs: parsed.shutdown.graceMs,
+  /** Per listener (the same for http and grpc): timeouts and caps. */
+  listenerLimits: Object.freeze(parsed.http.limits),
 } as const;

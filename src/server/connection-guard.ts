@@ -3,14 +3,7 @@ import { DEFAULTS } from "../config/defaults.js";
 import type { ListenerLimits } from "../config/types.js";
 
 /** The documented listener limits, for listeners made without a configuration. */
-export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
-  maxConnections: DEFAULTS.listenerMaxConnections,
-  headersTimeoutMs: DEFAULTS.listenerHeadersTimeoutMs,
-  requestTimeoutMs: DEFAULTS.listenerRequestTimeoutMs,
-  idleTimeoutMs: DEFAULTS.listenerIdleTimeoutMs,
-  maxConcurrentStreams: DEFAULTS.listenerMaxConcurrentStreams,
-  maxHeaderBytes: DEFAULTS.listenerMaxHeaderBytes,
-};
+export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = DEFAULTS.listenerLimits;
 
 /** remoteAddress:remotePort, as grpc-js' getPeer() writes it: one TCP connection on a listener. */
 export function peerKey(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
