@@ -190,8 +190,9 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
 
       test("an entry never outlives the token's exp, nor the configured TTL", async () => {
-        const { introspectionCache: cache } = await fresh({ cacheSeconds: 0.5 });
-        const exp = nowSeconds() + 0.4;
+        // Wide enough that three round trips to a loaded Cluster fit before exp.
+        const { introspectionCache: cache } = await fresh({ cacheSeconds: 1.5 });
+        const exp = nowSeconds() + 1;
         await cache.store(key("exp"), "v", exp);
         await cache.store(key("ttl"), "v", nowSeconds() + 60);
         await cache.store(key("expired"), "v", nowSeconds() - 1);
@@ -207,7 +208,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const { introspectionCache: cache, denyList } = await fresh();
         await cache.store(key("t"), "v", nowSeconds() + 60);
         await cache.store(key("t", "rs2"), "v", nowSeconds() + 60);
-        const revocationEnds = nowSeconds() + 0.4;
+        const revocationEnds = nowSeconds() + 1;
         await denyList.revoke(ISS, "t", revocationEnds);
         assert.deepEqual(await cache.lookup(key("t")), { revoked: true }, "the deny-list is consulted first");
         assert.equal(await cache.store(key("t"), "v", nowSeconds() + 60), false, "no fill for a revoked token");
@@ -220,7 +221,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
       test("a revocation racing a fill never leaves an active entry behind", async () => {
         const { introspectionCache: cache, denyList } = await fresh();
         const jtis = Array.from({ length: 60 }, () => randomUUID());
-        const revocationEnds = nowSeconds() + 0.6;
+        // The 120 racing calls and 60 lookups must all land before the revocations end, on a loaded Cluster too.
+        const revocationEnds = nowSeconds() + 2;
         await Promise.all(
           jtis.map((jti, i) => {
             const fill = () => cache.store(key(jti), "v", nowSeconds() + 60);
