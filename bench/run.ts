@@ -4,7 +4,7 @@
 //   --only issuance,introspection,interceptors,token-source,revocation,memory
 //   --json FILE                   also write every row, target and series as JSON
 //   --no-results                  do not update bench/RESULTS.md (a full run of every section does)
-//   --cpu-prof                    run the Tessera processes with --cpu-prof (profiles in a temp dir, printed)
+//   --cpu-prof                    run the Tessera and echo server processes with --cpu-prof (profiles in a temp dir, printed)
 // Servers run in their own processes on 127.0.0.1, ports chosen by the kernel;
 // every load loop is bounded in count and time. See bench/RESULTS.md.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -42,7 +42,7 @@ process.stdout.write(
       .map((l) => l.toFixed(2))
       .join(" ")}, ${plan.runs} interleaved run(s)\n`,
 );
-const env = await startBenchEnv(plan, profileDir !== undefined ? { tesseraNodeFlags: ["--cpu-prof", "--cpu-prof-dir", profileDir] } : {});
+const env = await startBenchEnv(plan, profileDir !== undefined ? { profiledNodeFlags: ["--cpu-prof", "--cpu-prof-dir", profileDir] } : {});
 const report = new Report();
 try {
   const idle = sampleIdleMemory(env);
@@ -79,7 +79,10 @@ try {
   }
 } finally {
   await env.stop();
-  if (profileDir !== undefined) process.stdout.write(`CPU profiles of the Tessera processes: ${profileDir}\n`);
+  if (profileDir !== undefined) {
+    const profiled = [env.tessera, env.tesseraRedis, env.echoNone, env.echoPassthrough, env.echoAuth].map((p) => `  ${p.name}: CPU.*.${p.pid}.*.cpuprofile`);
+    process.stdout.write(`CPU profiles in ${profileDir}:\n${profiled.join("\n")}\n`);
+  }
 }
 
 /** Replaces the measured part of bench/RESULTS.md (between its markers), keeping the written analysis around it. */

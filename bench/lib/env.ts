@@ -99,13 +99,15 @@ export interface BenchEnv {
   readonly echoSign: BenchProcess<EchoInfo>;
   readonly echoNone: BenchProcess<EchoInfo>;
   readonly echoAuth: BenchProcess<EchoInfo>;
+  /** One interceptor that does nothing, on both frameworks. */
+  readonly echoPassthrough: BenchProcess<EchoInfo>;
   readonly echoDescriptors: string;
   stop(): Promise<void>;
 }
 
 export interface EnvOptions {
-  /** Node flags for the Tessera processes, e.g. --cpu-prof. */
-  tesseraNodeFlags?: readonly string[];
+  /** Node flags for the processes of Tessera's code (token service and echo servers), e.g. --cpu-prof. */
+  profiledNodeFlags?: readonly string[];
 }
 
 /** Starts Redis and the servers under test, each in its own process. */
@@ -122,7 +124,7 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
     const echoDescriptors = compileEchoProto(join(work, "echo.binpb"));
     redis = await startRedisServer();
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.cli("INFO", "server"))?.[1]);
-    const tesseraFlags = options.tesseraNodeFlags ?? [];
+    const tesseraFlags = options.profiledNodeFlags ?? [];
     const [tessera, tesseraRedis, oidc, floor] = await Promise.all([
       track(startBenchProcess<TesseraInfo>("tessera", "tessera.ts", { nodeFlags: tesseraFlags })),
       track(
@@ -140,9 +142,15 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
       BENCH_ISSUER: tessera.info.issuer,
       BENCH_JWKS_URL: `${tessera.info.http}/.well-known/jwks.json`,
     };
-    const [echoNone, echoAuth, echoSign, floorSync] = await Promise.all([
-      track(startBenchProcess<EchoInfo>("echo (no auth)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0" } })),
-      track(startBenchProcess<EchoInfo>("echo (Tessera interceptors)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "1" } })),
+    const [echoNone, echoAuth, echoPassthrough, echoSign, floorSync] = await Promise.all([
+      track(startBenchProcess<EchoInfo>("echo (no auth)", "echo.ts", { nodeFlags: tesseraFlags, env: { ...echoEnv, BENCH_ECHO_AUTH: "0" } })),
+      track(startBenchProcess<EchoInfo>("echo (Tessera interceptors)", "echo.ts", { nodeFlags: tesseraFlags, env: { ...echoEnv, BENCH_ECHO_AUTH: "1" } })),
+      track(
+        startBenchProcess<EchoInfo>("echo (pass-through interceptor)", "echo.ts", {
+          nodeFlags: tesseraFlags,
+          env: { ...echoEnv, BENCH_ECHO_AUTH: "passthrough" },
+        }),
+      ),
       track(startBenchProcess<EchoInfo>("echo (IssueToken floor)", "echo.ts", { env: { ...echoEnv, BENCH_ECHO_AUTH: "0", BENCH_ECHO_SIGN: "1" } })),
       track(startBenchProcess<HttpServerInfo>("floor (synchronous signing)", "floor.ts", { env: { BENCH_FLOOR_SIGN: "sync" } })),
     ]);
@@ -159,6 +167,7 @@ export async function startBenchEnv(plan: BenchPlan, options: EnvOptions = {}): 
       echoSign,
       echoNone,
       echoAuth,
+      echoPassthrough,
       echoDescriptors,
       stop: async () => {
         await Promise.all(started.map((p) => p.stop()));

@@ -3,6 +3,8 @@
 // interceptors (authServerInterceptor / protect) with a verifier that has the
 // issuer's JWKS (remoteVerifier: fetched once over HTTP, then cached).
 //   BENCH_ECHO_AUTH=1        protect it (else no interceptor at all)
+//   BENCH_ECHO_AUTH=passthrough   one interceptor that does nothing: what the
+//                            framework charges for running an interceptor at all
 //   BENCH_ECHO_SIGN=1        the IssueToken floor: no interceptor; Echo checks
 //                            the Basic credentials of its metadata and answers
 //                            an ES256 at+jwt signed synchronously (node:crypto)
@@ -11,9 +13,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor as ConnectInterceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { protect } from "../../src/connect.js";
 import { authServerInterceptor, bridgeService } from "../../src/grpc.js";
 import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
@@ -24,6 +26,7 @@ import { syncEs256Signer } from "../lib/sync-signer.js";
 
 const service: DescService = loadEchoService();
 const auth = process.env.BENCH_ECHO_AUTH === "1";
+const passthrough = process.env.BENCH_ECHO_AUTH === "passthrough";
 const verifier = auth ? remoteVerifier({ issuer: process.env.BENCH_ISSUER!, jwksUrl: process.env.BENCH_JWKS_URL! }) : undefined;
 await verifier?.start();
 
@@ -51,7 +54,10 @@ const echo = async (req: { text: string }, call?: { metadata?: { get(key: string
 };
 
 // grpc-js
-const grpc = new Server(verifier !== undefined ? { interceptors: [authServerInterceptor({ verifier, services: [service] })] } : {});
+const passthroughInterceptor: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);
+const grpcInterceptors =
+  verifier !== undefined ? [authServerInterceptor({ verifier, services: [service] })] : passthrough ? [passthroughInterceptor] : undefined;
+const grpc = new Server(grpcInterceptors !== undefined ? { interceptors: grpcInterceptors } : {});
 const { definition, implementation } = bridgeService(service, { echo } as never);
 grpc.addService(definition, implementation);
 const grpcPort = await new Promise<number>((resolve, reject) =>
@@ -60,7 +66,8 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
 
 // Connect (Connect, gRPC and gRPC-Web protocols) on cleartext HTTP/2
 const register = (router: ConnectRouter) => router.service(service, { echo } as never);
-const h2 = createServer(connectNodeAdapter({ routes: verifier !== undefined ? protect(verifier, register) : register }));
+const connectInterceptors: ConnectInterceptor[] = passthrough ? [(next) => (req) => next(req)] : [];
+const h2 = createServer(connectNodeAdapter({ routes: verifier !== undefined ? protect(verifier, register) : register, interceptors: connectInterceptors }));
 h2.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
 await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
 const connectPort = (h2.address() as { port: number }).port;
