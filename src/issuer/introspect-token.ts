@@ -1,6 +1,6 @@
-import { decodeJwt } from "jose";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { sha256 } from "../internal/constant-time.js";
+import { decodeAccessTokenJws } from "../keys/jws.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
 import { claimedClientId, type ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
@@ -95,12 +95,14 @@ type ActiveIntrospection = Extract<IntrospectionResult, { active: true }>;
 
 /** (iss, jti) of a token of ours, read without verifying it: the cache key, never trusted on its own. */
 function tokenId(token: string, issuer: string): { issuer: string; jti: string } | undefined {
+  let claims: Readonly<Record<string, unknown>>;
   try {
-    const { iss, jti } = decodeJwt(token);
-    return iss === issuer && typeof jti === "string" && jti !== "" ? { issuer: iss, jti } : undefined;
+    claims = decodeAccessTokenJws(token).payload;
   } catch {
-    return undefined;
+    return undefined; // not one of ours: no cache key; verification answers
   }
+  const { iss, jti } = claims;
+  return iss === issuer && typeof jti === "string" && jti !== "" ? { issuer: iss, jti } : undefined;
 }
 
 /** The cached answer, if it was made for the token with this digest. */

@@ -39,6 +39,8 @@ export class RedisAuthThrottle implements AuthThrottle {
   }
 
   async retryAfter(clientId: string, source: string): Promise<number> {
+    // Checked before every authentication: with nothing blocked, skip hashing the pair's key.
+    if (this.#blocked.size === 0) return 0;
     const until = this.#blocked.get(this.keys.authFailures(clientId, source));
     return until === undefined ? 0 : Math.max(1, Math.ceil(until - this.#clock.now() / 1000));
   }
