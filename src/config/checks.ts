@@ -2,6 +2,7 @@
 // configuration. A check reports through `fail`, which names the field.
 import type { z } from "zod";
 import { GRANT_JWT_BEARER, type configSchema } from "./schema.js";
+import { isLoopbackHost } from "../internal/http-target.js";
 
 type Parsed = z.output<typeof configSchema>;
 type Path = readonly PropertyKey[];
@@ -77,10 +78,6 @@ export function checkClients(config: Parsed, ctx: CheckContext): void {
   });
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /** Keys inline or by an https URL (exactly one); every subject maps to a client that allows the jwt-bearer grant. */
 export function checkTrustedIssuers(config: Parsed, ctx: CheckContext): void {
   config.trustedIssuers.forEach((trusted, i) => {
@@ -93,7 +90,7 @@ export function checkTrustedIssuers(config: Parsed, ctx: CheckContext): void {
       } catch {
         ctx.fail([...at, "jwksUri"], "must be an absolute URL");
       }
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname)))
+      if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname)))
         ctx.fail([...at, "jwksUri"], "must be https (http only on loopback)");
     }
     trusted.subjects.forEach(({ clientId }, j) => {

@@ -1,7 +1,12 @@
-/** Whether a host name or address is on this machine (loopback). */
+/**
+ * Whether a host name or address is on this machine (loopback): `localhost`,
+ * 127.0.0.0/8 or ::1, bracketed or not. Not `*.localhost`: whether those
+ * resolve to loopback is up to the machine's resolver (RFC 6761 asks, glibc
+ * does not enforce), and this answer decides whether cleartext is allowed.
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h.endsWith(".localhost");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** A URL as it may appear in an error message or a log: scheme, host, port and path; never user info or a query. */
