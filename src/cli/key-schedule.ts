@@ -1,4 +1,5 @@
 import type { KeyRecord, KeyRingState } from "../keys/key-record.js";
+import { activationTime, earliestNext } from "../keys/rotation-plan.js";
 
 /** The rotation settings that decide when the standby key starts signing. */
 export interface RotationTimes {
@@ -18,24 +19,16 @@ export interface NextActivation {
   requestedAt?: number;
 }
 
-function earliestNext(records: readonly Pick<KeyRecord, "kid" | "state" | "publishedAt">[]) {
-  return records.filter((r) => r.state === "next").sort((a, b) => a.publishedAt - b.publishedAt)[0];
-}
-
-/**
- * When the standby key starts signing, by the rule of keys/rotation-plan.ts: once the rotation is
- * due (the active key's period elapsed, or a rotation was requested) and the standby has been
- * published for the lead time.
- */
+/** When the standby key starts signing (activationTime, the rule planRotation applies), for `keys list` and `keys rotate`. */
 export function nextActivation(state: Pick<KeyRingState, "records" | "rotateRequestedAt">, times: RotationTimes): NextActivation | undefined {
   const active = state.records.find((r) => r.state === "active");
   const standby = earliestNext(state.records);
   if (active === undefined || standby === undefined) return undefined;
-  const due = state.rotateRequestedAt ?? (active.activatedAt ?? active.publishedAt) + times.periodSeconds;
+  const policy = { rotationPeriodSeconds: times.periodSeconds, leadTimeSeconds: times.leadTimeSeconds };
   return {
     active,
     standby,
-    at: Math.max(due, standby.publishedAt + times.leadTimeSeconds),
+    at: Math.max(state.rotateRequestedAt ?? Number.NEGATIVE_INFINITY, activationTime(active, standby, state.rotateRequestedAt, policy)),
     ...(state.rotateRequestedAt !== undefined ? { requestedAt: state.rotateRequestedAt } : {}),
   };
 }

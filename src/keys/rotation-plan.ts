@@ -17,7 +17,25 @@ function replace(records: readonly KeyRecord[], kid: string, update: Partial<Key
   return records.map((r) => (r.kid === kid ? { ...r, ...update } : r));
 }
 
-function earliestNext(records: readonly KeyRecord[]): KeyRecord | undefined {
+/**
+ * When the standby key `next` starts signing in place of `active`: once the
+ * rotation is due (the active key's period elapsed, or a rotation was
+ * requested) and the standby has been published for the lead time. Epoch
+ * seconds; planRotation takes the step at its first run from then on.
+ */
+export function activationTime(
+  active: Pick<KeyRecord, "activatedAt" | "publishedAt">,
+  next: Pick<KeyRecord, "publishedAt">,
+  rotateRequestedAt: number | undefined,
+  policy: Pick<RotationPolicy, "rotationPeriodSeconds" | "leadTimeSeconds">,
+): number {
+  // A requested rotation is due at once, even if the clock has gone back since the request.
+  const due = rotateRequestedAt !== undefined ? Number.NEGATIVE_INFINITY : (active.activatedAt ?? active.publishedAt) + policy.rotationPeriodSeconds;
+  return Math.max(due, next.publishedAt + policy.leadTimeSeconds);
+}
+
+/** The standby key that signs next: the earliest published in state `next`. */
+export function earliestNext<R extends Pick<KeyRecord, "state" | "publishedAt">>(records: readonly R[]): R | undefined {
   return records.filter((r) => r.state === "next").sort((a, b) => a.publishedAt - b.publishedAt)[0];
 }
 
@@ -47,8 +65,7 @@ export async function planRotation(state: KeyRingState, now: number, policy: Rot
   }
 
   const next = earliestNext(records);
-  const due = rotateRequestedAt !== undefined || now >= (active.activatedAt ?? active.publishedAt) + policy.rotationPeriodSeconds;
-  if (due && next !== undefined && now >= next.publishedAt + policy.leadTimeSeconds) {
+  if (next !== undefined && now >= activationTime(active, next, rotateRequestedAt, policy)) {
     records = replace(records, active.kid, { state: "retired", endedAt: now, removeAt: now + policy.retainSeconds });
     records = replace(records, next.kid, { state: "active", activatedAt: now });
     rotateRequestedAt = undefined;
