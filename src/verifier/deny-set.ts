@@ -58,7 +58,8 @@ export class DenySet {
       } catch {
         if (run.stopped) return;
         failures++;
-        run.timer = setTimeout(() => void attempt(), Math.min(100 * 2 ** (failures - 1), MAX_RETRY_DELAY_MS));
+        // Jitter (half to all of the wait): verifiers cut off together do not come back in step.
+        run.timer = setTimeout(() => void attempt(), Math.min(100 * 2 ** (failures - 1), MAX_RETRY_DELAY_MS) * (0.5 + Math.random() / 2));
         run.timer.unref();
       }
     };

@@ -20,6 +20,16 @@ export interface VerificationKeySource {
    * first sight be verified without a promise.
    */
   resolveNow?(header: JWSHeaderParameters): CryptoKey | KeyObject | undefined;
+  /**
+   * Whether the key with this kid was revoked in an emergency (e.g. pushed by
+   * WatchKeys). Optional: the verifier then refuses tokens it signed even
+   * when they were verified before.
+   */
+  isRevoked?(kid: string): boolean;
+  /** Starts what keeps the keys current (e.g. a WatchKeys stream); called by TokenVerifier.start(), must not reject because an upstream is down. */
+  start?(): Promise<void>;
+  /** Stops it; called by TokenVerifier.stop(). */
+  stop?(): void;
 }
 
 /** Options of TokenVerifier. */
@@ -146,12 +156,13 @@ export class TokenVerifier {
    * revocationsLoaded() to wait for them.
    */
   async start(): Promise<void> {
-    if (this.#revocations !== undefined) await this.#deny.follow(this.#revocations);
+    await Promise.all([this.#keys.start?.(), this.#revocations === undefined ? undefined : this.#deny.follow(this.#revocations)]);
   }
 
   /** Stops following the revocations (and retrying); the verifier fails closed again until start(). */
   stop(): void {
     this.#deny.stop();
+    this.#keys.stop?.();
   }
 
   /** Resolves once the revocations in force are loaded (at once without `revocations`); rejects if stop() comes first. */
@@ -200,7 +211,9 @@ export class TokenVerifier {
       );
     }
     if (this.#deny.has(claims.iss, claims.jti)) throw new InvalidTokenError("the token has been revoked");
-    if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid))) throw new InvalidTokenError("the token's signing key has been revoked");
+    if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid)) || this.#keys.isRevoked?.(claims.kid) === true) {
+      throw new InvalidTokenError("the token's signing key has been revoked");
+    }
   }
 
   /**
@@ -277,7 +290,12 @@ export class TokenVerifier {
 
   /** Whether a verified token is still good now (not expired, not revoked): for long streams. */
   stillValid(claims: AccessTokenClaims): boolean {
-    return claims.exp > this.#clock.now() / 1000 && !this.#deny.has(claims.iss, claims.jti) && !this.#deny.has(claims.iss, keyRevocationJti(claims.kid));
+    return (
+      claims.exp > this.#clock.now() / 1000 &&
+      !this.#deny.has(claims.iss, claims.jti) &&
+      !this.#deny.has(claims.iss, keyRevocationJti(claims.kid)) &&
+      this.#keys.isRevoked?.(claims.kid) !== true
+    );
   }
 
   /** Calls `listener` for each revocation learned from now on. */

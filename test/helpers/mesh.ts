@@ -16,7 +16,7 @@ import { createHttpListener, type HttpListener } from "../../src/server/http-lis
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { TokenSource, type TokenFetcher } from "../../src/token-source/token-source.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarConnect, calendarGrpc, calendarStore } from "../../examples/mesh/calendar-service.js";
 

@@ -1,0 +1,108 @@
+import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
+import { followStream } from "../internal/followed-stream.js";
+import type { RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../store/types.js";
+import { keyRevocationJti } from "./key-revocation.js";
+import type { RevocationBatch, StreamedRevocation, TokenServiceStreams } from "./revocation-stream.js";
+
+/** Options of StreamRevocationFeed. */
+export interface StreamRevocationFeedOptions {
+  /** The token service replicas to watch, in order of preference; a broken stream moves to the next. */
+  sources: readonly TokenServiceStreams[];
+  /**
+   * The heartbeat the replicas are expected to keep, in ms: the verifier's
+   * staleness bound must be at least twice it. Default 5000 (Tessera's
+   * default). The stream itself is judged on the interval each replica
+   * announces in its messages.
+   */
+  heartbeatMs?: number;
+  /** How long opening a stream may take until its first message, in ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** First and longest wait before reopening a broken stream, in ms (doubling, with jitter). Default 100 and 5000. */
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Told of each broken stream (e.g. to log it); the error never holds credentials. */
+  onBreak?(error: unknown, endpoint: string): void;
+}
+
+/** Silence allowed beyond two announced heartbeats before a stream is treated as dead, in ms. */
+const SILENCE_MARGIN_MS = 1000;
+
+/**
+ * A RevocationFeed fed by tessera.v1.TokenService/WatchRevocations: the
+ * revocations in force (token, key and client-wide ones), then each new one,
+ * from one replica at a time. A broken or silent stream is reopened with
+ * the last cursor received (the replica answers with what was missed, or a
+ * fresh snapshot), on the next replica, after a backoff with jitter; the
+ * revocations already delivered stay with the subscriber meanwhile. A
+ * snapshot's `reset` drops nothing: every entry expires on its own, and a
+ * revocation once learned is never forgotten early (a replica whose store
+ * lost its data must not undo one another replica acknowledged).
+ *
+ * @example
+ * const feed = new StreamRevocationFeed({ sources: [streamsOfReplicaA, streamsOfReplicaB] });
+ * const verifier = new TokenVerifier({ issuer, keys, revocations: feed });
+ */
+export class StreamRevocationFeed implements RevocationFeed {
+  readonly heartbeatMs: number;
+  readonly #options: StreamRevocationFeedOptions;
+
+  constructor(options: StreamRevocationFeedOptions) {
+    if (options.sources.length === 0) throw new RangeError("StreamRevocationFeed needs at least one token service address");
+    this.#options = options;
+    this.heartbeatMs = options.heartbeatMs ?? 5000;
+  }
+
+  /**
+   * Watches the stream. Resolves once a replica delivered the revocations in
+   * force; rejects with TemporarilyUnavailableError when every replica failed
+   * once before that. Afterwards it reopens broken streams until the returned
+   * function is called.
+   */
+  subscribe(listener: (event: RevocationEvent) => void, hooks: RevocationSubscriberHooks = {}): Promise<() => void> {
+    const { sources } = this.#options;
+    const connectTimeoutMs = this.#options.connectTimeoutMs ?? 10_000;
+    let cursor = "";
+    let settled = false;
+    return new Promise((resolve, reject) => {
+      const followed = followStream<TokenServiceStreams, RevocationBatch>({
+        sources,
+        open: (source, signal) => source.watchRevocations(cursor, signal),
+        onMessage: (batch) => {
+          for (const revocation of batch.revocations) listener(revocationEvent(revocation));
+          if (batch.cursor !== "") cursor = batch.cursor;
+          if (!batch.synced) return;
+          hooks.onSynced?.();
+          if (!settled) {
+            settled = true;
+            resolve(() => followed.stop());
+          }
+        },
+        onBreak: (error, source, breaks) => {
+          this.#options.onBreak?.(error, source.endpoint);
+          if (settled || breaks < sources.length) return;
+          settled = true;
+          followed.stop();
+          const unavailable = new TemporarilyUnavailableError("no token service answered the revocation stream");
+          unavailable.cause = error;
+          reject(unavailable);
+        },
+        silenceMs: (last) =>
+          last === undefined ? connectTimeoutMs : 2 * (last.heartbeatIntervalMs > 0 ? last.heartbeatIntervalMs : this.heartbeatMs) + SILENCE_MARGIN_MS,
+        ...(this.#options.minRetryDelayMs !== undefined ? { minDelayMs: this.#options.minRetryDelayMs } : {}),
+        ...(this.#options.maxRetryDelayMs !== undefined ? { maxDelayMs: this.#options.maxRetryDelayMs } : {}),
+      });
+    });
+  }
+}
+
+/** A streamed revocation as the deny set keys it: (issuer, jti), a key under "kid:<kid>". */
+function revocationEvent(revocation: StreamedRevocation): RevocationEvent {
+  switch (revocation.kind) {
+    case "token":
+      return Object.freeze({ issuer: revocation.issuer, jti: revocation.jti, expiresAt: revocation.expiresAt });
+    case "key":
+      return Object.freeze({ issuer: revocation.issuer, jti: keyRevocationJti(revocation.kid), expiresAt: revocation.expiresAt });
+    case "client":
+      throw new Error("client cut-offs need the streams branch");
+  }
+}
