@@ -1,7 +1,7 @@
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { followStream } from "../internal/followed-stream.js";
 import type { RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../store/types.js";
-import { keyRevocationJti } from "./key-revocation.js";
+import { clientRevocationEvent, keyRevocationJti } from "../store/revocation-kinds.js";
 import type { RevocationBatch, StreamedRevocation, TokenServiceStreams } from "./revocation-stream.js";
 
 /** Options of StreamRevocationFeed. */
@@ -95,7 +95,7 @@ export class StreamRevocationFeed implements RevocationFeed {
   }
 }
 
-/** A streamed revocation as the deny set keys it: (issuer, jti), a key under "kid:<kid>". */
+/** A streamed revocation as the deny set keys it: (issuer, jti), a key under "kid:<kid>", a client cut-off under "client:<id>" with issuedBefore. */
 function revocationEvent(revocation: StreamedRevocation): RevocationEvent {
   switch (revocation.kind) {
     case "token":
@@ -103,6 +103,6 @@ function revocationEvent(revocation: StreamedRevocation): RevocationEvent {
     case "key":
       return Object.freeze({ issuer: revocation.issuer, jti: keyRevocationJti(revocation.kid), expiresAt: revocation.expiresAt });
     case "client":
-      throw new Error("client cut-offs need the streams branch");
+      return clientRevocationEvent(revocation.issuer, revocation.clientId, revocation.issuedBefore, revocation.expiresAt);
   }
 }
