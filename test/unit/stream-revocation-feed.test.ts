@@ -68,8 +68,9 @@ class Replica implements TokenServiceStreams {
   }
 }
 
-async function* failing(): AsyncIterable<never> {
-  throw new Error("connection refused");
+/** A stream that fails at once, as a replica that refuses connections. */
+function failing(): AsyncIterable<never> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("connection refused")) }) };
 }
 
 function batch(fields: Partial<RevocationBatch>): RevocationBatch {
