@@ -24,6 +24,18 @@ export interface StreamRevocationFeedOptions {
   onBreak?(error: unknown, endpoint: string): void;
 }
 
+/** What a StreamRevocationFeed has done, for metrics and tests. */
+export interface StreamFeedStats {
+  /** Streams opened (the first, and each reopening). */
+  opened: number;
+  /** Snapshots received (messages with `reset`): the first, and each reopening the replica could not resume. */
+  snapshots: number;
+  /** Streams that broke (ended, failed or went silent). */
+  breaks: number;
+  /** The endpoint of the replica the last message came from. */
+  endpoint: string | undefined;
+}
+
 /** Silence allowed beyond two announced heartbeats before a stream is treated as dead, in ms. */
 const SILENCE_MARGIN_MS = 1000;
 
@@ -44,6 +56,7 @@ const SILENCE_MARGIN_MS = 1000;
  */
 export class StreamRevocationFeed implements RevocationFeed {
   readonly heartbeatMs: number;
+  readonly stats: StreamFeedStats = { opened: 0, snapshots: 0, breaks: 0, endpoint: undefined };
   readonly #options: StreamRevocationFeedOptions;
 
   constructor(options: StreamRevocationFeedOptions) {
@@ -66,8 +79,13 @@ export class StreamRevocationFeed implements RevocationFeed {
     return new Promise((resolve, reject) => {
       const followed = followStream<TokenServiceStreams, RevocationBatch>({
         sources,
-        open: (source, signal) => source.watchRevocations(cursor, signal),
-        onMessage: (batch) => {
+        open: (source, signal) => {
+          this.stats.opened++;
+          return source.watchRevocations(cursor, signal);
+        },
+        onMessage: (batch, source) => {
+          this.stats.endpoint = source.endpoint;
+          if (batch.reset) this.stats.snapshots++;
           for (const revocation of batch.revocations) listener(revocationEvent(revocation));
           if (batch.cursor !== "") cursor = batch.cursor;
           if (!batch.synced) return;
@@ -78,6 +96,7 @@ export class StreamRevocationFeed implements RevocationFeed {
           }
         },
         onBreak: (error, source, breaks) => {
+          this.stats.breaks++;
           this.#options.onBreak?.(error, source.endpoint);
           if (settled || breaks < sources.length) return;
           settled = true;
