@@ -36,6 +36,13 @@ export interface RemoteVerifierOptions extends Omit<TokenVerifierOptions, "keys"
   jwksUrl?: string;
   /** Minimum time between two JWKS fetches (unknown-kid refetch included). Default 30 s. */
   jwksCooldownMs?: number;
+  /**
+   * The replicas' heartbeat on an idle stream (their `watch.heartbeatMs`), in
+   * ms. Default 5000. `revocationStaleAfterSeconds` must be at least twice it.
+   * A stream is judged dead after two of the heartbeats each replica
+   * announces, plus a second.
+   */
+  heartbeatMs?: number;
   /** Waits before reopening a broken stream, in ms: the first, doubling up to the longest, with jitter. Default 100 and 5000. */
   retryDelayMs?: { min?: number; max?: number };
   /** Told of each broken stream (e.g. to log it); the error holds no credentials. */
@@ -73,7 +80,7 @@ export interface RemoteVerifierOptions extends Omit<TokenVerifierOptions, "keys"
  * await verifier.start();
  */
 export function remoteVerifier(options: RemoteVerifierOptions): TokenVerifier {
-  const { jwksUrl, jwksCooldownMs, allowInsecure, credentials, endpoints, protocol, revocations, retryDelayMs, onStreamBreak, ...rest } = options;
+  const { jwksUrl, jwksCooldownMs, allowInsecure, credentials, endpoints, protocol, revocations, retryDelayMs, onStreamBreak, heartbeatMs, ...rest } = options;
   const bases = (endpoints ?? [options.issuer]).map((endpoint) => endpoint.replace(/\/$/, ""));
   if (bases.length === 0) throw new RangeError("remoteVerifier: endpoints must name at least one token service");
   const fetchers = (
@@ -106,6 +113,7 @@ export function remoteVerifier(options: RemoteVerifierOptions): TokenVerifier {
     ...(retryDelayMs?.min !== undefined ? { minRetryDelayMs: retryDelayMs.min } : {}),
     ...(retryDelayMs?.max !== undefined ? { maxRetryDelayMs: retryDelayMs.max } : {}),
     ...(onStreamBreak !== undefined ? { onBreak: onStreamBreak } : {}),
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
   };
   const keys = new StreamedKeySet({ sources, keys: keySet, ...retry });
   const feed = revocations === undefined ? new StreamRevocationFeed({ sources, ...retry }) : revocations || undefined;
