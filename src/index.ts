@@ -34,6 +34,7 @@ export { bearerToken } from "./verifier/bearer-token.js";
 export type { AuthorizationHeader } from "./verifier/bearer-token.js";
 export { remoteVerifier } from "./remote/remote-verifier.js";
 export type { RemoteVerifierOptions } from "./remote/remote-verifier.js";
+export type { WatcherCredentials } from "./remote/watcher-credentials.js";
 export { RemoteKeySet } from "./keys/remote-key-set.js";
 export type { RemoteKeySetOptions, JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher } from "./keys/http-jwks-fetcher.js";

@@ -6,7 +6,7 @@ import type { KeySetUpdate, RevocationBatch, TokenServiceStreams } from "../veri
 import { StreamRevocationFeed } from "../verifier/stream-revocation-feed.js";
 import { StreamedKeySet } from "../verifier/streamed-key-set.js";
 import { TokenVerifier, type TokenVerifierOptions } from "../verifier/token-verifier.js";
-import type { WatcherCredentials } from "./token-service-streams.js";
+import type { WatcherCredentials } from "./watcher-credentials.js";
 
 /** Options of remoteVerifier: where the issuer is, how this service authenticates to it, and the TokenVerifier options. */
 export interface RemoteVerifierOptions extends Omit<TokenVerifierOptions, "keys" | "revocations"> {

@@ -15,14 +15,8 @@ import {
 } from "../../gen/tessera/v1/token_service_pb.js";
 import { checkedTransportUrl } from "../internal/http-target.js";
 import { CLIENT_ASSERTION_TYPE, signClientAssertion } from "../token-source/client-assertion.js";
-import type { ClientAuthentication } from "../token-source/client-credentials-fetcher.js";
+import type { WatcherCredentials } from "./watcher-credentials.js";
 import type { KeySetUpdate, RevocationBatch, StreamedRevocation, TokenServiceStreams } from "../verifier/revocation-stream.js";
-
-/** How the watching service authenticates to the token service: its client id and one of the methods its registration allows. */
-export interface WatcherCredentials {
-  clientId: string;
-  auth: ClientAuthentication;
-}
 
 /** Options of tokenServiceStreams. */
 export interface TokenServiceStreamsOptions {
