@@ -49,7 +49,9 @@ function recorder<T>(cancel: () => void): Watch<T> & { push(m: T): void; finish(
       return ended;
     },
     push: (m) => void messages.push(m),
-    finish: (code, message) => void (ended ??= { code, message }),
+    finish(code, message) {
+      ended ??= { code, message };
+    },
     next: (match, what, from = 0, timeoutMs = 10_000) =>
       until(
         () => {
