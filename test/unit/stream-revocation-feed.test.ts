@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
-import { generateSigningKey } from "../../src/keys/signing-key.js";
+import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
 import type { RevocationEvent } from "../../src/store/types.js";
 import type { KeySetUpdate, RevocationBatch, TokenServiceStreams } from "../../src/verifier/revocation-stream.js";
 import { StreamRevocationFeed } from "../../src/verifier/stream-revocation-feed.js";
@@ -85,6 +85,19 @@ async function alive<T>(promise: Promise<T>): Promise<T> {
   } finally {
     clearInterval(keepAlive);
   }
+}
+
+/** An access token of ISS for audience "svc", signed with `key`. */
+function accessToken(key: SigningKey, jti: string): Promise<string> {
+  return new SignJWT({ client_id: "caller", scope: "" })
+    .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
+    .setIssuer(ISS)
+    .setSubject("caller")
+    .setAudience("svc")
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .setJti(jti)
+    .sign(key.privateKey);
 }
 
 const fast = { minRetryDelayMs: 5, maxRetryDelayMs: 20 };
@@ -173,15 +186,7 @@ describe("StreamRevocationFeed (WatchRevocations, against the contract)", () => 
     });
     await alive(verifier.start());
     assert.equal(verifier.revocationStatus, "loading");
-    const token = await new SignJWT({ client_id: "caller", scope: "" })
-      .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
-      .setIssuer(ISS)
-      .setSubject("caller")
-      .setAudience("svc")
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .setJti("j1")
-      .sign(key.privateKey);
+    const token = await accessToken(key, "j1");
     await assert.rejects(verifier.check(`Bearer ${token}`, rule), TemporarilyUnavailableError);
     b.down = false;
     await until(() => b.revocationStreams.length || undefined, "the retry to reach b", 10_000);
@@ -209,15 +214,7 @@ describe("StreamedKeySet (WatchKeys, against the contract)", () => {
     await until(() => a.keyStreams.length || undefined, "the key stream to open");
     a.keyStreams[0]!.push({ jwks: { keys: [key.publicJwk] }, revokedKids: [], heartbeatIntervalMs: 1000 });
     await started;
-    const token = await new SignJWT({ client_id: "caller", scope: "" })
-      .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
-      .setIssuer(ISS)
-      .setSubject("caller")
-      .setAudience("svc")
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .setJti("j1")
-      .sign(key.privateKey);
+    const token = await accessToken(key, "j1");
     assert.equal((await verifier.check(`Bearer ${token}`, rule))?.clientId, "caller");
     assert.equal(fetches, 0);
     a.keyStreams[0]!.push({ jwks: { keys: [key.publicJwk] }, revokedKids: [key.kid], heartbeatIntervalMs: 1000 });
