@@ -6,7 +6,6 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RevocationSchema, WatchRevocationsResponseSchema } from "../../gen/tessera/v1/token_service_pb.js";
 import { RateLimitedError, TemporarilyUnavailableError, type TesseraError } from "../errors/tessera-error.js";
 import type { Clock } from "../internal/clock.js";
-import { delay } from "../internal/delay.js";
 import { ExpiringMap } from "../internal/expiring-map.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 import { mergeClientRevocation, revocationKind } from "../store/revocation-kinds.js";
@@ -75,6 +74,8 @@ export class RevocationFanout {
   #healthTimer: NodeJS.Timeout | undefined;
   #stopReadiness: (() => void)[] = [];
   #closed: TesseraError | undefined;
+  #subscribedNow: () => void = () => {};
+  readonly #firstSubscription = new Promise<void>((resolve) => (this.#subscribedNow = resolve));
 
   /** Without a feed (a deny-list given that is not one) the replica never serves watchers: they are refused UNAVAILABLE. */
   constructor(feed: RevocationFeed | undefined, options: RevocationFanoutOptions) {
@@ -98,6 +99,7 @@ export class RevocationFanout {
         this.#unsubscribe = unsubscribe;
         this.#subscribed = true;
         this.#syncedAt = performance.now();
+        this.#subscribedNow();
       } catch (err) {
         if (this.#closed !== undefined) return;
         failures++;
@@ -118,8 +120,10 @@ export class RevocationFanout {
 
   /** Resolves once subscribed to the feed (true), or after `timeoutMs` (false). */
   async waitUntilSubscribed(timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    while (!this.#subscribed && this.#closed === undefined && performance.now() < deadline) await delay(10);
+    if (this.#subscribed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstSubscription, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return this.#subscribed;
   }
 
