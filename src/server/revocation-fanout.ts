@@ -47,7 +47,11 @@ export interface WatchCall {
 interface Entry {
   readonly seq: number;
   readonly event: RevocationEvent;
+  /** The event as the stream carries it, made once for every watcher. */
+  readonly message: RevocationMessage;
 }
+
+type RevocationMessage = MessageInitShape<typeof RevocationSchema>;
 
 /** Waits between two attempts to subscribe to an unreachable feed: 100 ms, doubling, at most this. */
 const MAX_RETRY_DELAY_MS = 2000;
@@ -189,7 +193,7 @@ export class RevocationFanout {
     // Known already (a resync of the feed delivers everything in force again): nothing new for watchers.
     if (next === undefined) return;
     this.#inForce.set(key, next, next.expiresAt);
-    const entry: Entry = { seq: ++this.#seq, event: next };
+    const entry: Entry = { seq: ++this.#seq, event: next, message: revocationMessage(next) };
     this.#history[entry.seq % this.#history.length] = entry;
     for (const watcher of this.#watchers) if (watcher instanceof RevocationWatcher) watcher.push(entry);
   }
@@ -269,10 +273,10 @@ class RevocationWatcher {
     this.#wake?.();
   }
 
-  #message(revocations: readonly RevocationEvent[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
+  #message(revocations: RevocationMessage[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
     return {
       reset: fields.reset ?? false,
-      revocations: revocations.map(revocationMessage),
+      revocations,
       synced: fields.synced,
       cursor: fields.cursor ? `${this.epoch}.${this.#sentSeq}` : "",
       heartbeatIntervalMs: this.options.heartbeatMs,
@@ -290,7 +294,7 @@ class RevocationWatcher {
         for (let i = 0; i === 0 || i < snapshot.length; i += batch) {
           if (this.#failed !== undefined) throw this.#failed;
           const last = i + batch >= snapshot.length;
-          yield this.#message(snapshot.slice(i, i + batch), { reset: i === 0, synced: last, cursor: last });
+          yield this.#message(snapshot.slice(i, i + batch).map(revocationMessage), { reset: i === 0, synced: last, cursor: last });
         }
       }
       while (true) {
@@ -299,7 +303,7 @@ class RevocationWatcher {
           const entries = this.#queue.splice(0, batch);
           this.#sentSeq = entries[entries.length - 1]!.seq;
           yield this.#message(
-            entries.map((e) => e.event),
+            entries.map((e) => e.message),
             { synced: this.#queue.length === 0, cursor: true },
           );
           continue;
@@ -329,7 +333,7 @@ class RevocationWatcher {
 }
 
 /** A revocation as the stream carries it. */
-export function revocationMessage(event: RevocationEvent): MessageInitShape<typeof RevocationSchema> {
+export function revocationMessage(event: RevocationEvent): RevocationMessage {
   const kind = revocationKind(event);
   const expiresAt = BigInt(Math.ceil(kind.expiresAt));
   switch (kind.kind) {
