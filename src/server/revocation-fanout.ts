@@ -6,7 +6,6 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RevocationSchema, WatchRevocationsResponseSchema } from "../../gen/tessera/v1/token_service_pb.js";
 import { RateLimitedError, TemporarilyUnavailableError, type TesseraError } from "../errors/tessera-error.js";
 import type { Clock } from "../internal/clock.js";
-import { delay } from "../internal/delay.js";
 import { ExpiringMap } from "../internal/expiring-map.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 import { mergeClientRevocation, revocationKind } from "../store/revocation-kinds.js";
@@ -48,7 +47,11 @@ export interface WatchCall {
 interface Entry {
   readonly seq: number;
   readonly event: RevocationEvent;
+  /** The event as the stream carries it, made once for every watcher. */
+  readonly message: RevocationMessage;
 }
+
+type RevocationMessage = MessageInitShape<typeof RevocationSchema>;
 
 /** Waits between two attempts to subscribe to an unreachable feed: 100 ms, doubling, at most this. */
 const MAX_RETRY_DELAY_MS = 2000;
@@ -75,6 +78,8 @@ export class RevocationFanout {
   #healthTimer: NodeJS.Timeout | undefined;
   #stopReadiness: (() => void)[] = [];
   #closed: TesseraError | undefined;
+  #subscribedNow: () => void = () => {};
+  readonly #firstSubscription = new Promise<void>((resolve) => (this.#subscribedNow = resolve));
 
   /** Without a feed (a deny-list given that is not one) the replica never serves watchers: they are refused UNAVAILABLE. */
   constructor(feed: RevocationFeed | undefined, options: RevocationFanoutOptions) {
@@ -98,6 +103,7 @@ export class RevocationFanout {
         this.#unsubscribe = unsubscribe;
         this.#subscribed = true;
         this.#syncedAt = performance.now();
+        this.#subscribedNow();
       } catch (err) {
         if (this.#closed !== undefined) return;
         failures++;
@@ -118,8 +124,10 @@ export class RevocationFanout {
 
   /** Resolves once subscribed to the feed (true), or after `timeoutMs` (false). */
   async waitUntilSubscribed(timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    while (!this.#subscribed && this.#closed === undefined && performance.now() < deadline) await delay(10);
+    if (this.#subscribed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstSubscription, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return this.#subscribed;
   }
 
@@ -185,7 +193,7 @@ export class RevocationFanout {
     // Known already (a resync of the feed delivers everything in force again): nothing new for watchers.
     if (next === undefined) return;
     this.#inForce.set(key, next, next.expiresAt);
-    const entry: Entry = { seq: ++this.#seq, event: next };
+    const entry: Entry = { seq: ++this.#seq, event: next, message: revocationMessage(next) };
     this.#history[entry.seq % this.#history.length] = entry;
     for (const watcher of this.#watchers) if (watcher instanceof RevocationWatcher) watcher.push(entry);
   }
@@ -265,10 +273,10 @@ class RevocationWatcher {
     this.#wake?.();
   }
 
-  #message(revocations: readonly RevocationEvent[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
+  #message(revocations: RevocationMessage[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
     return {
       reset: fields.reset ?? false,
-      revocations: revocations.map(revocationMessage),
+      revocations,
       synced: fields.synced,
       cursor: fields.cursor ? `${this.epoch}.${this.#sentSeq}` : "",
       heartbeatIntervalMs: this.options.heartbeatMs,
@@ -286,7 +294,7 @@ class RevocationWatcher {
         for (let i = 0; i === 0 || i < snapshot.length; i += batch) {
           if (this.#failed !== undefined) throw this.#failed;
           const last = i + batch >= snapshot.length;
-          yield this.#message(snapshot.slice(i, i + batch), { reset: i === 0, synced: last, cursor: last });
+          yield this.#message(snapshot.slice(i, i + batch).map(revocationMessage), { reset: i === 0, synced: last, cursor: last });
         }
       }
       while (true) {
@@ -295,7 +303,7 @@ class RevocationWatcher {
           const entries = this.#queue.splice(0, batch);
           this.#sentSeq = entries[entries.length - 1]!.seq;
           yield this.#message(
-            entries.map((e) => e.event),
+            entries.map((e) => e.message),
             { synced: this.#queue.length === 0, cursor: true },
           );
           continue;
@@ -325,7 +333,7 @@ class RevocationWatcher {
 }
 
 /** A revocation as the stream carries it. */
-export function revocationMessage(event: RevocationEvent): MessageInitShape<typeof RevocationSchema> {
+export function revocationMessage(event: RevocationEvent): RevocationMessage {
   const kind = revocationKind(event);
   const expiresAt = BigInt(Math.ceil(kind.expiresAt));
   switch (kind.kind) {
