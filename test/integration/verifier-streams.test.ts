@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { decodeProtectedHeader } from "jose";
 import type { TesseraConfig } from "../../src/config/types.js";
 import { InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { revokeClientTokens } from "../../src/issuer/revoke-client-tokens.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
 import { remoteVerifier, type RemoteVerifierOptions } from "../../src/remote/remote-verifier.js";
@@ -120,8 +121,7 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     // Every token of billing issued before now is cut off (what disabling a client does).
     const cutOff = await issue(a);
     for (const v of verifiers) assert.equal(await outcome(v, cutOff), "accepted");
-    const now = Math.floor(Date.now() / 1000) + 1;
-    await replicas[0]!.context.denyList.revokeClient(ISSUER, "billing", now, now + 3600);
+    await revokeClientTokens(replicas[0]!.context, "billing");
     for (const v of verifiers)
       await until(async () => ((await outcome(v, cutOff)) === "revoked" ? true : undefined), "the client cut-off to reach the verifier");
   });
