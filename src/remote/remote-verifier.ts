@@ -100,7 +100,7 @@ export function remoteVerifier(options: RemoteVerifierOptions): TokenVerifier {
   for (const base of bases) checkedTransportUrl(base, "the token service's streams (client credentials and keys)", allowInsecure === true);
   const sources = bases.map((endpoint) =>
     lazyStreams(endpoint, async () => {
-      const { tokenServiceStreams } = await import("./token-service-streams.js");
+      const { tokenServiceStreams } = await loadTransport();
       return tokenServiceStreams(endpoint, {
         credentials,
         issuer: options.issuer,
@@ -135,6 +135,20 @@ function firstAnswering(fetchers: readonly JwksFetcher[]): JwksFetcher {
   };
 }
 
+let transport: Promise<typeof import("./token-service-streams.js")> | undefined;
+
+/** The streams' transport module, loaded once; a missing peer dependency is said plainly. */
+function loadTransport(): Promise<typeof import("./token-service-streams.js")> {
+  transport ??= import("./token-service-streams.js").catch((err: unknown) => {
+    transport = undefined;
+    throw new Error(
+      "remoteVerifier with credentials watches Tessera's streams over @connectrpc/connect and @connectrpc/connect-node: install both (they are optional peer dependencies of tessera)",
+      { cause: err },
+    );
+  });
+  return transport;
+}
+
 /**
  * The streams of one replica, the transport loaded on first use: `tessera`
  * loads @connectrpc/connect-node only for a verifier that watches. The URL is
@@ -143,11 +157,17 @@ function firstAnswering(fetchers: readonly JwksFetcher[]): JwksFetcher {
 function lazyStreams(endpoint: string, load: () => Promise<TokenServiceStreams>): TokenServiceStreams {
   let loaded: Promise<TokenServiceStreams> | undefined;
   const streams = () => {
-    loaded ??= load();
+    loaded ??= load().catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    });
     return loaded;
   };
   return {
     endpoint,
+    ready: async () => {
+      await streams();
+    },
     async *watchRevocations(cursor: string, signal: AbortSignal): AsyncIterable<RevocationBatch> {
       yield* (await streams()).watchRevocations(cursor, signal);
     },

@@ -38,4 +38,10 @@ export interface TokenServiceStreams {
   readonly endpoint: string;
   watchRevocations(cursor: string, signal: AbortSignal): AsyncIterable<RevocationBatch>;
   watchKeys(signal: AbortSignal): AsyncIterable<KeySetUpdate>;
+  /**
+   * Loads what the streams need (e.g. a transport loaded on first use).
+   * Optional; rejects only when it cannot be loaded at all, a configuration
+   * error (a missing package), never because the replica is down.
+   */
+  ready?(): Promise<void>;
 }

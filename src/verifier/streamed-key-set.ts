@@ -43,13 +43,19 @@ export class StreamedKeySet implements VerificationKeySource {
     this.#keys = options.keys;
   }
 
-  /** Starts watching. Resolves once a set arrived or every replica failed once: never rejects because they are down. */
-  start(): Promise<void> {
-    if (this.#followed !== undefined) return Promise.resolve();
+  /**
+   * Starts watching. Resolves once a set arrived or every replica failed
+   * once: never rejects because they are down; rejects only when a source
+   * cannot be readied at all (see TokenServiceStreams.ready).
+   */
+  async start(): Promise<void> {
+    if (this.#followed !== undefined) return;
     const { sources } = this.#options;
+    await Promise.all(sources.map((source) => source.ready?.()));
+    if (this.#followed !== undefined) return;
     const heartbeatMs = this.#options.heartbeatMs ?? 5000;
     const connectTimeoutMs = this.#options.connectTimeoutMs ?? 10_000;
-    return new Promise((resolve) => {
+    await new Promise<void>((resolve) => {
       this.#followed = followStream<TokenServiceStreams, KeySetUpdate>({
         sources,
         open: (source, signal) => source.watchKeys(signal),
