@@ -2,7 +2,7 @@
 // speaking the Connect protocol (the HTTP listener) or gRPC (the gRPC listener) over
 // HTTP/2. Loaded lazily by remoteVerifier, so that `tessera` loads no transport.
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { JSONWebKeySet } from "jose";
 import {
@@ -13,6 +13,7 @@ import {
   type WatchKeysResponse,
   type WatchRevocationsResponse,
 } from "../../gen/tessera/v1/token_service_pb.js";
+import { InvalidClientError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { checkedTransportUrl } from "../internal/http-target.js";
 import { CLIENT_ASSERTION_TYPE, signClientAssertion } from "../token-source/client-assertion.js";
 import type { WatcherCredentials } from "./watcher-credentials.js";
@@ -49,6 +50,8 @@ export function tokenServiceStreams(endpoint: string, options: TokenServiceStrea
       options.protocol === "grpc" ? createGrpcTransport({ baseUrl, sessionManager }) : createConnectTransport({ baseUrl, httpVersion: "2", sessionManager });
     try {
       yield* open(createClient(TokenService, transport));
+    } catch (err) {
+      throw refusal(err) ?? err;
     } finally {
       sessionManager.abort();
     }
@@ -88,6 +91,18 @@ export function tokenServiceStreams(endpoint: string, options: TokenServiceStrea
       });
     },
   };
+}
+
+/**
+ * The replica refused the watcher (bad credentials, or a client that is not
+ * a resource server), in the error model; undefined for any other failure.
+ */
+function refusal(err: unknown): Error | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  const refused =
+    err.code === Code.Unauthenticated ? new InvalidClientError() : err.code === Code.PermissionDenied ? new UnauthorizedClientError(err.rawMessage) : undefined;
+  if (refused !== undefined) refused.cause = err;
+  return refused;
 }
 
 function formEncode(value: string): string {

@@ -1,4 +1,5 @@
 import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
+import { GrpcCode, TesseraError } from "../errors/tessera-error.js";
 import { followStream, type FollowedStream } from "../internal/followed-stream.js";
 import type { RemoteKeySet } from "../keys/remote-key-set.js";
 import type { KeySetUpdate, TokenServiceStreams } from "./revocation-stream.js";
@@ -45,8 +46,10 @@ export class StreamedKeySet implements VerificationKeySource {
 
   /**
    * Starts watching. Resolves once a set arrived or every replica failed
-   * once: never rejects because they are down; rejects only when a source
-   * cannot be readied at all (see TokenServiceStreams.ready).
+   * once: never rejects because they are down. Rejects when a source cannot
+   * be readied at all (see TokenServiceStreams.ready), or when every replica
+   * refused the watcher's credentials (UNAUTHENTICATED or PERMISSION_DENIED):
+   * configuration errors that retrying does not mend.
    */
   async start(): Promise<void> {
     if (this.#followed !== undefined) return;
@@ -55,22 +58,32 @@ export class StreamedKeySet implements VerificationKeySource {
     if (this.#followed !== undefined) return;
     const heartbeatMs = this.#options.heartbeatMs ?? 5000;
     const connectTimeoutMs = this.#options.connectTimeoutMs ?? 10_000;
-    await new Promise<void>((resolve) => {
-      this.#followed = followStream<TokenServiceStreams, KeySetUpdate>({
+    let refusals = 0;
+    await new Promise<void>((resolve, reject) => {
+      const followed = followStream<TokenServiceStreams, KeySetUpdate>({
         sources,
         open: (source, signal) => source.watchKeys(signal),
         onMessage: (update) => {
+          refusals = 0;
           this.#keys.update(update.jwks, update.revokedKids);
           resolve();
         },
         onBreak: (error, source, breaks) => {
           this.#options.onBreak?.(error, source.endpoint);
-          if (breaks >= sources.length) resolve();
+          if (isRefusal(error)) refusals++;
+          if (breaks < sources.length) return;
+          if (refusals >= sources.length && this.#followed === followed) {
+            followed.stop();
+            this.#followed = undefined;
+            reject(error);
+          }
+          resolve();
         },
         silenceMs: (last) => (last === undefined ? connectTimeoutMs : 2 * (last.heartbeatIntervalMs > 0 ? last.heartbeatIntervalMs : heartbeatMs) + 1000),
         ...(this.#options.minRetryDelayMs !== undefined ? { minDelayMs: this.#options.minRetryDelayMs } : {}),
         ...(this.#options.maxRetryDelayMs !== undefined ? { maxDelayMs: this.#options.maxRetryDelayMs } : {}),
       });
+      this.#followed = followed;
     });
   }
 
@@ -90,4 +103,9 @@ export class StreamedKeySet implements VerificationKeySource {
   isRevoked(kid: string): boolean {
     return this.#keys.isRevoked(kid);
   }
+}
+
+/** Whether a stream broke because the replica refused the watcher (not because it was down). */
+function isRefusal(error: unknown): boolean {
+  return error instanceof TesseraError && (error.grpcCode === GrpcCode.UNAUTHENTICATED || error.grpcCode === GrpcCode.PERMISSION_DENIED);
 }

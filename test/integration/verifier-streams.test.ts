@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { decodeProtectedHeader } from "jose";
 import type { TesseraConfig } from "../../src/config/types.js";
-import { InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
+import { InvalidClientError, InvalidTokenError, TemporarilyUnavailableError, UnauthorizedClientError } from "../../src/errors/tessera-error.js";
 import { revokeClientTokens } from "../../src/issuer/revoke-client-tokens.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
@@ -214,6 +214,28 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     const deadline = Date.now() + 15_000;
     await until(async () => ((await outcome(verifier, token)) === "accepted" ? true : undefined), "the verifier to recover", deadline - Date.now());
     assert.equal(verifier.revocationStatus, "current");
+  });
+
+  test("credentials every replica refuses fail start() with the error model's answer, not an endless UNAVAILABLE", async () => {
+    const { replicas } = await deployment(1);
+    const endpoints = [replicas[0]!.httpUrl];
+    const wrongSecret = remoteVerifier({
+      issuer: ISSUER,
+      ...FAST,
+      endpoints,
+      credentials: { ...WATCHER, auth: { method: "client_secret_basic", secret: "wrong" } },
+    });
+    await assert.rejects(wrongSecret.start(), InvalidClientError);
+    wrongSecret.stop();
+    // billing calls services but is no resource server: it may not watch.
+    const caller = remoteVerifier({
+      issuer: ISSUER,
+      ...FAST,
+      endpoints,
+      credentials: { clientId: "billing", auth: { method: "client_secret_basic", secret: SECRETS.basic } },
+    });
+    await assert.rejects(caller.start(), UnauthorizedClientError);
+    caller.stop();
   });
 
   test("a key revoked in an emergency is refused at once through WatchKeys, even for a token verified before", async () => {
