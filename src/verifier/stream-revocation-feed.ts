@@ -3,23 +3,12 @@ import { followStream } from "../internal/followed-stream.js";
 import type { RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../store/types.js";
 import { clientRevocationEvent, keyRevocationJti } from "../store/revocation-kinds.js";
 import type { RevocationBatch, StreamedRevocation, TokenServiceStreams } from "./revocation-stream.js";
+import { streamTiming, type StreamTimingOptions } from "./stream-timing.js";
 
 /** Options of StreamRevocationFeed. */
-export interface StreamRevocationFeedOptions {
+export interface StreamRevocationFeedOptions extends StreamTimingOptions {
   /** The token service replicas to watch, in order of preference; a broken stream moves to the next. */
   sources: readonly TokenServiceStreams[];
-  /**
-   * The heartbeat the replicas are expected to keep, in ms: the verifier's
-   * staleness bound must be at least twice it. Default 5000 (Tessera's
-   * default). The stream itself is judged on the interval each replica
-   * announces in its messages.
-   */
-  heartbeatMs?: number;
-  /** How long opening a stream may take until its first message, in ms. Default 10000. */
-  connectTimeoutMs?: number;
-  /** First and longest wait before reopening a broken stream, in ms (doubling, with jitter). Default 100 and 5000. */
-  minRetryDelayMs?: number;
-  maxRetryDelayMs?: number;
   /** Told of each broken stream (e.g. to log it); the error never holds credentials. */
   onBreak?(error: unknown, endpoint: string): void;
 }
@@ -35,9 +24,6 @@ export interface StreamFeedStats {
   /** The endpoint of the replica the last message came from. */
   endpoint: string | undefined;
 }
-
-/** Silence allowed beyond two announced heartbeats before a stream is treated as dead, in ms. */
-const SILENCE_MARGIN_MS = 1000;
 
 /**
  * A RevocationFeed fed by tessera.v1.TokenService/WatchRevocations: the
@@ -55,6 +41,7 @@ const SILENCE_MARGIN_MS = 1000;
  * const verifier = new TokenVerifier({ issuer, keys, revocations: feed });
  */
 export class StreamRevocationFeed implements RevocationFeed {
+  /** The heartbeat the replicas are expected to keep (options.heartbeatMs, default 5000): a verifier's staleness bound must be at least twice it. */
   readonly heartbeatMs: number;
   readonly stats: StreamFeedStats = { opened: 0, snapshots: 0, breaks: 0, endpoint: undefined };
   readonly #options: StreamRevocationFeedOptions;
@@ -73,7 +60,6 @@ export class StreamRevocationFeed implements RevocationFeed {
    */
   subscribe(listener: (event: RevocationEvent) => void, hooks: RevocationSubscriberHooks = {}): Promise<() => void> {
     const { sources } = this.#options;
-    const connectTimeoutMs = this.#options.connectTimeoutMs ?? 10_000;
     let cursor = "";
     let settled = false;
     return new Promise((resolve, reject) => {
@@ -105,10 +91,7 @@ export class StreamRevocationFeed implements RevocationFeed {
           unavailable.cause = error;
           reject(unavailable);
         },
-        silenceMs: (last) =>
-          last === undefined ? connectTimeoutMs : 2 * (last.heartbeatIntervalMs > 0 ? last.heartbeatIntervalMs : this.heartbeatMs) + SILENCE_MARGIN_MS,
-        ...(this.#options.minRetryDelayMs !== undefined ? { minDelayMs: this.#options.minRetryDelayMs } : {}),
-        ...(this.#options.maxRetryDelayMs !== undefined ? { maxDelayMs: this.#options.maxRetryDelayMs } : {}),
+        ...streamTiming<RevocationBatch>(this.#options),
       });
     });
   }

@@ -3,20 +3,16 @@ import { GrpcCode, TesseraError } from "../errors/tessera-error.js";
 import { followStream, type FollowedStream } from "../internal/followed-stream.js";
 import type { RemoteKeySet } from "../keys/remote-key-set.js";
 import type { KeySetUpdate, TokenServiceStreams } from "./revocation-stream.js";
+import { streamTiming, type StreamTimingOptions } from "./stream-timing.js";
 import type { VerificationKeySource } from "./token-verifier.js";
 
 /** Options of StreamedKeySet. */
-export interface StreamedKeySetOptions {
+export interface StreamedKeySetOptions extends StreamTimingOptions {
   /** The token service replicas to watch, in order of preference. */
   sources: readonly TokenServiceStreams[];
   /** The keys; the stream pushes into it, and its own fetch serves while no set was pushed (or for a kid the set lacks). */
   keys: RemoteKeySet;
-  /** Heartbeat assumed until a replica announces its own, in ms. Default 5000. */
-  heartbeatMs?: number;
-  /** How long opening a stream may take until its first message, in ms. Default 10000. */
-  connectTimeoutMs?: number;
-  minRetryDelayMs?: number;
-  maxRetryDelayMs?: number;
+  /** Told of each broken stream (e.g. to log it); the error never holds credentials. */
   onBreak?(error: unknown, endpoint: string): void;
 }
 
@@ -56,32 +52,30 @@ export class StreamedKeySet implements VerificationKeySource {
     const { sources } = this.#options;
     await Promise.all(sources.map((source) => source.ready?.()));
     if (this.#followed !== undefined) return;
-    const heartbeatMs = this.#options.heartbeatMs ?? 5000;
-    const connectTimeoutMs = this.#options.connectTimeoutMs ?? 10_000;
+    let starting = true;
     let refusals = 0;
     await new Promise<void>((resolve, reject) => {
       const followed = followStream<TokenServiceStreams, KeySetUpdate>({
         sources,
         open: (source, signal) => source.watchKeys(signal),
         onMessage: (update) => {
-          refusals = 0;
+          starting = false;
           this.#keys.update(update.jwks, update.revokedKids);
           resolve();
         },
         onBreak: (error, source, breaks) => {
           this.#options.onBreak?.(error, source.endpoint);
+          if (!starting) return;
           if (isRefusal(error)) refusals++;
           if (breaks < sources.length) return;
-          if (refusals >= sources.length && this.#followed === followed) {
-            followed.stop();
-            this.#followed = undefined;
-            reject(error);
-          }
-          resolve();
+          starting = false;
+          if (refusals < sources.length) return resolve();
+          // Refused by every replica while starting: a configuration error that retrying does not mend.
+          followed.stop();
+          this.#followed = undefined;
+          reject(error);
         },
-        silenceMs: (last) => (last === undefined ? connectTimeoutMs : 2 * (last.heartbeatIntervalMs > 0 ? last.heartbeatIntervalMs : heartbeatMs) + 1000),
-        ...(this.#options.minRetryDelayMs !== undefined ? { minDelayMs: this.#options.minRetryDelayMs } : {}),
-        ...(this.#options.maxRetryDelayMs !== undefined ? { maxDelayMs: this.#options.maxRetryDelayMs } : {}),
+        ...streamTiming<KeySetUpdate>(this.#options),
       });
       this.#followed = followed;
     });
