@@ -228,7 +228,10 @@ export class RevocationFanout {
     const position = this.#position(cursor);
     const missed = position === undefined ? undefined : this.#since(position);
     const snapshot = missed === undefined ? [...this.#inForce.values()] : undefined;
-    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, () => this.#watchers.delete(watcher), this.epoch);
+    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, this.epoch, {
+      leave: () => this.#watchers.delete(watcher),
+      available: () => this.available,
+    });
     for (const entry of missed ?? []) watcher.push(entry);
     this.#watchers.add(watcher);
     return watcher.messages();
@@ -247,8 +250,8 @@ class RevocationWatcher {
     private readonly call: WatchCall,
     startSeq: number,
     private snapshot: RevocationEvent[] | undefined,
-    private readonly leave: () => void,
     private readonly epoch: string,
+    private readonly fanout: { leave(): void; available(): boolean },
   ) {
     this.#sentSeq = startSeq;
   }
@@ -269,7 +272,7 @@ class RevocationWatcher {
     this.#failed = error;
     this.#queue.length = 0;
     this.snapshot = undefined;
-    this.leave();
+    this.fanout.leave();
     this.#wake?.();
   }
 
@@ -308,7 +311,11 @@ class RevocationWatcher {
           );
           continue;
         }
-        if (await this.#idle()) yield this.#message([], { synced: true, cursor: true });
+        if (!(await this.#idle())) continue;
+        // A heartbeat claims sync: never sent by a replica that cannot vouch for it (its health check may lag).
+        if (!this.fanout.available())
+          throw new TemporarilyUnavailableError("this replica has lost its revocation store; reconnect, to another replica if need be");
+        yield this.#message([], { synced: true, cursor: true });
       }
     } finally {
       this.call.signal.removeEventListener("abort", onAbort);
