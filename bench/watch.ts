@@ -17,8 +17,7 @@ import { startRedisServer } from "../test/helpers/redis-server.js";
 import { BENCH_AUDIENCE, BENCH_CLIENT, basicAuthorization } from "./lib/bench-clients.js";
 import type { TesseraInfo } from "./lib/env.js";
 import { startBenchProcess, type BenchProcess } from "./lib/processes.js";
-import { fmtNumber } from "./lib/stats.js";
-import { percentile } from "./lib/stats.js";
+import { fmtNumber, percentile } from "./lib/stats.js";
 import { processCpuMicrosPrecise, processRssMiB } from "./proc-cpu.js";
 import type { WatchersCommand, WatchersReport } from "./servers/watchers.js";
 
@@ -128,7 +127,7 @@ try {
     const cpu = (replicaCpu() - cpu0) / done;
     cpuPerRevocation.set(level, cpu);
     rows.push(
-      `| ${level} watcher${level === 1 ? "" : "s"} (${opened[0]} on A, ${opened[1]} on B; ${done} revocations on B) | ${fmtNumber(percentile(delays, 0.5), 1)} | ${fmtNumber(percentile(delays, 0.99), 1)} | ${fmtNumber(percentile(lasts, 0.99), 1)} | ${fmtNumber((100 * beforeAck) / Math.max(1, delays.length))} % | ${fmtNumber(percentile(fromRequest, 0.5), 1)} / ${fmtNumber(percentile(fromRequest, 0.99), 1)} | ${fmtNumber(percentile(ackMs, 0.5), 1)} | ${missing} | ${fmtNumber(cpu)} |`,
+      `| ${level} watcher${level === 1 ? "" : "s"} (${opened[0]} on A, ${opened[1]} on B; ${done} revocations on B) | ${fmtNumber(percentile(delays, 50), 1)} | ${fmtNumber(percentile(delays, 99), 1)} | ${fmtNumber(percentile(lasts, 99), 1)} | ${fmtNumber((100 * beforeAck) / Math.max(1, delays.length))} % | ${fmtNumber(percentile(fromRequest, 50), 1)} / ${fmtNumber(percentile(fromRequest, 99), 1)} | ${fmtNumber(percentile(ackMs, 50), 1)} | ${missing} | ${fmtNumber(cpu)} |`,
     );
     process.stdout.write(`${rows.at(-1)}\n`);
   }

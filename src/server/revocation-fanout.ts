@@ -67,7 +67,8 @@ export class RevocationFanout {
   readonly #feed: RevocationFeed | undefined;
   readonly #options: RevocationFanoutOptions;
   readonly #logger: Logger;
-  readonly #inForce: ExpiringMap<RevocationEvent>;
+  /** The revocations in force, each with its message (shared by every snapshot). */
+  readonly #inForce: ExpiringMap<Entry>;
   readonly #history: (Entry | undefined)[];
   readonly #watchers = new Set<{ fail(error: TesseraError): void }>();
   #seq = 0;
@@ -186,14 +187,14 @@ export class RevocationFanout {
 
   #learn(event: RevocationEvent): void {
     const key = `${event.issuer}\u0000${event.jti}`;
-    const held = this.#inForce.get(key);
+    const held = this.#inForce.get(key)?.event;
     let next: RevocationEvent | undefined = event;
     if (event.issuedBefore !== undefined) next = mergeClientRevocation(held, event);
     else if (held !== undefined && held.expiresAt >= event.expiresAt) next = undefined;
     // Known already (a resync of the feed delivers everything in force again): nothing new for watchers.
     if (next === undefined) return;
-    this.#inForce.set(key, next, next.expiresAt);
     const entry: Entry = { seq: ++this.#seq, event: next, message: revocationMessage(next) };
+    this.#inForce.set(key, entry, next.expiresAt);
     this.#history[entry.seq % this.#history.length] = entry;
     for (const watcher of this.#watchers) if (watcher instanceof RevocationWatcher) watcher.push(entry);
   }
@@ -227,8 +228,11 @@ export class RevocationFanout {
     this.#refuseNewWatcher();
     const position = this.#position(cursor);
     const missed = position === undefined ? undefined : this.#since(position);
-    const snapshot = missed === undefined ? [...this.#inForce.values()] : undefined;
-    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, () => this.#watchers.delete(watcher), this.epoch);
+    const snapshot = missed === undefined ? Array.from(this.#inForce.values(), (e) => e.message) : undefined;
+    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, this.epoch, {
+      leave: () => this.#watchers.delete(watcher),
+      available: () => this.available,
+    });
     for (const entry of missed ?? []) watcher.push(entry);
     this.#watchers.add(watcher);
     return watcher.messages();
@@ -246,9 +250,9 @@ class RevocationWatcher {
     private readonly options: RevocationFanoutOptions,
     private readonly call: WatchCall,
     startSeq: number,
-    private snapshot: RevocationEvent[] | undefined,
-    private readonly leave: () => void,
+    private snapshot: RevocationMessage[] | undefined,
     private readonly epoch: string,
+    private readonly fanout: { leave(): void; available(): boolean },
   ) {
     this.#sentSeq = startSeq;
   }
@@ -269,7 +273,7 @@ class RevocationWatcher {
     this.#failed = error;
     this.#queue.length = 0;
     this.snapshot = undefined;
-    this.leave();
+    this.fanout.leave();
     this.#wake?.();
   }
 
@@ -294,7 +298,7 @@ class RevocationWatcher {
         for (let i = 0; i === 0 || i < snapshot.length; i += batch) {
           if (this.#failed !== undefined) throw this.#failed;
           const last = i + batch >= snapshot.length;
-          yield this.#message(snapshot.slice(i, i + batch).map(revocationMessage), { reset: i === 0, synced: last, cursor: last });
+          yield this.#message(snapshot.slice(i, i + batch), { reset: i === 0, synced: last, cursor: last });
         }
       }
       while (true) {
@@ -308,7 +312,11 @@ class RevocationWatcher {
           );
           continue;
         }
-        if (await this.#idle()) yield this.#message([], { synced: true, cursor: true });
+        if (!(await this.#idle())) continue;
+        // A heartbeat claims sync: never sent by a replica that cannot vouch for it (its health check may lag).
+        if (!this.fanout.available())
+          throw new TemporarilyUnavailableError("this replica has lost its revocation store; reconnect, to another replica if need be");
+        yield this.#message([], { synced: true, cursor: true });
       }
     } finally {
       this.call.signal.removeEventListener("abort", onAbort);
