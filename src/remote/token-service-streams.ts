@@ -15,7 +15,7 @@ import {
 } from "../../gen/tessera/v1/token_service_pb.js";
 import { InvalidClientError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { checkedTransportUrl } from "../internal/http-target.js";
-import { CLIENT_ASSERTION_TYPE, signClientAssertion } from "../token-source/client-assertion.js";
+import { basicClientAuthorization, CLIENT_ASSERTION_TYPE, signClientAssertion } from "../token-source/client-assertion.js";
 import type { WatcherCredentials } from "./watcher-credentials.js";
 import type { KeySetUpdate, RevocationBatch, StreamedRevocation, TokenServiceStreams } from "../verifier/revocation-stream.js";
 
@@ -62,15 +62,15 @@ export function tokenServiceStreams(endpoint: string, options: TokenServiceStrea
       case "client_secret_basic":
         return {
           client: create(ClientCredentialsSchema),
-          headers: { authorization: `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(auth.secret)}`).toString("base64")}` },
+          headers: { authorization: basicClientAuthorization(clientId, auth.secret) },
         };
       case "client_secret_post":
         return { client: create(ClientCredentialsSchema, { clientId, clientSecret: auth.secret }), headers: {} };
       case "private_key_jwt":
-        return { client: await assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, auth.key, auth.alg, auth.kid)), headers: {} };
+        return { client: assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, auth.key, auth.alg, auth.kid)), headers: {} };
       case "client_secret_jwt":
         return {
-          client: await assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, new TextEncoder().encode(auth.secret), "HS256")),
+          client: assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, new TextEncoder().encode(auth.secret), "HS256")),
           headers: {},
         };
     }
@@ -105,11 +105,7 @@ function refusal(err: unknown): Error | undefined {
   return refused;
 }
 
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, "+");
-}
-
-async function assertionCredentials(clientId: string, assertion: string): Promise<ClientCredentials> {
+function assertionCredentials(clientId: string, assertion: string): ClientCredentials {
   return create(ClientCredentialsSchema, { clientId, clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion });
 }
 

@@ -20,3 +20,12 @@ export function signClientAssertion(clientId: string, audience: string, key: Cry
     .setJti(randomUUID())
     .sign(key);
 }
+
+/** An `authorization: Basic` value for client_secret_basic (RFC 6749 section 2.3.1: id and secret form-url-encoded first). */
+export function basicClientAuthorization(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString("base64")}`;
+}
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, "+");
+}

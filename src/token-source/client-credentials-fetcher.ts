@@ -2,7 +2,7 @@ import type { CryptoKey, KeyObject } from "jose";
 import { errorFromOAuthResponse } from "../errors/from-oauth-error.js";
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { checkedTransportUrl, fetchFailureReason, printableUrl } from "../internal/http-target.js";
-import { CLIENT_ASSERTION_TYPE, signClientAssertion } from "./client-assertion.js";
+import { basicClientAuthorization, CLIENT_ASSERTION_TYPE, signClientAssertion } from "./client-assertion.js";
 import type { FetchedToken, TokenFetcher } from "./token-source.js";
 
 /** How the client authenticates to the token endpoint. */
@@ -34,10 +34,6 @@ export interface ClientCredentialsFetcherOptions {
    * network you trust.
    */
   allowInsecure?: boolean;
-}
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, "+");
 }
 
 function isAbsoluteUri(value: string): boolean {
@@ -76,7 +72,7 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
     const auth = options.auth;
     switch (auth.method) {
       case "client_secret_basic":
-        headers.authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(auth.secret)}`).toString("base64")}`;
+        headers.authorization = basicClientAuthorization(options.clientId, auth.secret);
         break;
       case "client_secret_post":
         params.set("client_id", options.clientId);

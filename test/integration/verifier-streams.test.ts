@@ -16,7 +16,7 @@ import { tokenServiceStreams } from "../../src/remote/token-service-streams.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { StreamRevocationFeed } from "../../src/verifier/stream-revocation-feed.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
-import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
+import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { freePorts } from "../helpers/free-ports.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
@@ -31,6 +31,8 @@ const HEARTBEAT_MS = 200;
 const WATCHER = { clientId: "calendar", auth: { method: "client_secret_basic", secret: SECRETS.other } } as const;
 const FAST = { heartbeatMs: HEARTBEAT_MS, retryDelayMs: { min: 20, max: 200 } };
 
+/** The private_key_jwt client `keyed`'s key pair. */
+const KEYED = await clientKeyPair();
 let redis: RedisServer;
 const cleanups: (() => Promise<void> | void)[] = [];
 before(async () => {
@@ -43,7 +45,7 @@ after(async () => {
 
 /** The configuration of one deployment's replicas: one issuer, one key prefix, the given HTTP port. */
 async function replicaConfig(prefix: string): Promise<TesseraConfig> {
-  const { config } = await fixtureConfig({ issuer: ISSUER });
+  const { config } = await fixtureConfig({ issuer: ISSUER, keyPair: KEYED });
   return {
     ...config,
     redis: { url: redis.url, keyPrefix: prefix, waitReplicas: 0, waitTimeoutMs: 500, commandTimeoutMs: 1000 },
@@ -236,6 +238,15 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     });
     await assert.rejects(caller.start(), UnauthorizedClientError);
     caller.stop();
+    // keyed authenticates with a private_key_jwt assertion (accepted: the refusal is its role, not its key).
+    const keyed = remoteVerifier({
+      issuer: ISSUER,
+      ...FAST,
+      endpoints,
+      credentials: { clientId: "keyed", auth: { method: "private_key_jwt", key: KEYED.privateKey, alg: "ES256", kid: KEYED.publicJwk.kid! } },
+    });
+    await assert.rejects(keyed.start(), UnauthorizedClientError);
+    keyed.stop();
   });
 
   test("a key revoked in an emergency is refused at once through WatchKeys, even for a token verified before", async () => {
