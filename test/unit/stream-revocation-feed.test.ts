@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { InvalidTokenError, TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
 import type { RevocationEvent } from "../../src/store/types.js";
 import type { KeySetUpdate, RevocationBatch, TokenServiceStreams } from "../../src/verifier/revocation-stream.js";
@@ -221,5 +222,21 @@ describe("StreamedKeySet (WatchKeys, against the contract)", () => {
     await until(() => (keySet.isRevoked(key.kid) ? true : undefined), "the revoked kid");
     await assert.rejects(verifier.check(`Bearer ${token}`, rule), /signing key has been revoked/);
     verifier.stop();
+  });
+});
+
+describe("remoteVerifier with credentials", () => {
+  const credentials = { clientId: "calendar", auth: { method: "client_secret_basic", secret: "s" } } as const;
+
+  test("credentials never cross cleartext to a host that is not loopback, unless allowInsecure", () => {
+    assert.throws(() => remoteVerifier({ issuer: "http://tessera.example", credentials }), /cleartext HTTP to http:\/\/tessera.example/);
+    assert.throws(() => remoteVerifier({ issuer: ISS, endpoints: ["http://10.0.0.7:8080"], credentials }), /cleartext/);
+    assert.throws(() => remoteVerifier({ issuer: ISS, endpoints: ["https://user:pw@tessera.example"], credentials }), /user info/);
+    remoteVerifier({ issuer: ISS, endpoints: ["https://tessera.example", "http://127.0.0.1:8080"], credentials });
+    remoteVerifier({ issuer: ISS, endpoints: ["http://10.0.0.7:8080"], credentials, allowInsecure: true });
+  });
+
+  test("a staleness bound shorter than two heartbeats is refused at construction", () => {
+    assert.throws(() => remoteVerifier({ issuer: ISS, credentials, heartbeatMs: 5000, revocationStaleAfterSeconds: 9 }), RangeError);
   });
 });
