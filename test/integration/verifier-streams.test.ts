@@ -274,7 +274,7 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     );
   });
 
-  test("a stream cut resumes from its cursor; after a replica restart the cursor is unknown and a snapshot follows; nothing is lost", async () => {
+  test("a stream cut resumes from its cursor; after a replica restart the verifier resumes or starts over from a snapshot; nothing is lost", async () => {
     const { config, ports, replicas } = await deployment(2);
     const [a, b] = replicas as [TesseraServer, TesseraServer];
     const proxy = await startTcpProxy(ports[0]!);
@@ -307,7 +307,8 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     assert.ok(feed.stats.breaks >= 1);
     assert.equal(feed.stats.snapshots, 1, "resumed from the cursor, no second snapshot");
 
-    // The replica restarts: its history is gone, the cursor unknown, a snapshot comes instead.
+    // The replica restarts: the cursor comes back; the replica answers with what was missed if its history
+    // holds the position, else with a snapshot (docs/revocation-streams.md#the-cursor). Either way nothing is lost.
     proxy.cut();
     await a.stop();
     const whileDown = await issue(b.httpUrl);
@@ -315,7 +316,7 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     await startReplica(config, ports[0]!);
     proxy.restore();
     await until(async () => ((await outcome(verifier, whileDown)) === "revoked" ? true : undefined), "the revocation made while the replica was down", 15_000);
-    assert.equal(feed.stats.snapshots, 2);
+    assert.ok(feed.stats.snapshots <= 2, `${feed.stats.snapshots} snapshots: at most one for the restart`);
     for (const token of [first, missed, whileDown]) assert.equal(await outcome(verifier, token), "revoked");
   });
 });
