@@ -13,6 +13,7 @@ import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
 import { remoteVerifier, type RemoteVerifierOptions } from "../../src/remote/remote-verifier.js";
 import { tokenServiceStreams } from "../../src/remote/token-service-streams.js";
+import type { WatcherCredentials } from "../../src/remote/watcher-credentials.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { StreamRevocationFeed } from "../../src/verifier/stream-revocation-feed.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
@@ -221,32 +222,18 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
   test("credentials every replica refuses fail start() with the error model's answer, not an endless UNAVAILABLE", async () => {
     const { replicas } = await deployment(1);
     const endpoints = [replicas[0]!.httpUrl];
-    const wrongSecret = remoteVerifier({
-      issuer: ISSUER,
-      ...FAST,
-      endpoints,
-      credentials: { ...WATCHER, auth: { method: "client_secret_basic", secret: "wrong" } },
-    });
-    await assert.rejects(wrongSecret.start(), InvalidClientError);
-    wrongSecret.stop();
-    // billing calls services but is no resource server: it may not watch.
-    const caller = remoteVerifier({
-      issuer: ISSUER,
-      ...FAST,
-      endpoints,
-      credentials: { clientId: "billing", auth: { method: "client_secret_basic", secret: SECRETS.basic } },
-    });
-    await assert.rejects(caller.start(), UnauthorizedClientError);
-    caller.stop();
-    // keyed authenticates with a private_key_jwt assertion (accepted: the refusal is its role, not its key).
-    const keyed = remoteVerifier({
-      issuer: ISSUER,
-      ...FAST,
-      endpoints,
-      credentials: { clientId: "keyed", auth: { method: "private_key_jwt", key: KEYED.privateKey, alg: "ES256", kid: KEYED.publicJwk.kid! } },
-    });
-    await assert.rejects(keyed.start(), UnauthorizedClientError);
-    keyed.stop();
+    const cases: [WatcherCredentials, new (...args: never[]) => Error][] = [
+      [{ ...WATCHER, auth: { method: "client_secret_basic", secret: "wrong" } }, InvalidClientError],
+      // billing calls services but is no resource server: it may not watch.
+      [{ clientId: "billing", auth: { method: "client_secret_basic", secret: SECRETS.basic } }, UnauthorizedClientError],
+      // keyed authenticates with a private_key_jwt assertion (accepted: the refusal is its role, not its key).
+      [{ clientId: "keyed", auth: { method: "private_key_jwt", key: KEYED.privateKey, alg: "ES256", kid: KEYED.publicJwk.kid! } }, UnauthorizedClientError],
+    ];
+    for (const [credentials, refusal] of cases) {
+      const verifier = remoteVerifier({ issuer: ISSUER, ...FAST, endpoints, credentials });
+      await assert.rejects(verifier.start(), refusal, credentials.clientId);
+      verifier.stop();
+    }
   });
 
   test("a key revoked in an emergency is refused at once through WatchKeys, even for a token verified before", async () => {
