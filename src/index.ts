@@ -32,13 +32,14 @@ export type { AccessTokenClaims } from "./verifier/access-token-claims.js";
 export type { Principal } from "./verifier/principal.js";
 export { bearerToken } from "./verifier/bearer-token.js";
 export type { AuthorizationHeader } from "./verifier/bearer-token.js";
-export { remoteVerifier } from "./verifier/remote-verifier.js";
-export type { RemoteVerifierOptions } from "./verifier/remote-verifier.js";
+export { remoteVerifier } from "./remote/remote-verifier.js";
+export type { RemoteVerifierOptions } from "./remote/remote-verifier.js";
+export type { WatcherCredentials } from "./remote/watcher-credentials.js";
 export { RemoteKeySet } from "./keys/remote-key-set.js";
 export type { RemoteKeySetOptions, JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher } from "./keys/http-jwks-fetcher.js";
 export type { HttpJwksFetcherOptions } from "./keys/http-jwks-fetcher.js";
-export type { RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "./store/types.js";
+export type { FeedPosition, RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "./store/types.js";
 
 export { AuthRuleError } from "./policy/read-auth-rules.js";
 export { rulesByPath, servicesFromDescriptorSet } from "./policy/rules-by-path.js";

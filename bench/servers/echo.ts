@@ -18,7 +18,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { protect } from "../../src/connect.js";
 import { authServerInterceptor, bridgeService } from "../../src/grpc.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { BENCH_AUDIENCE, floorBasicClient } from "../lib/bench-clients.js";
 import { loadEchoService } from "../lib/echo-service.js";
 import { announce, serveUntilTerminated } from "../lib/processes.js";

@@ -7,7 +7,7 @@
 // the pushed revocation made it reject the token.
 //   BENCH_ISSUER, BENCH_JWKS_URL, BENCH_REDIS_URL
 import { Redis } from "ioredis";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { createRedisStore, fastFailOptions } from "../../src/server.js";
 import { announce, serveUntilTerminated } from "../lib/processes.js";
 

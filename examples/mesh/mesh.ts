@@ -6,11 +6,10 @@
 // gets a credential generated at start, and the complete configuration is
 // written to a temporary directory (removed by stop()).
 //
-// One process so that the services' verifiers follow Tessera's revocations
-// through its in-memory deny-list feed. Services in processes of their own
-// would share revocations through Redis (the Redis store's feed) instead; the
-// tokens, keys and calls are the same either way: every call crosses a real
-// socket, and the verifiers get Tessera's keys from its JWKS over HTTP.
+// One process for convenience only: every call crosses a real socket, and each
+// service's verifier gets Tessera's keys and revocations over Tessera's
+// WatchKeys and WatchRevocations streams, as the service's own client, exactly
+// as a service in a process of its own would.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { tmpdir } from "node:os";
@@ -184,14 +183,14 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const config = loadConfigFile(configFile, {}); // {}: no TESSERA_* overrides from this environment
     const tessera = await createTesseraServer({ config });
     stops.push(() => tessera.stop());
-    const { revocations } = tessera; // in this process's memory: the mesh has no Redis
-    if (revocations === undefined) throw new Error("the token service records no revocations");
-
-    // Each service has its own verifier: Tessera's keys from its JWKS, its revocations from the feed.
-    const verifier = async (): Promise<TokenVerifier> => {
-      const v = remoteVerifier({ issuer: tessera.issuer, revocations });
+    // Each service has its own verifier, watching Tessera's streams as the service's own client.
+    const verifier = async (clientId: string): Promise<TokenVerifier> => {
+      const credential = credentials.get(clientId);
+      if (credential === undefined || !("secret" in credential)) throw new Error(`no client with a secret: ${clientId}`);
+      const v = remoteVerifier({ issuer: tessera.issuer, credentials: { clientId, auth: { method: "client_secret_basic", secret: credential.secret } } });
       await v.start();
       stops.push(() => v.stop());
+      await v.revocationsLoaded();
       return v;
     };
 
@@ -209,12 +208,12 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
 
     // CalendarService on Connect.
     const calendar = await serveConnect(
-      connectNodeAdapter({ routes: protect(await verifier(), (router) => router.service(CalendarService, calendarConnect())) }),
+      connectNodeAdapter({ routes: protect(await verifier("calendar"), (router) => router.service(CalendarService, calendarConnect())) }),
     );
     stops.push(() => calendar.close());
 
     // FilesService on grpc-js.
-    const files = new Server({ interceptors: [authServerInterceptor({ verifier: await verifier(), services: [FilesService] })] });
+    const files = new Server({ interceptors: [authServerInterceptor({ verifier: await verifier("files"), services: [FilesService] })] });
     const bridged = bridgeService(FilesService, filesService(options.files ?? []));
     files.addService(bridged.definition, bridged.implementation);
     const filesAddress = await serveGrpc(files);
@@ -247,7 +246,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     // TasksService on Connect.
     const tasks = await serveConnect(
       connectNodeAdapter({
-        routes: protect(await verifier(), (router) => router.service(TasksService, tasksConnect({ calendar: tasksCalendar, files: tasksFiles }))),
+        routes: protect(await verifier("tasks"), (router) => router.service(TasksService, tasksConnect({ calendar: tasksCalendar, files: tasksFiles }))),
       }),
     );
     stops.push(() => tasks.close());

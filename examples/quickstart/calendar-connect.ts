@@ -6,7 +6,11 @@ import { authContextValues, protect } from "tessera/connect";
 import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
 import { calendarConnect } from "../mesh/calendar-service.js";
 
-const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });
+// Keys and revocations pushed by Tessera's streams, as this service's own client ("calendar"): no Redis here.
+const verifier = remoteVerifier({
+  issuer: process.env.TESSERA ?? "http://127.0.0.1:8080",
+  credentials: { clientId: "calendar", auth: { method: "client_secret_basic", secret: process.env.SERVICE_SECRET ?? "" } },
+});
 await verifier.start();
 const routes = protect(verifier, (router) => router.service(CalendarService, calendarConnect()));
 const server = createServer(connectNodeAdapter({ routes, contextValues: (req) => authContextValues(req) })).listen(

@@ -5,7 +5,11 @@ import { authServerInterceptor, bridgeService, refuseRepeatedAuthorization } fro
 import { FilesService } from "../gen/example/files/v1/files_pb.js";
 import { filesService } from "../mesh/files-service.js";
 
-const verifier = remoteVerifier({ issuer: process.env.TESSERA ?? "http://127.0.0.1:8080" });
+// Keys and revocations pushed by Tessera's streams, as this service's own client ("files"): no Redis here.
+const verifier = remoteVerifier({
+  issuer: process.env.TESSERA ?? "http://127.0.0.1:8080",
+  credentials: { clientId: "files", auth: { method: "client_secret_basic", secret: process.env.SERVICE_SECRET ?? "" } },
+});
 await verifier.start();
 const server = new Server({ interceptors: [authServerInterceptor({ verifier, services: [FilesService] })] });
 const { definition, implementation } = bridgeService(FilesService, filesService());

@@ -43,6 +43,10 @@ export class RemoteKeySet {
   /** Keys found in the current set, by kid and alg: a first sight skips jose's selection. Replaced with the set. */
   #found = new Map<string, Map<string, CryptoKey | KeyObject>>();
   #kids = new Set<string>();
+  /** Kids revoked in an emergency (pushed by WatchKeys): refused whatever set holds them. Never forgotten. */
+  readonly #revokedKids = new Set<string>();
+  /** The JSON of the current set, so that a push of the same set (a heartbeat) keeps the keys already found. */
+  #json = "";
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #lastError: unknown;
@@ -55,15 +59,43 @@ export class RemoteKeySet {
     this.#clock = options.clock ?? systemClock;
     this.#refresh = singleFlight(async () => {
       this.#attemptedAt = this.#clock.now();
-      const jwks = await this.#fetch();
-      const kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string" && kid.length > 0));
-      if (kids.size === 0) throw new Error("the JWK Set holds no key with a kid");
+      this.#install(await this.#fetch());
+    });
+  }
+
+  /** Makes `jwks` the current set; throws (keeping the last good set) when it holds no key with a kid. */
+  #install(jwks: JSONWebKeySet): void {
+    const kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === "string" && kid.length > 0));
+    if (kids.size === 0) throw new Error("the JWK Set holds no key with a kid");
+    const json = JSON.stringify(jwks.keys);
+    if (json !== this.#json || this.#local === undefined) {
       this.#local = localKeySet(jwks);
       this.#found = new Map();
       this.#kids = kids;
-      this.#fetchedAt = this.#clock.now();
-      this.#lastError = undefined;
-    });
+      this.#json = json;
+    }
+    this.#fetchedAt = this.#clock.now();
+    this.#lastError = undefined;
+  }
+
+  /**
+   * A key set pushed by the issuer (tessera.v1.TokenService/WatchKeys), in
+   * place of a fetch: it becomes the current set (a set without a usable key
+   * is ignored, as a failed fetch is), and every kid in `revokedKids` is
+   * refused from now on, at once, whatever set still holds it.
+   */
+  update(jwks: JSONWebKeySet, revokedKids: Iterable<string> = []): void {
+    for (const kid of revokedKids) this.#revokedKids.add(kid);
+    try {
+      this.#install(jwks);
+    } catch (err) {
+      this.#lastError = err;
+    }
+  }
+
+  /** Whether a kid was revoked in an emergency (see update). */
+  isRevoked(kid: string): boolean {
+    return this.#revokedKids.size > 0 && this.#revokedKids.has(kid);
   }
 
   /** Whether a fetch is allowed now: false while cooling down. */
@@ -105,12 +137,14 @@ export class RemoteKeySet {
 
   /** The key for a JWS header if it was found before in the current set and the set needs no refresh; else undefined. */
   resolveNow(header: JWSHeaderParameters): CryptoKey | KeyObject | undefined {
+    if (this.isRevoked(header.kid ?? "")) return undefined;
     if (this.#local === undefined || this.#clock.now() - this.#fetchedAt > this.#maxAgeMs) return undefined;
     return this.#found.get(header.alg ?? "")?.get(header.kid ?? "");
   }
 
   /** The key for a JWS header, or undefined when no key matches even after an allowed refetch. */
   async resolve(header: JWSHeaderParameters): Promise<CryptoKey | KeyObject | undefined> {
+    if (this.isRevoked(header.kid ?? "")) return undefined;
     const stale = this.#clock.now() - this.#fetchedAt > this.#maxAgeMs;
     if (this.#local === undefined || ((stale || !this.has(header.kid ?? "")) && this.#mayFetch())) {
       await this.#tryRefresh();

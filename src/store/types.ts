@@ -14,20 +14,38 @@ export interface ReplayGuard {
   claim(key: string, expiresAt: number): Promise<boolean>;
 }
 
-/** Revoked tokens, keyed by (issuer, jti), kept until the token expires. */
+/**
+ * Revoked tokens, keyed by (issuer, jti), kept until the token expires; and
+ * client-wide cut-offs, "every token of client X (issuer) issued before T",
+ * kept until T plus the longest token lifetime.
+ */
 export interface DenyList {
   /** Records a revocation; resolves only once it is stored. */
   revoke(issuer: string, jti: string, expiresAt: number): Promise<void>;
   /** Whether the token is revoked. */
   isRevoked(issuer: string, jti: string): Promise<boolean>;
+  /**
+   * Revokes every token of `clientId` from `issuer` whose iat is strictly before `issuedBefore`
+   * (epoch seconds), until `expiresAt` (epoch seconds: issuedBefore + the longest token lifetime).
+   * A later cut-off of the same client never moves an earlier one back; resolves only once stored.
+   */
+  revokeClient(issuer: string, clientId: string, issuedBefore: number, expiresAt: number): Promise<void>;
+  /** Whether a token of `clientId` from `issuer` issued at `issuedAt` (epoch seconds) is cut off. */
+  isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean>;
 }
 
-/** One revocation, as pushed to verifiers. */
+/**
+ * One revocation, as pushed to verifiers: a token (issuer, jti); a signing
+ * key (jti `kid:<kid>`); or, with `issuedBefore`, a client-wide cut-off (jti
+ * `client:<client id>`).
+ */
 export interface RevocationEvent {
   readonly issuer: string;
   readonly jti: string;
   /** Epoch seconds after which the token is expired anyway and the entry can be dropped. */
   readonly expiresAt: number;
+  /** Set on a client-wide cut-off: tokens of the client with iat strictly before this (epoch seconds) are revoked. */
+  readonly issuedBefore?: number;
 }
 
 /**
@@ -53,8 +71,28 @@ export interface RevocationFeed {
   subscribe(listener: (event: RevocationEvent) => void, hooks?: RevocationSubscriberHooks): Promise<() => void>;
 }
 
+/**
+ * A point in a feed that numbers its revocations: the feed's identity (a new
+ * one when the store lost its revocations) and a sequence number. Every
+ * subscriber of one store sees the same numbers, so a position learned from
+ * one replica's subscription names the same point on another's.
+ */
+export interface FeedPosition {
+  /** The feed's identity; empty when the store cannot tell (then positions are not comparable across subscriptions). */
+  readonly feed: string;
+  readonly seq: number;
+}
+
 /** What a feed tells a subscriber besides the revocations themselves. */
 export interface RevocationSubscriberHooks {
+  /**
+   * For a feed that numbers its revocations: called with `"entry"` just
+   * before each new revocation reaches the listener (its position), and with
+   * `"snapshot"` once the revocations in force have been delivered (on
+   * subscribe and after a gap), with the position they reflect. A feed that
+   * does not number them never calls it.
+   */
+  onPosition?(position: FeedPosition, kind: "entry" | "snapshot"): void;
   /**
    * The subscription is up to date with the feed as of now: called once the
    * revocations in force are delivered, after each catch-up, and (for a feed

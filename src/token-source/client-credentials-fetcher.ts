@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { SignJWT, type CryptoKey, type KeyObject } from "jose";
+import type { CryptoKey, KeyObject } from "jose";
 import { errorFromOAuthResponse } from "../errors/from-oauth-error.js";
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { checkedTransportUrl, fetchFailureReason, printableUrl } from "../internal/http-target.js";
+import { basicClientAuthorization, CLIENT_ASSERTION_TYPE, signClientAssertion } from "./client-assertion.js";
 import type { FetchedToken, TokenFetcher } from "./token-source.js";
 
 /** How the client authenticates to the token endpoint. */
@@ -36,12 +36,6 @@ export interface ClientCredentialsFetcherOptions {
   allowInsecure?: boolean;
 }
 
-const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, "+");
-}
-
 function isAbsoluteUri(value: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value);
 }
@@ -67,17 +61,7 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
   const timeoutMs = options.timeoutMs ?? 5000;
   const hmacKey = options.auth.method === "client_secret_jwt" ? new TextEncoder().encode(options.auth.secret) : undefined;
 
-  async function assertion(key: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string): Promise<string> {
-    return new SignJWT({})
-      .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
-      .setIssuer(options.clientId)
-      .setSubject(options.clientId)
-      .setAudience(issuer)
-      .setIssuedAt()
-      .setExpirationTime("60s")
-      .setJti(randomUUID())
-      .sign(key);
-  }
+  const assertion = (key: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string) => signClientAssertion(options.clientId, issuer, key, alg, kid);
 
   return async ({ audience, scopes }): Promise<FetchedToken> => {
     const params = new URLSearchParams({ grant_type: "client_credentials" });
@@ -88,18 +72,18 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
     const auth = options.auth;
     switch (auth.method) {
       case "client_secret_basic":
-        headers.authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(auth.secret)}`).toString("base64")}`;
+        headers.authorization = basicClientAuthorization(options.clientId, auth.secret);
         break;
       case "client_secret_post":
         params.set("client_id", options.clientId);
         params.set("client_secret", auth.secret);
         break;
       case "private_key_jwt":
-        params.set("client_assertion_type", ASSERTION_TYPE);
+        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
         params.set("client_assertion", await assertion(auth.key, auth.alg, auth.kid));
         break;
       case "client_secret_jwt":
-        params.set("client_assertion_type", ASSERTION_TYPE);
+        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
         params.set("client_assertion", await assertion(hmacKey!, "HS256"));
         break;
     }

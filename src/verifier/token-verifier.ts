@@ -2,11 +2,16 @@ import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "../policy/auth-rule.js";
-import { keyRevocationJti } from "./key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
 import { bearerCredential, isBearerTokenSyntax, type AuthorizationHeader } from "./bearer-token.js";
-import { DenySet } from "./deny-set.js";
+import { DenySet, revocationCovers, type RevocationReason } from "./deny-set.js";
+
+const REVOKED_MESSAGES: Readonly<Record<RevocationReason, string>> = {
+  token: "the token has been revoked",
+  key: "the token's signing key has been revoked",
+  client: "the token's client has had its tokens revoked",
+};
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 import { verifyAccessToken, verifyAccessTokenNow, type VerifyAccessTokenOptions } from "./verify-access-token.js";
@@ -20,6 +25,16 @@ export interface VerificationKeySource {
    * first sight be verified without a promise.
    */
   resolveNow?(header: JWSHeaderParameters): CryptoKey | KeyObject | undefined;
+  /**
+   * Whether the key with this kid was revoked in an emergency (e.g. pushed by
+   * WatchKeys). Optional: the verifier then refuses tokens it signed even
+   * when they were verified before.
+   */
+  isRevoked?(kid: string): boolean;
+  /** Starts what keeps the keys current (e.g. a WatchKeys stream); called by TokenVerifier.start(), must not reject because an upstream is down. */
+  start?(): Promise<void>;
+  /** Stops it; called by TokenVerifier.stop(). */
+  stop?(): void;
 }
 
 /** Options of TokenVerifier. */
@@ -146,12 +161,13 @@ export class TokenVerifier {
    * revocationsLoaded() to wait for them.
    */
   async start(): Promise<void> {
-    if (this.#revocations !== undefined) await this.#deny.follow(this.#revocations);
+    await Promise.all([this.#keys.start?.(), this.#revocations === undefined ? undefined : this.#deny.follow(this.#revocations)]);
   }
 
   /** Stops following the revocations (and retrying); the verifier fails closed again until start(). */
   stop(): void {
     this.#deny.stop();
+    this.#keys.stop?.();
   }
 
   /** Resolves once the revocations in force are loaded (at once without `revocations`); rejects if stop() comes first. */
@@ -199,8 +215,8 @@ export class TokenVerifier {
         this.#deny.ready ? "the revocation list is stale: its feed has been unreachable too long" : "the revocation list is not loaded yet",
       );
     }
-    if (this.#deny.has(claims.iss, claims.jti)) throw new InvalidTokenError("the token has been revoked");
-    if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid))) throw new InvalidTokenError("the token's signing key has been revoked");
+    const refusal = this.#deny.refusal(claims) ?? (this.#keys.isRevoked?.(claims.kid) === true ? "key" : undefined);
+    if (refusal !== undefined) throw new InvalidTokenError(REVOKED_MESSAGES[refusal]);
   }
 
   /**
@@ -277,7 +293,7 @@ export class TokenVerifier {
 
   /** Whether a verified token is still good now (not expired, not revoked): for long streams. */
   stillValid(claims: AccessTokenClaims): boolean {
-    return claims.exp > this.#clock.now() / 1000 && !this.#deny.has(claims.iss, claims.jti) && !this.#deny.has(claims.iss, keyRevocationJti(claims.kid));
+    return claims.exp > this.#clock.now() / 1000 && this.#deny.refusal(claims) === undefined && this.#keys.isRevoked?.(claims.kid) !== true;
   }
 
   /** Calls `listener` for each revocation learned from now on. */
@@ -300,7 +316,7 @@ export class TokenVerifier {
     const msLeft = Math.max(0, claims.exp * 1000 - this.#clock.now());
     const timer = setTimeout(() => finish("expired"), Math.min(msLeft, 2 ** 31 - 1));
     const unsubscribe = this.onRevoked((event) => {
-      if (event.issuer === claims.iss && (event.jti === claims.jti || event.jti === keyRevocationJti(claims.kid))) finish("revoked");
+      if (revocationCovers(event, claims)) finish("revoked");
     });
     const stop = () => {
       clearTimeout(timer);

@@ -121,6 +121,58 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
     });
 
+    describe("client cut-offs", { concurrency: true }, () => {
+      test("tokens of the client issued strictly before the time are revoked; other clients and issuers are not", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 10), false);
+        await denyList.revokeClient(ISS, "billing", t, t + 300);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 1), true);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t), false, "iat equal to the cut-off is not before it");
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t + 1), false);
+        assert.equal(await denyList.isClientRevoked(ISS, "calendar", t - 1), false);
+        assert.equal(await denyList.isClientRevoked("https://other.example", "billing", t - 1), false);
+        assert.equal(await denyList.isRevoked(ISS, "billing"), false, "no token entry is made");
+      });
+
+      test("a later cut-off moves the time forward, an earlier one never moves it back", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        await denyList.revokeClient(ISS, "billing", t, t + 300);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 50), true);
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 50), true, "still cut off at the later time");
+      });
+
+      test("a cut-off ends at its end", async () => {
+        const { denyList } = await fresh();
+        const t = nowSeconds();
+        await denyList.revokeClient(ISS, "short", t, t + 0.4);
+        await denyList.revokeClient(ISS, "past", t, t - 1);
+        assert.equal(await denyList.isClientRevoked(ISS, "short", t - 1), true);
+        assert.equal(await denyList.isClientRevoked(ISS, "past", t - 1), false);
+        await until(async () => ((await denyList.isClientRevoked(ISS, "short", t - 1)) ? undefined : true), "the cut-off to end", 5000, 50);
+      });
+
+      test("subscribers get cut-offs in force and new ones, with issuedBefore; a newer one supersedes in the snapshot", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        await denyList.revokeClient(ISS, "billing", t - 10, t + 290);
+        const seen = recorder();
+        const unsubscribe = await denyList.subscribe(seen.listener);
+        const inForce = seen.events.filter((e) => e.jti === "client:billing");
+        assert.equal(inForce.length, 1, "one entry per client in force");
+        assert.equal(inForce[0]!.issuedBefore, t - 10);
+        assert.ok(Math.abs(inForce[0]!.expiresAt - (t + 290)) < 0.01);
+        await denyList.revokeClient(ISS, "calendar", t, t + 300);
+        await seen.waitFor(["client:calendar"], "the new cut-off to be pushed");
+        assert.equal(seen.events.find((e) => e.jti === "client:calendar")!.issuedBefore, t);
+        unsubscribe();
+      });
+    });
+
     describe("revocation feed", { concurrency: true }, () => {
       test("in force first (before subscribe resolves), then each new one; unsubscribe stops it", async () => {
         const { denyList } = await fresh();
@@ -144,6 +196,26 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(first.has("d"), false, "nothing after unsubscribe");
         assert.deepEqual(second.jtis(), new Set(["a", "b", "c", "d"]));
         stopSecond();
+      });
+
+      test("positions: the snapshot's, then each new revocation's just before it, the same for every subscriber", async () => {
+        const { denyList } = await fresh();
+        await denyList.revoke(ISS, "before", nowSeconds() + 60);
+        const logs: string[][] = [[], []];
+        const stops = await Promise.all(
+          logs.map((log) =>
+            denyList.subscribe((e) => void log.push(`event ${e.jti}`), { onPosition: (p, kind) => void log.push(`${kind} ${p.feed} ${p.seq}`) }),
+          ),
+        );
+        const snapshot = logs[0]!.find((l) => l.startsWith("snapshot "));
+        assert.ok(snapshot !== undefined, "the snapshot's position");
+        assert.deepEqual(logs[0], ["event before", snapshot], "after the revocations in force");
+        const seq = Number(snapshot.split(" ")[2]);
+        await denyList.revoke(ISS, "next", nowSeconds() + 60);
+        await until(() => (logs.every((log) => log.includes("event next")) ? true : undefined), "the new revocation on both subscribers");
+        const feed = snapshot.split(" ")[1];
+        for (const log of logs) assert.deepEqual(log.slice(-2), [`entry ${feed} ${seq + 1}`, "event next"]);
+        for (const stop of stops) stop();
       });
 
       if (harness.disconnectSubscribers !== undefined) {

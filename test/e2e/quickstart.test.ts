@@ -76,8 +76,8 @@ describe("README quickstart", () => {
   test("protected services on Connect and grpc-js, called by clients with the token interceptors", async () => {
     const issuer = tessera.server.issuer;
     const [calendarUrl, filesAddress] = await Promise.all([
-      startExample("calendar-connect.ts", { TESSERA: issuer, PORT: "0" }, /calendar listening on (\S+)/),
-      startExample("files-grpc.ts", { TESSERA: issuer, PORT: "0" }, /files listening on (\S+)/),
+      startExample("calendar-connect.ts", { TESSERA: issuer, PORT: "0", SERVICE_SECRET: secretOf("calendar") }, /calendar listening on (\S+)/),
+      startExample("files-grpc.ts", { TESSERA: issuer, PORT: "0", SERVICE_SECRET: secretOf("files") }, /files listening on (\S+)/),
     ]);
     const env = { TESSERA: issuer, CALENDAR_URL: calendarUrl, FILES_ADDRESS: filesAddress, CLIENT_ID: "tasks", CLIENT_SECRET: secretOf("tasks") };
     const calendar = await runExample("call-calendar.ts", env);

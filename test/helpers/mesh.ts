@@ -16,7 +16,7 @@ import { createHttpListener, type HttpListener } from "../../src/server/http-lis
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { TokenSource, type TokenFetcher } from "../../src/token-source/token-source.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarConnect, calendarGrpc, calendarStore } from "../../examples/mesh/calendar-service.js";
 
@@ -31,7 +31,9 @@ export const MESH_CLIENTS = {
   filer: { scopes: { [FILES]: ["file.view"] } },
   brief: { scopes: { [CALENDAR]: ["event.view"] }, lifetime: 2 },
 } as const;
-export type MeshClient = keyof typeof MESH_CLIENTS;
+/** The protected services' own clients (resource servers of their audience): what their verifiers watch Tessera's streams as. */
+export const MESH_SERVICES = { calendar: CALENDAR, files: FILES } as const;
+export type MeshClient = keyof typeof MESH_CLIENTS | keyof typeof MESH_SERVICES;
 
 export function secretOf(client: MeshClient): string {
   return `${client}-secret-0123456789abcdef0123456789abcdef`;
@@ -49,13 +51,21 @@ export async function startMeshTessera(): Promise<MeshTessera> {
     {
       http: { port: 0 },
       grpc: { port: 0 },
-      clients: Object.entries(MESH_CLIENTS).map(([id, c]) => ({
-        id,
-        authMethod: "client_secret_basic",
-        secretHashes: [hashClientSecret(secretOf(id as MeshClient))],
-        grants: Object.entries(c.scopes).map(([audience, scopes]) => ({ audience, scopes })),
-        ...("lifetime" in c ? { tokenLifetimeSeconds: c.lifetime } : {}),
-      })),
+      clients: [
+        ...Object.entries(MESH_CLIENTS).map(([id, c]) => ({
+          id,
+          authMethod: "client_secret_basic",
+          secretHashes: [hashClientSecret(secretOf(id as MeshClient))],
+          grants: Object.entries(c.scopes).map(([audience, scopes]) => ({ audience, scopes })),
+          ...("lifetime" in c ? { tokenLifetimeSeconds: c.lifetime } : {}),
+        })),
+        ...Object.entries(MESH_SERVICES).map(([id, audience]) => ({
+          id,
+          authMethod: "client_secret_basic",
+          secretHashes: [hashClientSecret(secretOf(id as MeshClient))],
+          audiences: [audience],
+        })),
+      ],
     },
     {},
     () => "",

@@ -13,7 +13,7 @@ import { authContextValues, protect } from "../../src/interceptors/connect/serve
 import { refuseRepeatedAuthorization } from "../../src/interceptors/grpc/repeated-authorization.js";
 import { authServerInterceptor } from "../../src/interceptors/grpc/server.js";
 import { bridgeService } from "../../src/interceptors/grpc/bridge-service.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { createHttpListener, type HttpListener } from "../../src/server/http-listener.js";
 import { CALENDAR, rawToken, startMeshTessera, type MeshTessera } from "../helpers/mesh.js";
 import { grpcJsClient } from "../helpers/grpc-client.js";

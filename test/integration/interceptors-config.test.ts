@@ -13,7 +13,7 @@ import { CalendarService } from "../../examples/gen/example/calendar/v1/calendar
 import { FilesService } from "../../examples/gen/example/files/v1/files_pb.js";
 import { protect, tokenInterceptor } from "../../src/connect.js";
 import { authServerInterceptor, bridgeService, tokenClientInterceptor } from "../../src/grpc.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { AuthRuleError } from "../../src/policy/read-auth-rules.js";
 import { rulesByPath, servicesFromDescriptorSet } from "../../src/policy/rules-by-path.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";

@@ -10,7 +10,7 @@ import { jwksFromTokenService } from "../../src/connect.js";
 import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { calendarClient, fails, type CalendarClientKind } from "../helpers/calendar-clients.js";

@@ -15,7 +15,7 @@ import { decodeProtectedHeader } from "jose";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
 import type { Clock } from "../../src/internal/clock.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { KeyEncryptionError } from "../../src/keys/key-sealing.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";

@@ -18,7 +18,7 @@ import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { until } from "../helpers/wait.js";
 import { grpcJsApi } from "../helpers/token-service-clients.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 
 const TEST_KEK = { id: "test-kek", key: randomBytes(32) };
 const ISSUER = "http://tessera.test";

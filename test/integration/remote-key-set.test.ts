@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
 import { httpJwksFetcher, JwksFetchError } from "../../src/keys/http-jwks-fetcher.js";
-import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
+import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
 

@@ -7,6 +7,8 @@ import { getJwks } from "../../src/issuer/get-jwks.js";
 import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import { revokeClientTokens } from "../../src/issuer/revoke-client-tokens.js";
 import { revokeToken } from "../../src/issuer/revoke-token.js";
 import type { DenyList } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
@@ -121,6 +123,12 @@ describe("introspectToken (RFC 7662)", () => {
       isRevoked: async () => {
         throw new TemporarilyUnavailableError("store down");
       },
+      revokeClient: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
+      isClientRevoked: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
     };
     const broken: IssuerContext = { ...ctx, denyList: down };
     const issued = await billingToken();
@@ -138,6 +146,20 @@ describe("revokeToken (RFC 7009)", () => {
     await revokeToken(ctx, { credentials: billing, token: issued.accessToken });
     assert.deepEqual(await introspectToken(ctx, { credentials: calendar, token: issued.accessToken }), { active: false });
     assert.deepEqual(await introspectToken(ctx, { credentials: calendar, token: twin }), { active: false });
+  });
+
+  test("a client cut-off makes the client's earlier tokens inactive", async () => {
+    const own: IssuerContext = { ...ctx, denyList: new MemoryDenyList(ctx.clock) };
+    const issued = await billingToken();
+    assert.equal((await introspectToken(own, { credentials: calendar, token: issued.accessToken })).active, true);
+    const before = await revokeClientTokens(own, "billing");
+    assert.ok(before > (decodeJwt(issued.accessToken).iat as number));
+    assert.deepEqual(await introspectToken(own, { credentials: calendar, token: issued.accessToken }), { active: false });
+    assert.equal(
+      (await introspectToken(own, { credentials: calendar, token: (await billingToken()).accessToken })).active,
+      false,
+      "the clock is frozen: a token of the same second is covered too",
+    );
   });
 
   test("a client revokes only its own tokens", async () => {
