@@ -54,6 +54,7 @@ export function connectRoutes(handlers: TokenServiceHandlers, health: HealthStat
       introspect: (req, ctx) => mapped(() => handlers.introspect(req, callInfo(ctx))),
       getJwks: () => mapped(() => handlers.getJwks()),
       revoke: (req, ctx) => mapped(() => handlers.revoke(req, callInfo(ctx))),
+      exchangeToken: (req, ctx) => mapped(() => handlers.exchangeToken(req, callInfo(ctx))),
     });
     router.service(Health, {
       check: (req) => mapped(() => healthImpl.check(req)),

@@ -27,6 +27,7 @@ export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, he
     introspect: (req, call) => handlers.introspect(req, info(call)),
     getJwks: () => handlers.getJwks(),
     revoke: (req, call) => handlers.revoke(req, info(call)),
+    exchangeToken: (req, call) => handlers.exchangeToken(req, info(call)),
   });
   server.addService(token.definition, token.implementation);
   const healthImpl = healthHandlers(health);
