@@ -70,7 +70,7 @@ async function activeToken(ctx: IssuerContext, token: string, name: "subject_tok
  * scope requested: the intersection of the grant and the subject token's
  * scopes, refused when empty. Never more than either side allows.
  */
-function exchangeTarget(client: RegisteredClient, input: ExchangeTokenInput, subject: AccessTokenClaims): AuthorizedTarget {
+function exchangeTarget(client: RegisteredClient, input: TargetRequest, subject: AccessTokenClaims): AuthorizedTarget {
   const target = authorizeTarget(client, input);
   const audiences = client.tokenExchange?.audiences;
   if (audiences !== undefined && !audiences.has(target.audience)) {
@@ -88,47 +88,63 @@ function exchangeTarget(client: RegisteredClient, input: ExchangeTokenInput, sub
   return Object.freeze({ audience: target.audience, scopes: Object.freeze(common) });
 }
 
+/** What an exchange may issue: the target, the act chain (the actor first), and the latest exp. */
+export interface ExchangeDecision {
+  readonly target: AuthorizedTarget;
+  readonly actors: readonly string[];
+  /** Epoch seconds: the subject token's exp. */
+  readonly notAfter: number;
+}
+
 /**
- * Token exchange (RFC 8693) for delegation: the authenticated client B
- * presents an access token it received (subject_token, `sub` A) and gets a
- * token for another audience, still about A, with `act` naming B in front of
- * the subject token's own actors (§4.1). The power only shrinks along a
- * chain: the subject token must have been issued to B (its audience is one B
- * answers to), B must be allowed the grant and to act for A (its
- * tokenExchange policy), the audience must be in B's grant, the scopes inside
- * B's grant for it AND the subject token's scopes, the chain no deeper than
- * tokens.maxActorChainDepth, and the token expires no later than the subject
- * token. A revoked or expired subject token is refused. Every refusal happens
- * before any state changes (the client assertion is consumed right before
- * minting); nothing is issued on a refusal.
+ * The rules of a delegation, without I/O: the subject token must have been
+ * issued to the actor (its audience is one the actor answers to), the actor
+ * must be allowed the grant and to act for the subject (tokenExchange), the
+ * chain no deeper than maxDepth actors, the audience inside the actor's grant
+ * (and its exchange audiences), the scopes inside that grant AND the subject
+ * token's scopes, and the token ends no later than the subject token.
  */
-export async function exchangeToken(ctx: IssuerContext, input: ExchangeTokenInput): Promise<ExchangedToken> {
-  checkSyntax(input);
-  const authenticated = await authenticateClient(ctx, input.credentials);
-  const { client } = authenticated;
+export function authorizeExchange(client: RegisteredClient, subject: AccessTokenClaims, request: TargetRequest, maxDepth: number): ExchangeDecision {
   const policy = client.tokenExchange;
   if (!client.grantTypes.includes(GRANT_TOKEN_EXCHANGE) || policy === undefined) {
     throw new UnauthorizedClientError("the client may not use the token-exchange grant");
   }
-
-  const subject = await activeToken(ctx, input.subjectToken!, "subject_token");
   if (!client.resourceAudiences.has(subject.aud)) throw new InvalidRequestError("the subject_token was not issued to this client");
   if (!policy.subjects.has(subject.sub) && !policy.subjects.has("*")) {
     throw new InvalidRequestError("the client may not act for the subject_token's subject");
   }
   const actors = Object.freeze([client.id, ...subject.actors]);
-  if (actors.length > ctx.tokens.maxActorChainDepth) {
-    throw new InvalidRequestError(`the delegation chain would exceed ${ctx.tokens.maxActorChainDepth} actors`);
-  }
+  if (actors.length > maxDepth) throw new InvalidRequestError(`the delegation chain would exceed ${maxDepth} actors`);
+  return { target: exchangeTarget(client, request, subject), actors, notAfter: subject.exp };
+}
+
+/**
+ * Token exchange (RFC 8693) for delegation: the authenticated client B
+ * presents an access token it received (subject_token, `sub` A) and gets a
+ * token for another audience, still about A, with `act` naming B in front of
+ * the subject token's own actors (§4.1). The power only shrinks along a
+ * chain (authorizeExchange). A revoked or expired subject token is refused;
+ * an actor_token, when sent, must be an active token of the client itself.
+ * Every refusal happens before any state changes (the client assertion is
+ * consumed right before minting): nothing is issued on a refusal.
+ */
+export async function exchangeToken(ctx: IssuerContext, input: ExchangeTokenInput): Promise<ExchangedToken> {
+  checkSyntax(input);
+  const authenticated = await authenticateClient(ctx, input.credentials);
+  const { client } = authenticated;
+  if (!client.grantTypes.includes(GRANT_TOKEN_EXCHANGE)) throw new UnauthorizedClientError("the client may not use the token-exchange grant");
+
+  const subject = await activeToken(ctx, input.subjectToken!, "subject_token");
+  const decision = authorizeExchange(client, subject, input, ctx.tokens.maxActorChainDepth);
   if (input.actorToken !== undefined) {
     const actor = await activeToken(ctx, input.actorToken, "actor_token");
     if (actor.sub !== client.id || actor.clientId !== client.id || actor.actors.length > 0) {
       throw new InvalidRequestError("the actor_token does not stand for the authenticated client");
     }
   }
-  const target = exchangeTarget(client, input, subject);
 
   await consumeClientAssertion(ctx, authenticated);
-  const minted = mintAccessToken(ctx, client, target, { subject: subject.sub, actors, notAfter: subject.exp });
+  const { actors, notAfter } = decision;
+  const minted = mintAccessToken(ctx, client, decision.target, { subject: subject.sub, actors, notAfter });
   return { minted, client, subject: subject.sub, actors, subjectTokenId: subject.jti, workload: authenticated.workload };
 }
