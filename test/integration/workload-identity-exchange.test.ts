@@ -15,6 +15,8 @@ import type { TesseraConfig } from "../../src/config/types.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { CLIENT_ASSERTION_TYPE } from "../../src/issuer/client-authentication/authenticate-client.js";
 import { TOKEN_TYPE_ACCESS_TOKEN } from "../../src/issuer/token-exchange.js";
+import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
+import { DelegatedTokenSource, tokenExchangeFetcher, type DelegatedTokenFetcher } from "../../src/token-source/delegated-token-source.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { runToEnd, killUnfinished } from "../helpers/child-process.js";
@@ -150,7 +152,7 @@ describe("workload identity: clients with no secret", () => {
     assert.equal(claims.scope, "ledger.read");
   });
 
-  test("gRPC and Connect: IssueToken with a SPIFFE JWT-SVID (no jti), the same token again and again", async () => {
+  test("gRPC and Connect: IssueToken with a workload token, the same Kubernetes token again and again; an SVID client without client_credentials is unauthorized_client", async () => {
     const svid = await spire.spiffeSvid({ spiffeId: LEDGER_ID, audience: server.issuer });
     // ledger may only exchange; batch uses client_credentials: use its token shape through the strict issuer below.
     for (const api of apis) {
@@ -294,6 +296,42 @@ describe("token exchange (RFC 8693): frontend → orders → ledger → audit", 
     const refused = await post(base);
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error, "invalid_request");
+  });
+
+  test("tessera/client: clientCredentialsFetcher with workload_identity; DelegatedTokenSource exchanges once per (caller token, audience, scopes)", async () => {
+    let reads = 0;
+    const auth = {
+      method: "workload_identity" as const,
+      token: async () => {
+        reads++;
+        return ordersToken();
+      },
+    };
+    const endpoint = { tokenEndpoint: `${server.httpUrl}/oauth2/token`, issuer: server.issuer, clientId: "orders", auth };
+    const own = await clientCredentialsFetcher(endpoint)({ audience: "ledger", scopes: ["ledger.read"] });
+    assert.equal(decodeJwt(own.accessToken).client_id, "orders");
+    assert.equal(reads, 1, "the workload token is read for each request");
+
+    const exchanges: string[] = [];
+    const exchange = tokenExchangeFetcher(endpoint);
+    const counted: DelegatedTokenFetcher = (request) => {
+      exchanges.push(request.audience);
+      return exchange(request);
+    };
+    const onBehalf = new DelegatedTokenSource({ fetch: counted });
+    const alice = await frontendToken();
+    const bob = await frontendToken("ledger.read");
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => onBehalf.get(alice, "ledger", ["ledger.read"])));
+    assert.equal(new Set(concurrent).size, 1);
+    assert.equal(exchanges.length, 1);
+    assert.deepEqual(decodeJwt(concurrent[0]!).act, { sub: "orders" });
+    assert.equal(await onBehalf.get(alice, "ledger", ["ledger.read"]), concurrent[0]);
+    await onBehalf.get(bob, "ledger", ["ledger.read"]);
+    assert.equal(exchanges.length, 2, "another caller's token is another exchange");
+    // A refusal is not cached: the same request is asked again, and refused again.
+    await assert.rejects(onBehalf.get(bob, "ledger", ["ledger.write"]), { error: "invalid_scope" });
+    await assert.rejects(onBehalf.get(bob, "ledger", ["ledger.write"]), { error: "invalid_scope" });
+    assert.equal(exchanges.length, 4);
   });
 
   test("authlib (python): the token-exchange grant with a workload client assertion", { timeout: 60_000 }, async () => {
