@@ -101,7 +101,7 @@ async function frontendToken(scopes = ["orders.read", "ledger.read", "ledger.wri
 function exchange(
   actor: string,
   subjectToken: string,
-  request: { audience?: string; scopes?: string[]; extra?: Partial<Parameters<typeof issueToken>[1]> } = {},
+  request: { audience?: string; scopes?: string[] | undefined; extra?: Partial<Parameters<typeof issueToken>[1]> } = {},
   context: IssuerContext = ctx,
 ) {
   return issueToken(context, {
@@ -315,7 +315,7 @@ function prng(seed: number): () => number {
 }
 
 describe("token exchange: no chain escalates (property)", () => {
-  test("100,000 random chains of 1–6 hops over random grants and scopes: no scope or audience some hop was not allowed, no lifetime extension", () => {
+  test("100,000 random chains of 1–6 hops over random grants and scopes: no scope or audience some hop was not allowed, no lifetime extension", (t) => {
     const seed = Number(process.env.TESSERA_PROPERTY_SEED ?? 0x7e55e7a);
     const random = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -393,9 +393,91 @@ describe("token exchange: no chain escalates (property)", () => {
       }
     }
     // The chains exercised both sides of the rules, and the depth limit.
-    console.log(`seed ${seed}: ${exchanges} exchanges, ${refusals} refusals`);
+    t.diagnostic(`seed ${seed}: ${exchanges} exchanges, ${refusals} refusals, deepest chain ${deepest} actors`);
     assert.ok(exchanges > 30_000, `only ${exchanges} exchanges succeeded`);
     assert.ok(refusals > 10_000, `only ${refusals} refusals`);
     assert.equal(deepest, maxDepth);
+  });
+});
+
+describe("token exchange: no chain escalates, through real tokens", () => {
+  test("500 random chains of 1–6 hops through issueToken (signed, verified, clock moving): no escalation, no lifetime extension", async (t) => {
+    const seed = Number(process.env.TESSERA_PROPERTY_SEED ?? 0x5eed);
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const subset = <T>(items: readonly T[], p = 0.6): T[] => items.filter(() => random() < p);
+    const IDS = ["c0", "c1", "c2", "c3"];
+    const SCOPES = ["s0", "s1", "s2", "s3", "s4", "s5"];
+    const hash = hashClientSecret(SECRET);
+    const chainClock = new FrozenClock();
+    const { ctx: chainBase } = await fixtureContext(chainClock);
+    let exchanges = 0;
+    for (let chain = 0; chain < 500; chain++) {
+      const configs: ClientConfig[] = IDS.map((id) => ({
+        id,
+        authMethod: "client_secret_basic",
+        secretHashes: [hash],
+        grantTypes: ["client_credentials", EXCHANGE],
+        grants: subset(IDS).map((audience) => ({ audience, scopes: subset(SCOPES, 0.7) })),
+        audiences: [],
+        introspection: false,
+        tokenLifetimeSeconds: 30 + Math.floor(random() * 600),
+        tokenExchange: { subjects: ["*"] },
+      }));
+      const start = pick(IDS);
+      const startScopes = subset(SCOPES);
+      configs.push({
+        id: "origin",
+        authMethod: "client_secret_basic",
+        secretHashes: [hash],
+        grantTypes: ["client_credentials"],
+        grants: [{ audience: start, scopes: SCOPES }],
+        audiences: [],
+        introspection: false,
+        tokenLifetimeSeconds: 60 + Math.floor(random() * 600),
+      });
+      const chainCtx: IssuerContext = { ...chainBase, clients: new StaticClientRegistry(configs) };
+      let token = (
+        await issueToken(chainCtx, {
+          grantType: "client_credentials",
+          credentials: basic("origin"),
+          audience: start,
+          scopes: startScopes.length > 0 ? startScopes : SCOPES,
+        })
+      ).accessToken;
+      let claims = decodeJwt(token);
+      const allowed: Set<string>[] = [new Set(String(claims.scope).split(" "))];
+      const hops = 1 + Math.floor(random() * 6);
+      for (let hop = 0; hop < hops; hop++) {
+        chainClock.advance(Math.floor(random() * 60));
+        const actor = configs.find((c) => c.id === claims.aud)!;
+        const granted = actor.grants.map((g) => g.audience);
+        const audience = granted.length > 0 && random() < 0.9 ? pick(granted) : pick(IDS);
+        let issued: IssuedToken;
+        try {
+          issued = await exchange(actor.id, token, { audience, scopes: random() < 0.5 ? subset(SCOPES, 0.3) : undefined }, chainCtx);
+        } catch (err) {
+          assert.ok(err instanceof TesseraError, `seed ${seed}: ${String(err)}`);
+          break;
+        }
+        exchanges++;
+        const next = decodeJwt(issued.accessToken);
+        const grant = actor.grants.find((g) => g.audience === next.aud);
+        assert.ok(grant, `seed ${seed} chain ${chain}: audience outside the actor's grant`);
+        for (const scope of String(next.scope).split(" ")) {
+          assert.ok(grant.scopes.includes(scope), `seed ${seed} chain ${chain}: ${scope} outside the grant`);
+          for (const earlier of allowed) assert.ok(earlier.has(scope), `seed ${seed} chain ${chain}: ${scope} escalated`);
+        }
+        assert.ok(next.exp! <= claims.exp!, `seed ${seed} chain ${chain}: lifetime extended`);
+        assert.equal(next.sub, "origin");
+        assert.equal(next.client_id, actor.id);
+        assert.deepEqual((next.act as { sub: string }).sub, actor.id);
+        allowed.push(new Set(String(next.scope).split(" ")));
+        token = issued.accessToken;
+        claims = next;
+      }
+    }
+    t.diagnostic(`seed ${seed}: ${exchanges} exchanges through real tokens`);
+    assert.ok(exchanges > 300, `only ${exchanges} exchanges succeeded`);
   });
 });
