@@ -22,6 +22,7 @@ import { principalOf } from "../../src/verifier/principal.js";
 import { verifyAccessToken } from "../../src/verifier/verify-access-token.js";
 import { basicAuthorization, fixtureContext } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
+import { prng } from "../helpers/prng.js";
 
 const EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const SECRET = "exchange-secret-0123456789abcdef0123456789abcdef";
@@ -122,6 +123,17 @@ async function ledgerAssertion(): Promise<string> {
     .sign(actorKey.privateKey);
 }
 
+/** ledger (private_key_jwt) exchanges a token; `assertion` reuses one client assertion. */
+async function exchangeAsLedger(subjectToken: string, audience: string, context: IssuerContext = ctx, assertion?: string) {
+  return issueToken(context, {
+    grantType: EXCHANGE,
+    credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion ?? (await ledgerAssertion()) },
+    subjectToken,
+    subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
+    audience,
+  });
+}
+
 async function verified(token: string): Promise<AccessTokenClaims> {
   return verifyAccessToken(token, localKeyResolver(ctx.keys), {
     issuer: ctx.issuer,
@@ -150,13 +162,7 @@ describe("token exchange (RFC 8693)", () => {
 
   test("two hops nest act with the current actor outermost; the verifier's principal shows the chain", async () => {
     const first = await exchange("orders", (await frontendToken()).accessToken, { audience: "ledger" });
-    const second = await issueToken(ctx, {
-      grantType: EXCHANGE,
-      credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: await ledgerAssertion() },
-      subjectToken: first.accessToken,
-      subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
-      audience: "audit",
-    });
+    const second = await exchangeAsLedger(first.accessToken, "audit");
     const claims = await verified(second.accessToken);
     assert.deepEqual(claims.raw.act, { sub: "ledger", act: { sub: "orders" } });
     assert.equal(claims.sub, "frontend");
@@ -179,30 +185,14 @@ describe("token exchange (RFC 8693)", () => {
   test("the audience must be in the actor's grant and its exchange audiences", async () => {
     const first = await exchange("orders", (await frontendToken()).accessToken, { audience: "ledger" });
     await assert.rejects(exchange("orders", (await frontendToken()).accessToken, { audience: "audit" }), { error: "invalid_target" });
-    const viaLedger = (audience: string) =>
-      ledgerAssertion().then((assertion) =>
-        issueToken(ctx, {
-          grantType: EXCHANGE,
-          credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion },
-          subjectToken: first.accessToken,
-          subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
-          audience,
-        }),
-      );
     // archive is in ledger's grant but not in its tokenExchange.audiences.
-    await assert.rejects(viaLedger("archive"), { error: "invalid_target" });
+    await assert.rejects(exchangeAsLedger(first.accessToken, "archive"), { error: "invalid_target" });
   });
 
   test("the chain depth is capped by tokens.maxActorChainDepth", async () => {
     const shallow: IssuerContext = { ...ctx, tokens: { ...ctx.tokens, maxActorChainDepth: 2 } };
     const one = await exchange("orders", (await frontendToken(["ledger.read"])).accessToken, { audience: "ledger" }, shallow);
-    const two = await issueToken(shallow, {
-      grantType: EXCHANGE,
-      credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: await ledgerAssertion() },
-      subjectToken: one.accessToken,
-      subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
-      audience: "audit",
-    });
+    const two = await exchangeAsLedger(one.accessToken, "audit", shallow);
     assert.deepEqual(decodeJwt(two.accessToken).act, { sub: "ledger", act: { sub: "orders" } });
     await assert.rejects(exchange("audit", two.accessToken, { audience: "orders" }, shallow), { error: "invalid_request", message: /exceed 2 actors/ });
     assert.ok(await exchange("audit", two.accessToken, { audience: "orders" }));
@@ -224,16 +214,7 @@ describe("token exchange (RFC 8693)", () => {
     await assert.rejects(exchange("plain", token, { audience: "ledger" }), { error: "unauthorized_client" });
     await assert.rejects(exchange("picky", token, { audience: "ledger" }), { error: "invalid_request", message: /may not act for/ });
     // ledger is not the subject token's audience: it did not receive this token.
-    await assert.rejects(
-      issueToken(ctx, {
-        grantType: EXCHANGE,
-        credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: await ledgerAssertion() },
-        subjectToken: token,
-        subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
-        audience: "audit",
-      }),
-      { error: "invalid_request", message: /not issued to this client/ },
-    );
+    await assert.rejects(exchangeAsLedger(token, "audit"), { error: "invalid_request", message: /not issued to this client/ });
     await assert.rejects(exchange("orders", "garbage", { audience: "ledger" }), { error: "invalid_request" });
     await assert.rejects(exchange("orders", token, { audience: "ledger", extra: { subjectTokenType: "urn:ietf:params:oauth:token-type:jwt" } }), {
       error: "invalid_request",
@@ -264,14 +245,7 @@ describe("token exchange (RFC 8693)", () => {
   test("a refused exchange leaves the actor's client assertion unused; nothing is issued", async () => {
     const assertion = await ledgerAssertion();
     const subject = await exchange("orders", (await frontendToken()).accessToken, { audience: "ledger" });
-    const request = (audience: string) =>
-      issueToken(ctx, {
-        grantType: EXCHANGE,
-        credentials: { clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion },
-        subjectToken: subject.accessToken,
-        subjectTokenType: TOKEN_TYPE_ACCESS_TOKEN,
-        audience,
-      });
+    const request = (audience: string) => exchangeAsLedger(subject.accessToken, audience, ctx, assertion);
     await assert.rejects(request("archive"), { error: "invalid_target" });
     assert.ok(await request("audit"));
     await assert.rejects(request("audit"), { error: "invalid_client" });
@@ -301,18 +275,6 @@ describe("token exchange (RFC 8693)", () => {
     });
   });
 });
-
-/** A small seeded PRNG (mulberry32): the same seed, the same chains. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("token exchange: no chain escalates (property)", () => {
   test("100,000 random chains of 1–6 hops over random grants and scopes: no scope or audience some hop was not allowed, no lifetime extension", (t) => {
