@@ -6,7 +6,8 @@ import type { RegisteredClient } from "../../registry/registered-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "../issuer-context.js";
 import { countFailedAuthentication, refuseIfThrottled, throttleSubject } from "./throttle-failed-auth.js";
-import { trustedIssuerOf, verifyWorkloadToken, type WorkloadIdentity } from "../workload-token.js";
+import type { TrustedIssuer } from "../../registry/trusted-issuers.js";
+import { trustedIssuerOf, verifyWorkloadToken, type VerifiedWorkloadToken, type WorkloadIdentity } from "../workload-token.js";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -43,7 +44,9 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
  * = `sub` = the client, `exp` and `jti` required, `iat` (when sent) not in
  * the future beyond the clock skew, a lifetime (exp − iat, exp − now) within
  * the configured cap, signed with the algorithm registered for the client's
- * key; a body client_id other than the assertion's subject is invalid_request. Every failure of the credentials gives the same invalid_client
+ * key; a body client_id other than the assertion's subject is invalid_request.
+ * A workload_identity client's assertion is instead a token of a trusted
+ * issuer (workloadClient), mapped to the client by (iss, sub). Every failure of the credentials gives the same invalid_client
  * answer; a request that uses two methods or none is invalid_request /
  * invalid_client. Failures are counted per (client, source) when the context
  * has an authThrottle, and a pair over its threshold is refused (429) before
@@ -161,13 +164,8 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
  * registered with that method; the issuer's replay policy decides whether the
  * token is single-use. A body client_id must name that client.
  */
-async function workloadClient(
-  ctx: IssuerContext,
-  input: ClientCredentialsInput,
-  assertion: string,
-  trusted: Parameters<typeof verifyWorkloadToken>[2],
-): Promise<AuthenticatedClient> {
-  let verified: Awaited<ReturnType<typeof verifyWorkloadToken>>;
+async function workloadClient(ctx: IssuerContext, input: ClientCredentialsInput, assertion: string, trusted: TrustedIssuer): Promise<AuthenticatedClient> {
+  let verified: VerifiedWorkloadToken;
   try {
     verified = await verifyWorkloadToken(ctx, assertion, trusted);
   } catch (err) {
