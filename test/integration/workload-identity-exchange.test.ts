@@ -19,6 +19,7 @@ import { clientCredentialsFetcher } from "../../src/token-source/client-credenti
 import { DelegatedTokenSource, tokenExchangeFetcher, type DelegatedTokenFetcher } from "../../src/token-source/delegated-token-source.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import { remoteVerifier } from "../../src/verifier/remote-verifier.js";
 import { runToEnd, killUnfinished } from "../helpers/child-process.js";
 import { callFails, connectApi, grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
 import { startWorkloadIssuer, type WorkloadIssuer } from "../helpers/workload-issuer.js";
@@ -227,6 +228,19 @@ describe("token exchange (RFC 8693): frontend → orders → ledger → audit", 
     assert.equal(second.client_id, "ledger");
     assert.deepEqual(second.act, { sub: "ledger", act: { sub: "orders" } });
     assert.equal(second.scope, "ledger.read");
+
+    // audit's verifier (keys from the JWKS over HTTP, revocations from the feed) shows the chain on the principal.
+    const verifier = remoteVerifier({ issuer: server.issuer, revocations: server.revocations! });
+    await verifier.start();
+    try {
+      const principal = await verifier.authenticate(`Bearer ${hop2.access_token}`);
+      assert.equal(principal.subject, "frontend");
+      assert.equal(principal.clientId, "ledger");
+      assert.deepEqual(principal.actors, ["ledger", "orders"]);
+      assert.deepEqual((await verifier.authenticate(`Bearer ${hop1.access_token}`)).actors, ["orders"]);
+    } finally {
+      await verifier.stop();
+    }
   });
 
   test("gRPC and Connect: ExchangeToken, then the same refusals with the right codes", async () => {
