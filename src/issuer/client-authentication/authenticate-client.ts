@@ -46,8 +46,9 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
  * the configured cap, signed with the algorithm registered for the client's
  * key; a body client_id other than the assertion's subject is invalid_request.
  * A workload_identity client's assertion is instead a token of a trusted
- * issuer (workloadClient), mapped to the client by (iss, sub). Every failure of the credentials gives the same invalid_client
- * answer; a request that uses two methods or none is invalid_request /
+ * issuer (workloadClient), mapped to the client by (iss, sub). Every failure
+ * of the credentials gives the same invalid_client answer; a request that
+ * uses two methods or none is invalid_request /
  * invalid_client. Failures are counted per (client, source) when the context
  * has an authThrottle, and a pair over its threshold is refused (429) before
  * its credentials are checked. Changes no other state: see consumeClientAssertion.
