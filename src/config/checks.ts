@@ -1,7 +1,7 @@
 // The rules that span fields, each a named check over the parsed
 // configuration. A check reports through `fail`, which names the field.
 import type { z } from "zod";
-import { GRANT_JWT_BEARER, type configSchema } from "./schema.js";
+import { GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE, type configSchema } from "./schema.js";
 import { isLoopbackHost } from "../internal/http-target.js";
 
 type Parsed = z.output<typeof configSchema>;
@@ -78,7 +78,11 @@ export function checkClients(config: Parsed, ctx: CheckContext): void {
   });
 }
 
-/** Keys inline or by an https URL (exactly one); every subject maps to a client that allows the jwt-bearer grant. */
+/**
+ * Keys inline or by an https URL (exactly one); every subject maps to a client
+ * that allows the jwt-bearer grant or authenticates with workload_identity, and
+ * every workload_identity client is the mapping of some subject.
+ */
 export function checkTrustedIssuers(config: Parsed, ctx: CheckContext): void {
   config.trustedIssuers.forEach((trusted, i) => {
     const at = ["trustedIssuers", i] as const;
@@ -96,8 +100,29 @@ export function checkTrustedIssuers(config: Parsed, ctx: CheckContext): void {
     trusted.subjects.forEach(({ clientId }, j) => {
       const client = config.clients.find((c) => c.id === clientId);
       if (client === undefined) ctx.fail([...at, "subjects", j, "clientId"], `no client "${clientId}"`);
-      if (!client.grantTypes.includes(GRANT_JWT_BEARER))
-        ctx.fail([...at, "subjects", j, "clientId"], `client "${clientId}" does not allow the jwt-bearer grant`);
+      if (!client.grantTypes.includes(GRANT_JWT_BEARER) && client.authMethod !== "workload_identity")
+        ctx.fail([...at, "subjects", j, "clientId"], `client "${clientId}" neither allows the jwt-bearer grant nor authenticates with workload_identity`);
+    });
+  });
+  config.clients.forEach((client, i) => {
+    if (client.authMethod !== "workload_identity") return;
+    const mapped = config.trustedIssuers.some((t) => t.subjects.some((s) => s.clientId === client.id));
+    if (!mapped) ctx.fail(["clients", i, "authMethod"], "workload_identity needs a trustedIssuers[].subjects entry that maps a workload to this client");
+  });
+}
+
+/** A token-exchange client says whom it may act for (tokenExchange), and may act only towards audiences it is granted. */
+export function checkTokenExchange(config: Parsed, ctx: CheckContext): void {
+  config.clients.forEach((client, i) => {
+    const exchange = client.tokenExchange;
+    if (client.grantTypes.includes(GRANT_TOKEN_EXCHANGE) && exchange === undefined) {
+      ctx.fail(["clients", i, "tokenExchange"], "is required with the token-exchange grant type: name the subjects this client may act for");
+    }
+    if (exchange === undefined) return;
+    if (!client.grantTypes.includes(GRANT_TOKEN_EXCHANGE)) ctx.fail(["clients", i, "tokenExchange"], "is used only with the token-exchange grant type");
+    exchange.audiences?.forEach((audience, j) => {
+      if (!client.grants.some((g) => g.audience === audience))
+        ctx.fail(["clients", i, "tokenExchange", "audiences", j], `"${audience}" is not one of the client's grants`);
     });
   });
 }

@@ -32,10 +32,13 @@ declare module "zod" {
 }
 
 export const SIGNING_ALGORITHMS = ["ES256", "EdDSA", "RS256"] as const;
-export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"] as const;
+export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "workload_identity"] as const;
 export const GRANT_CLIENT_CREDENTIALS = "client_credentials";
 export const GRANT_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-export const GRANT_TYPES = [GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER] as const;
+export const GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const GRANT_TYPES = [GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE] as const;
+/** What a trusted issuer's token may be presented again for: once, or until it expires. */
+export const WORKLOAD_REPLAY_POLICIES = ["single-use", "reuse-within-lifetime"] as const;
 export const DEFAULT_GRANT_ALGORITHMS = ["RS256", "PS256", "ES256", "ES384", "EdDSA"];
 const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
 
@@ -186,15 +189,30 @@ const clientId = text()
 
 /** What every client has besides its id, whatever its authentication method. */
 const clientFields = {
-  grantTypes: list(oneOf(GRANT_TYPES))
-    .default([GRANT_CLIENT_CREDENTIALS])
-    .meta({ description: "Grant types the client may use: client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer. An explicit [] allows none." }),
+  grantTypes: list(oneOf(GRANT_TYPES)).default([GRANT_CLIENT_CREDENTIALS]).meta({
+    description:
+      "Grant types the client may use: client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer, urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693; needs tokenExchange). An explicit [] allows none.",
+  }),
   grants: list(grant).default([]).meta({ description: "Audiences the client may get tokens for, each once, and the scopes it may get there." }),
   audiences: list(text()).default([]).meta({ description: "Further audience names under which this client acts as a resource server (besides its id)." }),
   introspection: flag().default(false).meta({ description: "Whether the client may introspect tokens issued for its audiences (RFC 7662)." }),
   tokenLifetimeSeconds: int(1, 86_400)
     .optional()
     .meta({ description: "Lifetime of tokens issued to this client; at most tokens.maxLifetimeSeconds.", defaultText: "tokens.lifetimeSeconds" }),
+  tokenExchange: section({
+    subjects: list(text(), "must be a non-empty list").min(1, { error: "must be a non-empty list" }).meta({
+      description: 'The subjects (sub of the subject token: the client that started the chain) this client may act for; "*" for any. Matched exactly.',
+    }),
+    audiences: list(text()).optional().meta({
+      description: "The audiences this client may ask for on someone's behalf; each one of its grants.",
+      defaultText: "every audience of its grants",
+    }),
+  })
+    .optional()
+    .meta({
+      description:
+        "Token exchange (RFC 8693) as an actor: whose tokens this client may exchange, for which audiences (a may_act policy). Required with the token-exchange grant type.",
+    }),
 };
 
 /** The discriminator of a client's shape. */
@@ -243,6 +261,12 @@ const client = z.discriminatedUnion(
       jwks: publicJwks("is required for private_key_jwt").meta({ description: "The client's public keys, a JWK Set; a private member (d, k, …) is refused." }),
       ...clientFields,
     }),
+    // No credential field: the client proves itself with a token of a trusted issuer whose subject maps to it.
+    section({
+      id: clientId,
+      authMethod: authMethod("workload_identity"),
+      ...clientFields,
+    }),
   ],
   { error: (issue) => (typeof issue.input === "object" && issue.input !== null ? `must be one of ${CLIENT_AUTH_METHODS.join(", ")}` : OBJECT) },
 );
@@ -256,10 +280,20 @@ const trustedIssuer = section({
   algorithms: list(oneOf(ASYMMETRIC_ALGORITHMS, "must be an asymmetric JWS algorithm"))
     .default([...DEFAULT_GRANT_ALGORITHMS] as (typeof ASYMMETRIC_ALGORITHMS)[number][])
     .meta({ description: "Accepted assertion algorithms (asymmetric only)." }),
+  replay: oneOf(WORKLOAD_REPLAY_POLICIES).default("single-use").meta({
+    description:
+      "single-use: each token (its jti, which is then required) is accepted once. reuse-within-lifetime: a token is accepted again until its exp (+60 s skew), jti optional; only for tokens audience-bound to this issuer and held by the workload (Kubernetes projected service-account tokens, SPIFFE JWT-SVIDs). See docs/workload-identity.md.",
+  }),
+  maxLifetimeSeconds: int(60, 86_400)
+    .default(3600)
+    .meta({ description: "Longest accepted token of this issuer, as exp − iat and as exp − now, in seconds (plus 60 s skew on exp − now)." }),
   subjects: list(
     section({
-      subject: text().meta({ description: "The assertion's sub." }),
-      clientId: text().meta({ description: "The registered client it stands for; that client must allow the jwt-bearer grant." }),
+      subject: text().meta({ description: "The token's sub (e.g. system:serviceaccount:ns:name, spiffe://domain/path)." }),
+      clientId: text().meta({
+        description:
+          "The registered client it stands for; that client must allow the jwt-bearer grant or authenticate with workload_identity (then the token is its client_assertion).",
+      }),
     }),
     "must be a non-empty list",
   )
@@ -318,6 +352,9 @@ export const configSchema = section({
     maxLifetimeSeconds: int(1, 86_400)
       .default(3600)
       .meta({ description: "Upper bound of every lifetime, the default and each client's tokenLifetimeSeconds, in seconds." }),
+    maxActorChainDepth: int(1, 16)
+      .default(4)
+      .meta({ description: "Token exchange (RFC 8693): the most actors an exchanged token may name in its nested act claim; a deeper exchange is refused." }),
   })
     .prefault({})
     .meta({ description: "Access-token lifetimes." }),
@@ -350,9 +387,10 @@ export const configSchema = section({
     .prefault({})
     .meta({ description: "Token signing keys." }),
   clients: list(client).default([]).meta({ description: "Registered clients. Each has one authMethod, which decides its credential field." }),
-  trustedIssuers: list(trustedIssuer)
-    .default([])
-    .meta({ description: "External issuers trusted for the jwt-bearer grant (RFC 7523 §2.1), e.g. a workload identity provider." }),
+  trustedIssuers: list(trustedIssuer).default([]).meta({
+    description:
+      "External issuers (workload identity: Kubernetes, SPIFFE, any OIDC issuer with a JWKS) whose tokens stand for clients: as a jwt-bearer grant (RFC 7523 §2.1) or as the client_assertion of a workload_identity client.",
+  }),
   redis: redis.optional().meta({
     description:
       "Shared state in Redis (deny-list and revocation feed, introspection cache, assertion replay, failed-authentication counts, signing keys). Exactly one of url, sentinels (with name) and cluster. Absent, and no REDIS_URL: this process's memory, one replica only.",

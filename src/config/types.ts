@@ -9,14 +9,16 @@ export {
   DEFAULT_GRANT_ALGORITHMS,
   GRANT_CLIENT_CREDENTIALS,
   GRANT_JWT_BEARER,
+  GRANT_TOKEN_EXCHANGE,
   GRANT_TYPES,
   SIGNING_ALGORITHMS,
+  WORKLOAD_REPLAY_POLICIES,
 } from "./schema.js";
 
 /** The configuration as the schema parses it (defaults applied), before the derived fields of TesseraConfig. */
 export type ParsedConfig = z.output<typeof configSchema>;
 
-/** A client as validation leaves it: one of four shapes, by authMethod, each with its own credential. */
+/** A client as validation leaves it: one of five shapes, by authMethod, each with its own credential. */
 export type ClientVariant = ParsedConfig["clients"][number];
 /** The fields that hold a client's credential; exactly one, by authMethod. */
 export type ClientCredentialField = "secretHashes" | "jwtSecret" | "jwks";
@@ -52,6 +54,10 @@ export type TlsConfig = NonNullable<ParsedConfig["http"]["tls"]>;
 export type ListenerLimits = ParsedConfig["http"]["limits"];
 /** An external issuer trusted for the jwt-bearer grant (RFC 7523 §2.1). */
 export type TrustedIssuerConfig = ParsedConfig["trustedIssuers"][number];
+/** A trusted issuer's replay policy: single-use, or reuse-within-lifetime. */
+export type WorkloadReplayPolicy = TrustedIssuerConfig["replay"];
+/** A client's token-exchange (RFC 8693) policy as an actor. */
+export type TokenExchangeConfig = NonNullable<ClientConfig["tokenExchange"]>;
 /** Shared state in Redis. */
 export type RedisConfig = NonNullable<ParsedConfig["redis"]>;
 export type RedisNodeConfig = NonNullable<RedisConfig["cluster"]>[number];

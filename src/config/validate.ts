@@ -7,6 +7,7 @@ import {
   checkLifetimes,
   checkRedisTopology,
   checkRotation,
+  checkTokenExchange,
   checkTrustedIssuers,
   type CheckContext,
 } from "./checks.js";
@@ -74,6 +75,7 @@ export function validateConfig(doc: unknown, env: EnvOverrides, resolveSecret: S
   checkListenerLimits(parsed, ctx);
   checkClients(parsed, ctx);
   checkTrustedIssuers(parsed, ctx);
+  checkTokenExchange(parsed, ctx);
   checkRedisTopology(parsed, ctx);
   checkIssuerIsExplicit(parsed, options.devMode === true, ctx);
 

@@ -6,6 +6,7 @@ import { claimedClientId, type ClientCredentialsInput } from "./client-authentic
 import type { IssuerContext } from "./issuer-context.js";
 import { refuseIfOverClientRate } from "./client-authentication/limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
+import { actClaim, type ActClaim } from "../verifier/actor-chain.js";
 
 export interface IntrospectInput {
   credentials: ClientCredentialsInput;
@@ -28,6 +29,8 @@ export type IntrospectionResult =
       readonly aud: string;
       readonly iss: string;
       readonly jti: string;
+      /** An exchanged token's actors (RFC 8693 §4.1 act), the current one outermost. */
+      readonly act?: ActClaim;
     };
 
 export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
@@ -86,6 +89,7 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
     aud: claims.aud,
     iss: claims.iss,
     jti: claims.jti,
+    ...(claims.actors.length > 0 ? { act: actClaim(claims.actors)! } : {}),
   };
   if (cache === undefined) {
     return (await ctx.denyList.isRevoked(claims.iss, claims.jti)) ? INACTIVE : result;

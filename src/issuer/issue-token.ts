@@ -1,11 +1,14 @@
-import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER } from "../config/types.js";
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from "../config/types.js";
 import { InvalidGrantError, InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
+import type { RegisteredClient } from "../registry/registered-client.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
 import { authorizeTarget, checkTargetSyntax, type TargetRequest } from "./authorize-request.js";
 import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
 import type { IssuerContext } from "./issuer-context.js";
 import { verifyJwtBearerGrant } from "./jwt-bearer-grant.js";
 import { mintAccessToken, type MintedToken } from "./mint-access-token.js";
+import { exchangeToken, TOKEN_TYPE_ACCESS_TOKEN } from "./token-exchange.js";
+import type { WorkloadIdentity } from "./workload-token.js";
 
 /** A token request, transport-neutral. */
 export interface IssueTokenInput extends TargetRequest {
@@ -13,16 +16,38 @@ export interface IssueTokenInput extends TargetRequest {
   credentials: ClientCredentialsInput;
   /** The RFC 7523 §2.1 authorization grant, for the jwt-bearer grant type. */
   assertion?: string | undefined;
+  /** Token exchange (RFC 8693 §2.1): the token the client acts on. */
+  subjectToken?: string | undefined;
+  subjectTokenType?: string | undefined;
+  actorToken?: string | undefined;
+  actorTokenType?: string | undefined;
+  requestedTokenType?: string | undefined;
 }
 
-/** The token response (RFC 6749 §5.1). */
+/** The token response (RFC 6749 §5.1), and the facts an audit record of the issuance needs. */
 export interface IssuedToken {
   readonly accessToken: string;
   readonly tokenType: "Bearer";
   readonly expiresIn: number;
   readonly scopes: readonly string[];
   readonly audience: string;
+  /** The client the token was issued to (`client_id`). */
+  readonly clientId: string;
+  /** The token's `jti`: what revokes it. */
+  readonly jti: string;
+  /** Token exchange only: RFC 8693 issued_token_type, always the access-token type. */
+  readonly issuedTokenType?: typeof TOKEN_TYPE_ACCESS_TOKEN;
+  /**
+   * The workload token that stood for the client: its client assertion
+   * (workload_identity) or its jwt-bearer grant. The audit fact
+   * "authenticated by workload token of issuer X, subject Y".
+   */
+  readonly workload?: WorkloadIdentity;
+  /** Token exchange only: on whose behalf (`sub`), through whom (`act`, the client first), from which subject token (its jti). */
+  readonly delegation?: { readonly subject: string; readonly actors: readonly string[]; readonly subjectTokenId: string };
 }
+
+const EXCHANGE_PARAMETERS = ["subjectToken", "subjectTokenType", "actorToken", "actorTokenType", "requestedTokenType"] as const;
 
 /**
  * The token endpoint: validates the request, authenticates the client,
@@ -31,6 +56,19 @@ export interface IssuedToken {
  */
 export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
   const grantType = input.grantType || GRANT_CLIENT_CREDENTIALS;
+  if (grantType === GRANT_TOKEN_EXCHANGE) {
+    if (input.assertion) throw new InvalidRequestError("assertion is not a parameter of the token-exchange grant");
+    const exchanged = await exchangeToken(ctx, input);
+    const { subject, actors, subjectTokenId } = exchanged;
+    return {
+      ...issued(exchanged.minted, exchanged.client, exchanged.workload),
+      issuedTokenType: TOKEN_TYPE_ACCESS_TOKEN,
+      delegation: { subject, actors, subjectTokenId },
+    };
+  }
+  if (EXCHANGE_PARAMETERS.some((name) => input[name] !== undefined)) {
+    throw new InvalidRequestError("subject_token, actor_token and their types are parameters of the token-exchange grant only");
+  }
   if (grantType === GRANT_JWT_BEARER) {
     if (!ctx.trustedIssuers.enabled) throw new UnsupportedGrantTypeError("the jwt-bearer grant is not enabled on this server");
     return jwtBearer(ctx, input);
@@ -46,7 +84,7 @@ export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Pr
   }
   const target = authorizeTarget(client, input);
   await consumeClientAssertion(ctx, authenticated);
-  return issued(mintAccessToken(ctx, client, target));
+  return issued(mintAccessToken(ctx, client, target), client, authenticated.workload);
 }
 
 async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
@@ -54,12 +92,21 @@ async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<Is
   const grant = await verifyJwtBearerGrant(ctx, input.assertion, input.credentials);
   const target = authorizeTarget(grant.client, input);
   if (grant.authenticated !== undefined) await consumeClientAssertion(ctx, grant.authenticated);
-  if (!(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
+  if (grant.replayKey !== undefined && !(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
     throw new InvalidGrantError("the assertion has already been used");
   }
-  return issued(mintAccessToken(ctx, grant.client, target));
+  return issued(mintAccessToken(ctx, grant.client, target), grant.client, grant.workload);
 }
 
-function issued(minted: MintedToken): IssuedToken {
-  return { accessToken: minted.accessToken, tokenType: "Bearer", expiresIn: minted.expiresIn, scopes: minted.scopes, audience: minted.audience };
+function issued(minted: MintedToken, client: RegisteredClient, workload: WorkloadIdentity | undefined): IssuedToken {
+  return {
+    accessToken: minted.accessToken,
+    tokenType: "Bearer",
+    expiresIn: minted.expiresIn,
+    scopes: minted.scopes,
+    audience: minted.audience,
+    clientId: client.id,
+    jti: minted.jti,
+    ...(workload === undefined ? {} : { workload }),
+  };
 }

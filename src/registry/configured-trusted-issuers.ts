@@ -22,6 +22,8 @@ export function configuredTrustedIssuers(configs: readonly TrustedIssuerConfig[]
       return Object.freeze({
         issuer: config.issuer,
         algorithms: Object.freeze([...config.algorithms]),
+        replay: config.replay,
+        maxLifetimeSeconds: config.maxLifetimeSeconds,
         resolveKey,
         clientFor: (subject: string) => subjects.get(subject),
       });

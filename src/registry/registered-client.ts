@@ -17,6 +17,16 @@ export interface RegisteredClient {
   readonly jwtSecret: Uint8Array | undefined;
   /** private_key_jwt: resolves the client's public key for an assertion. */
   readonly assertionKeys: JWTVerifyGetKey | undefined;
+  /** Token exchange as an actor: whose tokens it may exchange, towards which audiences. Undefined: none. */
+  readonly tokenExchange: ActorPolicy | undefined;
+}
+
+/** Whom a client may act for in a token exchange (RFC 8693), and towards which audiences. */
+export interface ActorPolicy {
+  /** Subjects (`sub` of subject tokens) it may act for; "*" matches any. */
+  readonly subjects: ReadonlySet<string>;
+  /** Audiences it may ask for on someone's behalf; undefined: every audience of its grants. */
+  readonly audiences: ReadonlySet<string> | undefined;
 }
 
 export function registeredClient(config: ClientConfig): RegisteredClient {
@@ -31,6 +41,13 @@ export function registeredClient(config: ClientConfig): RegisteredClient {
     secretDigests: (config.secretHashes ?? []).map((h) => Buffer.from(h.slice("sha256:".length), "base64url")),
     jwtSecret: config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret),
     assertionKeys: config.jwks === undefined ? undefined : createLocalJWKSet(withRegisteredAlgorithms(config.jwks)),
+    tokenExchange:
+      config.tokenExchange === undefined
+        ? undefined
+        : Object.freeze({
+            subjects: new Set(config.tokenExchange.subjects),
+            audiences: config.tokenExchange.audiences === undefined ? undefined : new Set(config.tokenExchange.audiences),
+          }),
   });
 }
 

@@ -1,11 +1,20 @@
 import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
+import type { WorkloadReplayPolicy } from "../config/types.js";
 
-/** An external issuer whose JWTs may be exchanged for tokens (RFC 7523 §2.1 jwt-bearer grant). */
+/**
+ * An external issuer (a workload identity provider) whose JWTs stand for
+ * clients: as a jwt-bearer grant (RFC 7523 §2.1), or as the client assertion
+ * of a workload_identity client.
+ */
 export interface TrustedIssuer {
   /** The issuer identifier, matched exactly against the assertion's `iss`. */
   readonly issuer: string;
   /** Accepted assertion algorithms (asymmetric only). */
   readonly algorithms: readonly string[];
+  /** single-use: each jti once (jti required); reuse-within-lifetime: the token is accepted until its exp. */
+  readonly replay: WorkloadReplayPolicy;
+  /** Longest accepted lifetime, exp − iat and exp − now, in seconds. */
+  readonly maxLifetimeSeconds: number;
   /** The verification key for an assertion's header, or undefined when none matches. */
   resolveKey(header: JWSHeaderParameters): Promise<CryptoKey | KeyObject | undefined>;
   /** The client an assertion subject stands for, if mapped. */

@@ -73,6 +73,8 @@ export function tokenServiceStreams(endpoint: string, options: TokenServiceStrea
           client: assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, new TextEncoder().encode(auth.secret), "HS256")),
           headers: {},
         };
+      case "workload_identity":
+        return { client: assertionCredentials(clientId, (await auth.token()).trim()), headers: {} };
     }
   };
 

@@ -77,6 +77,7 @@ export function connectRoutes(handlers: TokenServiceHandlers, watch: WatchHandle
       revoke: (req, ctx) => mapped(() => handlers.revoke(req, callInfo(ctx))),
       watchRevocations: (req, ctx) => mappedStream(() => watch.watchRevocations(req, { ...callInfo(ctx), signal: ctx.signal })),
       watchKeys: (req, ctx) => mappedStream(() => watch.watchKeys(req, { ...callInfo(ctx), signal: ctx.signal })),
+      exchangeToken: (req, ctx) => mapped(() => handlers.exchangeToken(req, callInfo(ctx))),
     });
     router.service(Health, {
       check: (req) => mapped(() => healthImpl.check(req)),

@@ -38,6 +38,7 @@ export function addGrpcRoutes(
     revoke: (req, call) => handlers.revoke(req, info(call)),
     watchRevocations: (req, call) => watch.watchRevocations(req, streamInfo(call)),
     watchKeys: (req, call) => watch.watchKeys(req, streamInfo(call)),
+    exchangeToken: (req, call) => handlers.exchangeToken(req, info(call)),
   });
   server.addService(token.definition, token.implementation);
   const healthImpl = healthHandlers(health);

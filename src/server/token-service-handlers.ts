@@ -1,6 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   ClientCredentials,
+  ExchangeTokenRequest,
+  ExchangeTokenResponseSchema,
   GetJwksResponseSchema,
   IntrospectRequest,
   IntrospectResponseSchema,
@@ -10,7 +12,9 @@ import type {
   RevokeResponseSchema,
 } from "../../gen/tessera/v1/token_service_pb.js";
 import type { ClientCredentialsInput } from "../issuer/client-authentication/client-credentials-input.js";
+import { GRANT_TOKEN_EXCHANGE } from "../config/types.js";
 import { InvalidRequestError } from "../errors/tessera-error.js";
+import { actorChain } from "../verifier/actor-chain.js";
 import { parseBasicAuthorization, soleAuthorization } from "../issuer/client-authentication/client-credentials-input.js";
 import { getJwks } from "../issuer/get-jwks.js";
 import { introspectToken } from "../issuer/introspect-token.js";
@@ -109,11 +113,35 @@ export function tokenServiceHandlers(ctx: IssuerContext) {
         aud: result.aud,
         iss: result.iss,
         jti: result.jti,
+        actors: [...actorChain(result.act)],
       };
     },
 
     async getJwks(): Promise<MessageInitShape<typeof GetJwksResponseSchema>> {
       return jwksMessage(ctx);
+    },
+
+    async exchangeToken(req: ExchangeTokenRequest, call: CallInfo): Promise<MessageInitShape<typeof ExchangeTokenResponseSchema>> {
+      const issued = await issueToken(ctx, {
+        grantType: GRANT_TOKEN_EXCHANGE,
+        credentials: credentialsOf(req.client, call),
+        subjectToken: opt(req.subjectToken),
+        subjectTokenType: opt(req.subjectTokenType),
+        actorToken: opt(req.actorToken),
+        actorTokenType: opt(req.actorTokenType),
+        requestedTokenType: opt(req.requestedTokenType),
+        resource: opt(req.resource),
+        audience: opt(req.audience),
+        scopes: req.scopes,
+      });
+      return {
+        accessToken: issued.accessToken,
+        issuedTokenType: issued.issuedTokenType ?? "",
+        tokenType: issued.tokenType,
+        expiresIn: BigInt(issued.expiresIn),
+        scopes: [...issued.scopes],
+        audience: issued.audience,
+      };
     },
 
     async revoke(req: RevokeRequest, call: CallInfo): Promise<MessageInitShape<typeof RevokeResponseSchema>> {

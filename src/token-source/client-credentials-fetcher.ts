@@ -12,7 +12,14 @@ export type ClientAuthentication =
   /** RFC 7523: an assertion signed with the client's private key (no shared secret). */
   | { method: "private_key_jwt"; key: CryptoKey | KeyObject; alg: string; kid?: string }
   /** RFC 7523: an assertion signed with the client secret (HS256). */
-  | { method: "client_secret_jwt"; secret: string };
+  | { method: "client_secret_jwt"; secret: string }
+  /**
+   * A workload token of a trusted issuer (Kubernetes projected service-account
+   * token, SPIFFE JWT-SVID) as the client assertion: no secret. `token` is
+   * called for every request, so that a rotated token is picked up (read the
+   * projected file or ask the Workload API there).
+   */
+  | { method: "workload_identity"; token: () => string | Promise<string> };
 
 /** Options of clientCredentialsFetcher. */
 export interface ClientCredentialsFetcherOptions {
@@ -40,22 +47,17 @@ function isAbsoluteUri(value: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value);
 }
 
+/** Posts a token request with the client's authentication; resolves the token or rejects with a TesseraError. */
+export type TokenRequestPoster = (params: URLSearchParams) => Promise<FetchedToken>;
+
 /**
- * Fetches tokens from an OAuth 2.0 token endpoint with the client_credentials
- * grant (Tessera's, or any RFC 6749 server). The endpoint must be https, or
- * http to a loopback host, unless `allowInsecure`. A network failure or a 5xx
- * is TemporarilyUnavailableError (UNAVAILABLE to the caller), its message
- * naming the endpoint (never credentials) and the reason, the original error
- * as its `cause`; an OAuth error is mapped to the same error classes the
- * server uses.
- *
- * @example
- * const source = new TokenSource({ fetch: clientCredentialsFetcher({
- *   tokenEndpoint: "http://127.0.0.1:8080/oauth2/token", clientId: "tasks",
- *   auth: { method: "client_secret_basic", secret: process.env.TASKS_SECRET! } }) });
+ * The token endpoint of `options`, checked (https, or http to loopback unless
+ * allowInsecure), as a function that adds the client's authentication to a
+ * request's parameters, posts it and reads the token response. Shared by the
+ * client_credentials and token-exchange fetchers.
  */
-export function clientCredentialsFetcher(options: ClientCredentialsFetcherOptions): TokenFetcher {
-  const endpoint = checkedTransportUrl(options.tokenEndpoint, "client credentials", options.allowInsecure === true);
+export function tokenRequestPoster(options: ClientCredentialsFetcherOptions, purpose: string): TokenRequestPoster {
+  const endpoint = checkedTransportUrl(options.tokenEndpoint, purpose, options.allowInsecure === true);
   const where = printableUrl(endpoint);
   const issuer = options.issuer ?? options.tokenEndpoint.replace(/\/oauth2\/token$/, "");
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -63,11 +65,7 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
 
   const assertion = (key: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string) => signClientAssertion(options.clientId, issuer, key, alg, kid);
 
-  return async ({ audience, scopes }): Promise<FetchedToken> => {
-    const params = new URLSearchParams({ grant_type: "client_credentials" });
-    const target = options.audienceParameter ?? (isAbsoluteUri(audience) ? "resource" : "audience");
-    params.set(target, audience);
-    if (scopes.length > 0) params.set("scope", scopes.join(" "));
+  return async (params): Promise<FetchedToken> => {
     const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
     const auth = options.auth;
     switch (auth.method) {
@@ -85,6 +83,10 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
       case "client_secret_jwt":
         params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
         params.set("client_assertion", await assertion(hmacKey!, "HS256"));
+        break;
+      case "workload_identity":
+        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
+        params.set("client_assertion", (await auth.token()).trim());
         break;
     }
 
@@ -112,5 +114,39 @@ export function clientCredentialsFetcher(options: ClientCredentialsFetcherOption
       throw new TemporarilyUnavailableError(`the token service at ${where} answered a malformed token response`);
     }
     return { accessToken, expiresIn };
+  };
+}
+
+/** Sets resource (an absolute URI) or audience, and scope, on a token request. */
+export function setTarget(
+  params: URLSearchParams,
+  options: Pick<ClientCredentialsFetcherOptions, "audienceParameter">,
+  audience: string,
+  scopes: readonly string[],
+): void {
+  params.set(options.audienceParameter ?? (isAbsoluteUri(audience) ? "resource" : "audience"), audience);
+  if (scopes.length > 0) params.set("scope", scopes.join(" "));
+}
+
+/**
+ * Fetches tokens from an OAuth 2.0 token endpoint with the client_credentials
+ * grant (Tessera's, or any RFC 6749 server). The endpoint must be https, or
+ * http to a loopback host, unless `allowInsecure`. A network failure or a 5xx
+ * is TemporarilyUnavailableError (UNAVAILABLE to the caller), its message
+ * naming the endpoint (never credentials) and the reason, the original error
+ * as its `cause`; an OAuth error is mapped to the same error classes the
+ * server uses.
+ *
+ * @example
+ * const source = new TokenSource({ fetch: clientCredentialsFetcher({
+ *   tokenEndpoint: "http://127.0.0.1:8080/oauth2/token", clientId: "tasks",
+ *   auth: { method: "client_secret_basic", secret: process.env.TASKS_SECRET! } }) });
+ */
+export function clientCredentialsFetcher(options: ClientCredentialsFetcherOptions): TokenFetcher {
+  const post = tokenRequestPoster(options, "client credentials");
+  return ({ audience, scopes }) => {
+    const params = new URLSearchParams({ grant_type: "client_credentials" });
+    setTarget(params, options, audience, scopes);
+    return post(params);
   };
 }

@@ -13,6 +13,12 @@ export interface AccessTokenClaims {
   readonly clientId: string;
   /** The scopes, split from the space-separated `scope` claim. */
   readonly scopes: readonly string[];
+  /**
+   * The delegation chain of an exchanged token (RFC 8693 §4.1 `act`): the
+   * current actor first (it is also `clientId`), then the prior ones. Empty
+   * when the client acts for itself.
+   */
+  readonly actors: readonly string[];
   /** The raw claim set, for handlers that need more. */
   readonly raw: Readonly<Record<string, unknown>>;
 }

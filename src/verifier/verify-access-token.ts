@@ -3,6 +3,7 @@ import { InvalidTokenError } from "../errors/tessera-error.js";
 import type { Clock } from "../internal/clock.js";
 import { decodeAccessTokenJws, verifyAccessTokenJws, type DecodedJws } from "../keys/jws.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
+import { actorChain } from "./actor-chain.js";
 
 /** Finds the verification key for an exact `kid`; resolves undefined when no such key is known. */
 export type VerificationKeyResolver = (kid: string, alg: string) => Promise<CryptoKey | KeyObject | undefined>;
@@ -78,6 +79,8 @@ function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
     reject("the token must have exactly one audience");
   }
   if (scope !== undefined && typeof scope !== "string") reject("the token's scope claim is malformed");
+  const actors = actorChain(payload.act);
+  if (actors.length > 0 && actors[0] !== clientId) reject("the token's current actor is not its client");
   return Object.freeze({
     iss: iss as string,
     sub,
@@ -89,6 +92,7 @@ function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
     kid,
     clientId,
     scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s.length > 0) : []),
+    actors,
     raw: Object.freeze({ ...payload }),
   });
 }

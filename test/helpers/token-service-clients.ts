@@ -7,6 +7,8 @@ import {
   AuthErrorDetailSchema,
   TokenService,
   type AuthErrorDetail,
+  type ExchangeTokenRequestSchema,
+  type ExchangeTokenResponse,
   type GetJwksResponse,
   type IntrospectRequestSchema,
   type IntrospectResponse,
@@ -35,6 +37,7 @@ export interface TokenServiceApi {
   introspect(req: MessageInitShape<typeof IntrospectRequestSchema>, authorization?: string): Promise<IntrospectResponse>;
   getJwks(): Promise<GetJwksResponse>;
   revoke(req: MessageInitShape<typeof RevokeRequestSchema>, authorization?: string): Promise<RevokeResponse>;
+  exchangeToken(req: MessageInitShape<typeof ExchangeTokenRequestSchema>, authorization?: string): Promise<ExchangeTokenResponse>;
   healthCheck(service: string): Promise<HealthCheckResponse>;
   /** Normalizes an error thrown by this api; fails when it is not this library's RPC error. */
   callError(err: unknown): CallError;
@@ -56,6 +59,7 @@ export function grpcJsApi(address: string, name = "grpc-js → grpc listener"): 
     introspect: (req, authorization) => token.unary("introspect", req, { metadata: headersOf(authorization) }),
     getJwks: () => token.unary("getJwks", {}),
     revoke: (req, authorization) => token.unary("revoke", req, { metadata: headersOf(authorization) }),
+    exchangeToken: (req, authorization) => token.unary("exchangeToken", req, { metadata: headersOf(authorization) }),
     healthCheck: (service) => health.unary("check", { service }),
     callError(err) {
       if (!isServiceError(err)) throw new Error(`not a grpc-js ServiceError: ${String(err)}`);
@@ -102,6 +106,7 @@ export function connectApi(baseUrl: string, kind: ConnectKind, options: { name?:
     introspect: (req, authorization) => token.introspect(req, { headers: headersOf(authorization) }),
     getJwks: () => token.getJwks({}),
     revoke: (req, authorization) => token.revoke(req, { headers: headersOf(authorization) }),
+    exchangeToken: (req, authorization) => token.exchangeToken(req, { headers: headersOf(authorization) }),
     healthCheck: (service) => health.check({ service }),
     callError(err) {
       if (!(err instanceof ConnectError)) throw new Error(`not a ConnectError: ${String(err)}`);

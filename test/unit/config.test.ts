@@ -87,7 +87,7 @@ describe("validateConfig: defaults", () => {
     const c = validate({});
     assert.deepEqual(c.http, { host: "127.0.0.1", port: 8080, limits: LIMITS });
     assert.deepEqual(c.grpc, { host: "127.0.0.1", port: 9090, limits: LIMITS, reflection: true });
-    assert.deepEqual(c.tokens, { lifetimeSeconds: 300, maxLifetimeSeconds: 3600 });
+    assert.deepEqual(c.tokens, { lifetimeSeconds: 300, maxLifetimeSeconds: 3600, maxActorChainDepth: 4 });
     assert.deepEqual(c.signing, { algorithm: "ES256", rotation: { periodSeconds: 604800, leadTimeSeconds: 3600, checkIntervalSeconds: 60 } });
     assert.equal(c.issuer, "http://127.0.0.1:8080");
     assert.deepEqual(c.clients, []);
@@ -102,7 +102,7 @@ describe("validateConfig: defaults", () => {
   });
 
   test("a default lifetime above a lowered maximum is capped to the maximum", () => {
-    assert.deepEqual(validate({ tokens: { maxLifetimeSeconds: 120 } }).tokens, { lifetimeSeconds: 120, maxLifetimeSeconds: 120 });
+    assert.deepEqual(validate({ tokens: { maxLifetimeSeconds: 120 } }).tokens, { lifetimeSeconds: 120, maxLifetimeSeconds: 120, maxActorChainDepth: 4 });
   });
 
   test("client defaults: client_credentials only, no extra audiences, no introspection", () => {

@@ -16,6 +16,7 @@ import { localKeySet } from "../../src/keys/local-key-set.js";
 import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
 import { verifyAccessToken, type VerificationKeyResolver, type VerifyAccessTokenOptions } from "../../src/verifier/verify-access-token.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
+import { prng } from "../helpers/prng.js";
 
 const CORPUS_SIZE = 10_500;
 const SEED = 0x7e55e4a;
@@ -25,17 +26,6 @@ const TOLERANCE = 30;
 const clock = new FrozenClock();
 const NOW = clock.seconds();
 
-/** mulberry32: a small seeded PRNG, so that the corpus is the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const chance = (p: number) => random() < p;

@@ -205,10 +205,11 @@ describe("rule resolution: contradictory rules are startup errors", () => {
 });
 
 describe("tessera.v1.TokenService (generated descriptors)", () => {
-  test("IssueToken and GetJwks are public; Introspect, Revoke and the watch streams authenticate the client", () => {
+  test("IssueToken, ExchangeToken and GetJwks are public (client credentials travel in the request); Introspect, Revoke and the watch streams authenticate the client", () => {
     const rules = authRulesOf(TokenService);
     assert.deepEqual(Object.fromEntries([...rules].map(([name, r]) => [name, r.kind])), {
       IssueToken: "public",
+      ExchangeToken: "public",
       GetJwks: "public",
       Introspect: "client_authentication",
       Revoke: "client_authentication",

@@ -11,13 +11,15 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_service.proto.
  */
 export const file_tessera_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEidgoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSHQoVY2xpZW50X2Fzc2VydGlvbl90eXBlGAMgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YBCABKAkinQEKEUlzc3VlVG9rZW5SZXF1ZXN0EhIKCmdyYW50X3R5cGUYASABKAkSLQoGY2xpZW50GAIgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxIQCghyZXNvdXJjZRgDIAEoCRIQCghhdWRpZW5jZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEQoJYXNzZXJ0aW9uGAYgASgJInQKEklzc3VlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCSJqChFJbnRyb3NwZWN0UmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg0KBXRva2VuGAIgASgJEhcKD3Rva2VuX3R5cGVfaGludBgDIAEoCSK1AQoSSW50cm9zcGVjdFJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBINCgVzY29wZRgCIAEoCRIRCgljbGllbnRfaWQYAyABKAkSEgoKdG9rZW5fdHlwZRgEIAEoCRILCgNleHAYBSABKAMSCwoDaWF0GAYgASgDEgsKA25iZhgHIAEoAxILCgNzdWIYCCABKAkSCwoDYXVkGAkgASgJEgsKA2lzcxgKIAEoCRILCgNqdGkYCyABKAkiEAoOR2V0Sndrc1JlcXVlc3QiSgoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIkCgRrZXlzGAIgAygLMhYudGVzc2VyYS52MS5Kc29uV2ViS2V5InkKCkpzb25XZWJLZXkSCwoDa2lkGAEgASgJEgsKA2t0eRgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJImYKDVJldm9rZVJlcXVlc3QSLQoGY2xpZW50GAEgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxINCgV0b2tlbhgCIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAyABKAkiEAoOUmV2b2tlUmVzcG9uc2UibwoPQXV0aEVycm9yRGV0YWlsEg0KBWVycm9yGAEgASgJEhkKEWVycm9yX2Rlc2NyaXB0aW9uGAIgASgJEhcKD3JlcXVpcmVkX3Njb3BlcxgDIAMoCRIZChFyZXF1aXJlZF9hdWRpZW5jZRgEIAEoCSJYChdXYXRjaFJldm9jYXRpb25zUmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg4KBmN1cnNvchgCIAEoCSKVAQoYV2F0Y2hSZXZvY2F0aW9uc1Jlc3BvbnNlEg0KBXJlc2V0GAEgASgIEisKC3Jldm9jYXRpb25zGAIgAygLMhYudGVzc2VyYS52MS5SZXZvY2F0aW9uEg4KBnN5bmNlZBgDIAEoCBIOCgZjdXJzb3IYBCABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAUgASgNIpwBCgpSZXZvY2F0aW9uEiwKBXRva2VuGAEgASgLMhsudGVzc2VyYS52MS5Ub2tlblJldm9jYXRpb25IABIoCgNrZXkYAiABKAsyGS50ZXNzZXJhLnYxLktleVJldm9jYXRpb25IABIuCgZjbGllbnQYAyABKAsyHC50ZXNzZXJhLnYxLkNsaWVudFJldm9jYXRpb25IAEIGCgRraW5kIkIKD1Rva2VuUmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDanRpGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiQAoNS2V5UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDa2lkGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiYAoQQ2xpZW50UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSEQoJY2xpZW50X2lkGAIgASgJEhUKDWlzc3VlZF9iZWZvcmUYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAyJBChBXYXRjaEtleXNSZXF1ZXN0Ei0KBmNsaWVudBgBIAEoCzIdLnRlc3NlcmEudjEuQ2xpZW50Q3JlZGVudGlhbHMicwoRV2F0Y2hLZXlzUmVzcG9uc2USKQoEandrcxgBIAEoCzIbLnRlc3NlcmEudjEuR2V0Sndrc1Jlc3BvbnNlEhQKDHJldm9rZWRfa2lkcxgCIAMoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0yigQKDFRva2VuU2VydmljZRJTCgpJc3N1ZVRva2VuEh0udGVzc2VyYS52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlc3BvbnNlIgbi4BgCCAESUwoKSW50cm9zcGVjdBIdLnRlc3NlcmEudjEuSW50cm9zcGVjdFJlcXVlc3QaHi50ZXNzZXJhLnYxLkludHJvc3BlY3RSZXNwb25zZSIG4uAYAigBEkoKB0dldEp3a3MSGi50ZXNzZXJhLnYxLkdldEp3a3NSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRKd2tzUmVzcG9uc2UiBuLgGAIIARJHCgZSZXZva2USGS50ZXNzZXJhLnYxLlJldm9rZVJlcXVlc3QaGi50ZXNzZXJhLnYxLlJldm9rZVJlc3BvbnNlIgbi4BgCKAESZwoQV2F0Y2hSZXZvY2F0aW9ucxIjLnRlc3NlcmEudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaJC50ZXNzZXJhLnYxLldhdGNoUmV2b2NhdGlvbnNSZXNwb25zZSIG4uAYAigBMAESUgoJV2F0Y2hLZXlzEhwudGVzc2VyYS52MS5XYXRjaEtleXNSZXF1ZXN0Gh0udGVzc2VyYS52MS5XYXRjaEtleXNSZXNwb25zZSIG4uAYAigBMAFiBnByb3RvMw", [file_tessera_v1_options]);
+  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEidgoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSHQoVY2xpZW50X2Fzc2VydGlvbl90eXBlGAMgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YBCABKAkinQEKEUlzc3VlVG9rZW5SZXF1ZXN0EhIKCmdyYW50X3R5cGUYASABKAkSLQoGY2xpZW50GAIgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxIQCghyZXNvdXJjZRgDIAEoCRIQCghhdWRpZW5jZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEQoJYXNzZXJ0aW9uGAYgASgJInQKEklzc3VlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCSJqChFJbnRyb3NwZWN0UmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg0KBXRva2VuGAIgASgJEhcKD3Rva2VuX3R5cGVfaGludBgDIAEoCSLFAQoSSW50cm9zcGVjdFJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBINCgVzY29wZRgCIAEoCRIRCgljbGllbnRfaWQYAyABKAkSEgoKdG9rZW5fdHlwZRgEIAEoCRILCgNleHAYBSABKAMSCwoDaWF0GAYgASgDEgsKA25iZhgHIAEoAxILCgNzdWIYCCABKAkSCwoDYXVkGAkgASgJEgsKA2lzcxgKIAEoCRILCgNqdGkYCyABKAkSDgoGYWN0b3JzGAwgAygJIhAKDkdldEp3a3NSZXF1ZXN0IkoKD0dldEp3a3NSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkSJAoEa2V5cxgCIAMoCzIWLnRlc3NlcmEudjEuSnNvbldlYktleSJ5CgpKc29uV2ViS2V5EgsKA2tpZBgBIAEoCRILCgNrdHkYAiABKAkSCwoDYWxnGAMgASgJEgsKA3VzZRgEIAEoCRILCgNjcnYYBSABKAkSCQoBeBgGIAEoCRIJCgF5GAcgASgJEgkKAW4YCCABKAkSCQoBZRgJIAEoCSJmCg1SZXZva2VSZXF1ZXN0Ei0KBmNsaWVudBgBIAEoCzIdLnRlc3NlcmEudjEuQ2xpZW50Q3JlZGVudGlhbHMSDQoFdG9rZW4YAiABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAMgASgJIhAKDlJldm9rZVJlc3BvbnNlIvkBChRFeGNoYW5nZVRva2VuUmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEhUKDXN1YmplY3RfdG9rZW4YAiABKAkSGgoSc3ViamVjdF90b2tlbl90eXBlGAMgASgJEhMKC2FjdG9yX3Rva2VuGAQgASgJEhgKEGFjdG9yX3Rva2VuX3R5cGUYBSABKAkSHAoUcmVxdWVzdGVkX3Rva2VuX3R5cGUYBiABKAkSEAoIcmVzb3VyY2UYByABKAkSEAoIYXVkaWVuY2UYCCABKAkSDgoGc2NvcGVzGAkgAygJIpIBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhkKEWlzc3VlZF90b2tlbl90eXBlGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSEgoKZXhwaXJlc19pbhgEIAEoAxIOCgZzY29wZXMYBSADKAkSEAoIYXVkaWVuY2UYBiABKAkibwoPQXV0aEVycm9yRGV0YWlsEg0KBWVycm9yGAEgASgJEhkKEWVycm9yX2Rlc2NyaXB0aW9uGAIgASgJEhcKD3JlcXVpcmVkX3Njb3BlcxgDIAMoCRIZChFyZXF1aXJlZF9hdWRpZW5jZRgEIAEoCSJYChdXYXRjaFJldm9jYXRpb25zUmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg4KBmN1cnNvchgCIAEoCSKVAQoYV2F0Y2hSZXZvY2F0aW9uc1Jlc3BvbnNlEg0KBXJlc2V0GAEgASgIEisKC3Jldm9jYXRpb25zGAIgAygLMhYudGVzc2VyYS52MS5SZXZvY2F0aW9uEg4KBnN5bmNlZBgDIAEoCBIOCgZjdXJzb3IYBCABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAUgASgNIpwBCgpSZXZvY2F0aW9uEiwKBXRva2VuGAEgASgLMhsudGVzc2VyYS52MS5Ub2tlblJldm9jYXRpb25IABIoCgNrZXkYAiABKAsyGS50ZXNzZXJhLnYxLktleVJldm9jYXRpb25IABIuCgZjbGllbnQYAyABKAsyHC50ZXNzZXJhLnYxLkNsaWVudFJldm9jYXRpb25IAEIGCgRraW5kIkIKD1Rva2VuUmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDanRpGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiQAoNS2V5UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDa2lkGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiYAoQQ2xpZW50UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSEQoJY2xpZW50X2lkGAIgASgJEhUKDWlzc3VlZF9iZWZvcmUYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAyJBChBXYXRjaEtleXNSZXF1ZXN0Ei0KBmNsaWVudBgBIAEoCzIdLnRlc3NlcmEudjEuQ2xpZW50Q3JlZGVudGlhbHMicwoRV2F0Y2hLZXlzUmVzcG9uc2USKQoEandrcxgBIAEoCzIbLnRlc3NlcmEudjEuR2V0Sndrc1Jlc3BvbnNlEhQKDHJldm9rZWRfa2lkcxgCIAMoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0y6AQKDFRva2VuU2VydmljZRJTCgpJc3N1ZVRva2VuEh0udGVzc2VyYS52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlc3BvbnNlIgbi4BgCCAESUwoKSW50cm9zcGVjdBIdLnRlc3NlcmEudjEuSW50cm9zcGVjdFJlcXVlc3QaHi50ZXNzZXJhLnYxLkludHJvc3BlY3RSZXNwb25zZSIG4uAYAigBEkoKB0dldEp3a3MSGi50ZXNzZXJhLnYxLkdldEp3a3NSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRKd2tzUmVzcG9uc2UiBuLgGAIIARJHCgZSZXZva2USGS50ZXNzZXJhLnYxLlJldm9rZVJlcXVlc3QaGi50ZXNzZXJhLnYxLlJldm9rZVJlc3BvbnNlIgbi4BgCKAESZwoQV2F0Y2hSZXZvY2F0aW9ucxIjLnRlc3NlcmEudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaJC50ZXNzZXJhLnYxLldhdGNoUmV2b2NhdGlvbnNSZXNwb25zZSIG4uAYAigBMAESUgoJV2F0Y2hLZXlzEhwudGVzc2VyYS52MS5XYXRjaEtleXNSZXF1ZXN0Gh0udGVzc2VyYS52MS5XYXRjaEtleXNSZXNwb25zZSIG4uAYAigBMAESXAoNRXhjaGFuZ2VUb2tlbhIgLnRlc3NlcmEudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QaIS50ZXNzZXJhLnYxLkV4Y2hhbmdlVG9rZW5SZXNwb25zZSIG4uAYAggBYgZwcm90bzM", [file_tessera_v1_options]);
 
 /**
  * ClientCredentials authenticates an OAuth client (RFC 6749 section 2.3).
  * Send either client_id + client_secret, or client_assertion_type +
  * client_assertion (RFC 7523 section 2.2), or neither and an
- * `authorization: Basic` header. Exactly one method per request.
+ * `authorization: Basic` header. Exactly one method per request. A
+ * workload_identity client sends a token of a trusted workload issuer
+ * (Kubernetes service-account token, SPIFFE JWT-SVID) as client_assertion.
  *
  * @generated from message tessera.v1.ClientCredentials
  */
@@ -45,7 +47,7 @@ export type ClientCredentials = Message<"tessera.v1.ClientCredentials"> & {
 
   /**
    * A JWT signed with the client's key (private_key_jwt) or secret
-   * (client_secret_jwt).
+   * (client_secret_jwt), or a trusted issuer's token (workload_identity).
    *
    * @generated from field: string client_assertion = 4;
    */
@@ -259,6 +261,14 @@ export type IntrospectResponse = Message<"tessera.v1.IntrospectResponse"> & {
    * @generated from field: string jti = 11;
    */
   jti: string;
+
+  /**
+   * For an exchanged token (RFC 8693 act claim): the actors, the current one
+   * (client_id) first, then the prior ones.
+   *
+   * @generated from field: repeated string actors = 12;
+   */
+  actors: string[];
 };
 
 /**
@@ -414,6 +424,138 @@ export const RevokeResponseSchema: GenMessage<RevokeResponse> = /*@__PURE__*/
   messageDesc(file_tessera_v1_token_service, 9);
 
 /**
+ * @generated from message tessera.v1.ExchangeTokenRequest
+ */
+export type ExchangeTokenRequest = Message<"tessera.v1.ExchangeTokenRequest"> & {
+  /**
+   * The actor's client authentication (or an `authorization: Basic` header).
+   *
+   * @generated from field: tessera.v1.ClientCredentials client = 1;
+   */
+  client?: ClientCredentials | undefined;
+
+  /**
+   * An access token of this issuer that was issued to the actor.
+   *
+   * @generated from field: string subject_token = 2;
+   */
+  subjectToken: string;
+
+  /**
+   * "urn:ietf:params:oauth:token-type:access_token".
+   *
+   * @generated from field: string subject_token_type = 3;
+   */
+  subjectTokenType: string;
+
+  /**
+   * Optional: an access token of this issuer issued to the actor itself.
+   *
+   * @generated from field: string actor_token = 4;
+   */
+  actorToken: string;
+
+  /**
+   * "urn:ietf:params:oauth:token-type:access_token" when actor_token is set.
+   *
+   * @generated from field: string actor_token_type = 5;
+   */
+  actorTokenType: string;
+
+  /**
+   * Optional: "urn:ietf:params:oauth:token-type:access_token", the only type
+   * issued.
+   *
+   * @generated from field: string requested_token_type = 6;
+   */
+  requestedTokenType: string;
+
+  /**
+   * The resource indicator (RFC 8707) of the service to call.
+   *
+   * @generated from field: string resource = 7;
+   */
+  resource: string;
+
+  /**
+   * Alias of resource; any registered audience name.
+   *
+   * @generated from field: string audience = 8;
+   */
+  audience: string;
+
+  /**
+   * The requested scopes. Empty: every scope that both the actor's grant for
+   * the audience and the subject token hold.
+   *
+   * @generated from field: repeated string scopes = 9;
+   */
+  scopes: string[];
+};
+
+/**
+ * Describes the message tessera.v1.ExchangeTokenRequest.
+ * Use `create(ExchangeTokenRequestSchema)` to create a new message.
+ */
+export const ExchangeTokenRequestSchema: GenMessage<ExchangeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 10);
+
+/**
+ * @generated from message tessera.v1.ExchangeTokenResponse
+ */
+export type ExchangeTokenResponse = Message<"tessera.v1.ExchangeTokenResponse"> & {
+  /**
+   * The RFC 9068 JWT access token: `sub` the subject token's, `act` naming
+   * the actor chain.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * "urn:ietf:params:oauth:token-type:access_token".
+   *
+   * @generated from field: string issued_token_type = 2;
+   */
+  issuedTokenType: string;
+
+  /**
+   * Always "Bearer".
+   *
+   * @generated from field: string token_type = 3;
+   */
+  tokenType: string;
+
+  /**
+   * Seconds until the token expires; never past the subject token's exp.
+   *
+   * @generated from field: int64 expires_in = 4;
+   */
+  expiresIn: bigint;
+
+  /**
+   * The scopes the token carries.
+   *
+   * @generated from field: repeated string scopes = 5;
+   */
+  scopes: string[];
+
+  /**
+   * The audience the token was issued for.
+   *
+   * @generated from field: string audience = 6;
+   */
+  audience: string;
+};
+
+/**
+ * Describes the message tessera.v1.ExchangeTokenResponse.
+ * Use `create(ExchangeTokenResponseSchema)` to create a new message.
+ */
+export const ExchangeTokenResponseSchema: GenMessage<ExchangeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 11);
+
+/**
  * AuthErrorDetail rides in the error details of every failed call
  * (google.rpc.Status details, Connect error details), so that a client can act
  * on the OAuth error code.
@@ -459,7 +601,7 @@ export type AuthErrorDetail = Message<"tessera.v1.AuthErrorDetail"> & {
  * Use `create(AuthErrorDetailSchema)` to create a new message.
  */
 export const AuthErrorDetailSchema: GenMessage<AuthErrorDetail> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 10);
+  messageDesc(file_tessera_v1_token_service, 12);
 
 /**
  * @generated from message tessera.v1.WatchRevocationsRequest
@@ -488,7 +630,7 @@ export type WatchRevocationsRequest = Message<"tessera.v1.WatchRevocationsReques
  * Use `create(WatchRevocationsRequestSchema)` to create a new message.
  */
 export const WatchRevocationsRequestSchema: GenMessage<WatchRevocationsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 11);
+  messageDesc(file_tessera_v1_token_service, 13);
 
 /**
  * WatchRevocationsResponse is one batch of the stream. A snapshot may span
@@ -545,7 +687,7 @@ export type WatchRevocationsResponse = Message<"tessera.v1.WatchRevocationsRespo
  * Use `create(WatchRevocationsResponseSchema)` to create a new message.
  */
 export const WatchRevocationsResponseSchema: GenMessage<WatchRevocationsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 12);
+  messageDesc(file_tessera_v1_token_service, 14);
 
 /**
  * Revocation is one entry of the deny-list. Each kind names the issuer whose
@@ -583,7 +725,7 @@ export type Revocation = Message<"tessera.v1.Revocation"> & {
  * Use `create(RevocationSchema)` to create a new message.
  */
 export const RevocationSchema: GenMessage<Revocation> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 13);
+  messageDesc(file_tessera_v1_token_service, 15);
 
 /**
  * TokenRevocation: the token (iss, jti) is revoked (RFC 7009).
@@ -615,7 +757,7 @@ export type TokenRevocation = Message<"tessera.v1.TokenRevocation"> & {
  * Use `create(TokenRevocationSchema)` to create a new message.
  */
 export const TokenRevocationSchema: GenMessage<TokenRevocation> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 14);
+  messageDesc(file_tessera_v1_token_service, 16);
 
 /**
  * KeyRevocation: every token signed with this key is refused (emergency key
@@ -648,7 +790,7 @@ export type KeyRevocation = Message<"tessera.v1.KeyRevocation"> & {
  * Use `create(KeyRevocationSchema)` to create a new message.
  */
 export const KeyRevocationSchema: GenMessage<KeyRevocation> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 15);
+  messageDesc(file_tessera_v1_token_service, 17);
 
 /**
  * ClientRevocation: every token of the client issued before `issued_before`
@@ -688,7 +830,7 @@ export type ClientRevocation = Message<"tessera.v1.ClientRevocation"> & {
  * Use `create(ClientRevocationSchema)` to create a new message.
  */
 export const ClientRevocationSchema: GenMessage<ClientRevocation> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 16);
+  messageDesc(file_tessera_v1_token_service, 18);
 
 /**
  * @generated from message tessera.v1.WatchKeysRequest
@@ -707,7 +849,7 @@ export type WatchKeysRequest = Message<"tessera.v1.WatchKeysRequest"> & {
  * Use `create(WatchKeysRequestSchema)` to create a new message.
  */
 export const WatchKeysRequestSchema: GenMessage<WatchKeysRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 17);
+  messageDesc(file_tessera_v1_token_service, 19);
 
 /**
  * WatchKeysResponse is the whole published key set: the first message on
@@ -746,7 +888,7 @@ export type WatchKeysResponse = Message<"tessera.v1.WatchKeysResponse"> & {
  * Use `create(WatchKeysResponseSchema)` to create a new message.
  */
 export const WatchKeysResponseSchema: GenMessage<WatchKeysResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_service, 18);
+  messageDesc(file_tessera_v1_token_service, 20);
 
 /**
  * TokenService issues, introspects and revokes RFC 9068 access tokens and
@@ -829,6 +971,19 @@ export const TokenService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchKeysRequestSchema;
     output: typeof WatchKeysResponseSchema;
+  },
+  /**
+   * ExchangeToken is token exchange (RFC 8693) for delegation: the
+   * authenticated client (the actor) presents an access token it received
+   * (the subject token) and gets a token for another audience on the
+   * subject's behalf, with an `act` claim naming it. Scopes only shrink.
+   *
+   * @generated from rpc tessera.v1.TokenService.ExchangeToken
+   */
+  exchangeToken: {
+    methodKind: "unary";
+    input: typeof ExchangeTokenRequestSchema;
+    output: typeof ExchangeTokenResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_token_service, 0);

@@ -1,11 +1,13 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import type { ClientAuthMethod } from "../../config/types.js";
-import { InvalidClientError, InvalidRequestError, TesseraError } from "../../errors/tessera-error.js";
+import { InvalidClientError, InvalidGrantError, InvalidRequestError, TesseraError } from "../../errors/tessera-error.js";
 import { secretMatchesDigest } from "../../internal/constant-time.js";
 import type { RegisteredClient } from "../../registry/registered-client.js";
 import type { ClientCredentialsInput } from "./client-credentials-input.js";
 import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext } from "../issuer-context.js";
 import { countFailedAuthentication, refuseIfThrottled, throttleSubject } from "./throttle-failed-auth.js";
+import type { TrustedIssuer } from "../../registry/trusted-issuers.js";
+import { trustedIssuerOf, verifyWorkloadToken, type VerifiedWorkloadToken, type WorkloadIdentity } from "../workload-token.js";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -20,7 +22,9 @@ export interface AuthenticatedClient {
   readonly client: RegisteredClient;
   readonly method: ClientAuthMethod;
   /** The single-use record of the assertion's jti, claimed right before the request takes effect. */
-  readonly assertionReplayKey?: { key: string; expiresAt: number };
+  readonly assertionReplayKey?: { key: string; expiresAt: number } | undefined;
+  /** workload_identity: the trusted issuer and subject of the token the client authenticated with. */
+  readonly workload?: WorkloadIdentity | undefined;
 }
 
 /** Digest of a random secret, compared against when the client is unknown so the timing matches. */
@@ -40,8 +44,11 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
  * = `sub` = the client, `exp` and `jti` required, `iat` (when sent) not in
  * the future beyond the clock skew, a lifetime (exp − iat, exp − now) within
  * the configured cap, signed with the algorithm registered for the client's
- * key; a body client_id other than the assertion's subject is invalid_request. Every failure of the credentials gives the same invalid_client
- * answer; a request that uses two methods or none is invalid_request /
+ * key; a body client_id other than the assertion's subject is invalid_request.
+ * A workload_identity client's assertion is instead a token of a trusted
+ * issuer (workloadClient), mapped to the client by (iss, sub). Every failure
+ * of the credentials gives the same invalid_client answer; a request that
+ * uses two methods or none is invalid_request /
  * invalid_client. Failures are counted per (client, source) when the context
  * has an authThrottle, and a pair over its threshold is refused (429) before
  * its credentials are checked. Changes no other state: see consumeClientAssertion.
@@ -102,6 +109,9 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
   } catch {
     throw new InvalidClientError();
   }
+  // A token of a trusted workload issuer (iss ≠ sub: not a client's own assertion) authenticates a workload_identity client.
+  const trusted = unverified.iss !== unverified.sub ? trustedIssuerOf(ctx, unverified) : undefined;
+  if (trusted !== undefined) return workloadClient(ctx, input, assertion, trusted);
   const clientId = typeof unverified.sub === "string" ? unverified.sub : undefined;
   if (input.clientId !== undefined && clientId !== undefined && input.clientId !== clientId) {
     throw new InvalidRequestError("client_id differs from the client assertion's subject");
@@ -147,6 +157,28 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
     method: client.authMethod,
     assertionReplayKey: { key: `client-assertion:${client.id}:${jti}`, expiresAt: Math.ceil(exp + CLOCK_SKEW_SECONDS) },
   };
+}
+
+/**
+ * workload_identity: the client assertion is a token of a trusted issuer
+ * (verifyWorkloadToken), whose (issuer, subject) is mapped to a client
+ * registered with that method; the issuer's replay policy decides whether the
+ * token is single-use. A body client_id must name that client.
+ */
+async function workloadClient(ctx: IssuerContext, input: ClientCredentialsInput, assertion: string, trusted: TrustedIssuer): Promise<AuthenticatedClient> {
+  let verified: VerifiedWorkloadToken;
+  try {
+    verified = await verifyWorkloadToken(ctx, assertion, trusted);
+  } catch (err) {
+    if (err instanceof InvalidGrantError) throw new InvalidClientError();
+    throw err;
+  }
+  if (input.clientId !== undefined && verified.clientId !== undefined && input.clientId !== verified.clientId) {
+    throw new InvalidRequestError("client_id differs from the client the workload token stands for");
+  }
+  const client = verified.clientId === undefined ? undefined : ctx.clients.get(verified.clientId);
+  if (client === undefined || client.authMethod !== "workload_identity") throw new InvalidClientError();
+  return { client, method: "workload_identity", assertionReplayKey: verified.replayKey, workload: verified.workload };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, type TesseraConfig } from "../../config/types.js";
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE, type TesseraConfig } from "../../config/types.js";
 import { ASSERTION_ALGORITHMS } from "../../issuer/client-authentication/authenticate-client.js";
 import type { IssuerContext } from "../../issuer/issuer-context.js";
 
@@ -21,6 +21,7 @@ export function serverMetadata(ctx: IssuerContext, config: TesseraConfig): Recor
   const authMethods = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"];
   const authAlgs = [...ASSERTION_ALGORITHMS.client_secret_jwt, ...ASSERTION_ALGORITHMS.private_key_jwt];
   const grantTypes = ctx.trustedIssuers.enabled ? [GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER] : [GRANT_CLIENT_CREDENTIALS];
+  if (config.clients.some((c) => c.grantTypes.includes(GRANT_TOKEN_EXCHANGE))) grantTypes.push(GRANT_TOKEN_EXCHANGE);
   return {
     issuer: ctx.issuer,
     token_endpoint: `${base}${OAUTH_PATHS.token}`,
