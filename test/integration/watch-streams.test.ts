@@ -275,15 +275,16 @@ describe("two replicas sharing Redis", () => {
   let redis: RedisServer;
   let a: TesseraServer;
   let b: TesseraServer;
+  let replica: () => Promise<TesseraServer>;
   let clients: WatchClient[] = [];
 
   before(async () => {
     redis = await startRedisServer();
     const { config } = await fixtureConfig();
     const shared = { ...config, redis: { ...config.redis, url: redis.url, keyPrefix: `watch-${randomUUID()}:` } } as TesseraConfig;
-    const kek = { id: "watch-test", key: Buffer.alloc(32, 7) };
-    a = await createTesseraServer({ config: { ...shared, watch: WATCH }, kek });
-    b = await createTesseraServer({ config: { ...shared, watch: WATCH }, kek });
+    replica = () => createTesseraServer({ config: { ...shared, watch: WATCH }, kek: { id: "watch-test", key: Buffer.alloc(32, 7) } });
+    a = await replica();
+    b = await replica();
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -311,6 +312,29 @@ describe("two replicas sharing Redis", () => {
     assert.equal(caughtUp.cursor, streams[1]!.messages.at(-1)!.cursor, "the same position on both replicas");
     moved.cancel();
     for (const s of streams) s.cancel();
+  });
+
+  test("a cursor resumes on a replica restarted since, with only what was missed", async () => {
+    const first = grpcJsWatchClient(b.grpcAddress);
+    const s = first.watch("watchRevocations", {}, WATCHER);
+    const { cursor } = await s.next((m) => m.synced, "the snapshot");
+    s.cancel();
+    first.close();
+    await b.stop();
+    b = await replica();
+    const missed = randomUUID();
+    await a.context.denyList.revoke(a.issuer, missed, nowSeconds() + 300);
+    const client = grpcJsWatchClient(b.grpcAddress);
+    clients.push(client);
+    // The restarted replica learns the revocation from Redis a moment after A acknowledged it.
+    const live = client.watch("watchRevocations", {}, WATCHER);
+    await live.next(hasToken(missed), "the revocation on the restarted replica");
+    live.cancel();
+    const resumed = client.watch("watchRevocations", { cursor }, WATCHER);
+    const caughtUp = await resumed.next((m) => m.synced, "the catch-up");
+    assert.equal(resumed.messages[0]!.reset, false, "no snapshot");
+    assert.deepEqual(jtisOf(resumed.messages.slice(0, resumed.messages.indexOf(caughtUp) + 1)), [missed]);
+    resumed.cancel();
   });
 
   test("Redis down: streams end UNAVAILABLE and new ones are refused until it is back", async () => {
