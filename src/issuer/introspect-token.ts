@@ -65,7 +65,9 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
     const found = await (claimed === caller.id && early !== undefined ? early : cache.lookup({ ...id, caller: caller.id }));
     if (found.revoked) return INACTIVE;
     const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
-    if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) return hit;
+    const usable = hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud);
+    ctx.events?.introspectionCache(usable);
+    if (usable) return hit;
   }
 
   const claims = await verifyOwnToken(ctx, input.token);

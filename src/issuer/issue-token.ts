@@ -46,7 +46,7 @@ export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Pr
   }
   const target = authorizeTarget(client, input);
   await consumeClientAssertion(ctx, authenticated);
-  return issued(mintAccessToken(ctx, client, target));
+  return issued(ctx, mintAccessToken(ctx, client, target), client.id, GRANT_CLIENT_CREDENTIALS, authenticated.method, input.credentials.source);
 }
 
 async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
@@ -57,9 +57,21 @@ async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<Is
   if (!(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
     throw new InvalidGrantError("the assertion has already been used");
   }
-  return issued(mintAccessToken(ctx, grant.client, target));
+  const method = grant.authenticated?.method ?? "none";
+  return issued(ctx, mintAccessToken(ctx, grant.client, target), grant.client.id, GRANT_JWT_BEARER, method, input.credentials.source);
 }
 
-function issued(minted: MintedToken): IssuedToken {
+function issued(ctx: IssuerContext, minted: MintedToken, clientId: string, grantType: string, authMethod: string, source: string | undefined): IssuedToken {
+  ctx.events?.tokenIssued({
+    clientId,
+    audience: minted.audience,
+    scopes: minted.scopes,
+    jti: minted.jti,
+    kid: minted.kid,
+    grantType,
+    authMethod,
+    source,
+    expiresAt: minted.expiresAt,
+  });
   return { accessToken: minted.accessToken, tokenType: "Bearer", expiresIn: minted.expiresIn, scopes: minted.scopes, audience: minted.audience };
 }

@@ -12,6 +12,10 @@ export interface MintedToken {
   readonly audience: string;
   readonly scopes: readonly string[];
   readonly jti: string;
+  /** The signing key's id. */
+  readonly kid: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -35,5 +39,5 @@ export function mintAccessToken(ctx: IssuerContext, client: RegisteredClient, ta
     client_id: client.id,
     scope: target.scopes.join(" "),
   });
-  return { accessToken, expiresIn: lifetime, audience: target.audience, scopes: target.scopes, jti };
+  return { accessToken, expiresIn: lifetime, audience: target.audience, scopes: target.scopes, jti, kid: key.kid, expiresAt: now + lifetime };
 }

@@ -30,4 +30,5 @@ export async function revokeToken(ctx: IssuerContext, input: RevokeInput): Promi
     throw new UnauthorizedClientError("a client may revoke only its own tokens");
   }
   await ctx.denyList.revoke(claims.iss, claims.jti, claims.exp + CLOCK_SKEW_SECONDS);
+  ctx.events?.tokenRevoked({ clientId: authenticated.client.id, jti: claims.jti, audience: claims.aud, source: input.credentials.source });
 }
