@@ -31,6 +31,9 @@ import { httpRoutes } from "./http-routes.js";
 import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
+import { timedHandlers } from "./observability/instrument.js";
+import { serverObservability } from "./observability/server-observability.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
@@ -74,6 +77,8 @@ export interface TesseraServer {
   readonly revocations: RevocationFeed | undefined;
   /** The managed signing keys (rotate, revoke), unless keys were given or come from a file. */
   readonly keyManager: KeyManager | undefined;
+  /** host:port of the metrics listener (GET /metrics), when it serves (config.metrics). */
+  readonly metricsAddress: string | undefined;
   /**
    * Stops: not ready at once (readiness 503, health NOT_SERVING), still
    * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
@@ -108,6 +113,7 @@ export async function startKeyManager(
   kek: KeyEncryptionKey | undefined,
   clock: Clock,
   logger: Logger,
+  events?: ServiceEvents,
 ): Promise<KeyManager> {
   let ring: KeyRing;
   if (state.redis !== undefined) {
@@ -131,6 +137,7 @@ export async function startKeyManager(
     onKeyRevoked: (kid, removeAt) => state.denyList.revoke(issuer, keyRevocationJti(kid), removeAt),
     clock,
     logger,
+    ...(events !== undefined ? { events } : {}),
   });
 }
 
@@ -164,7 +171,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
   const issuer = config.issuerFromListener ? httpUrl : config.issuer;
 
-  const state = openSharedState(config, options, clock, logger);
+  const observability = serverObservability(config, logger, clock);
+  const { events } = observability;
+  const state = openSharedState(config, options, clock, logger, events);
   // The connection is made in the background; the key ring (and readiness) need it answering.
   const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
@@ -174,9 +183,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   try {
     if (options.keys !== undefined) keys = options.keys;
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
-    else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
+    else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger, events);
   } catch (err) {
-    await Promise.all([http.close(), grpcListener.close(), state.close()]);
+    await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
     throw err;
   }
   const context: IssuerContext = {
@@ -193,15 +202,17 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     clientLimits: config.rateLimit.perClient,
     maxAssertionLifetimeSeconds: config.clientAssertions.maxLifetimeSeconds,
     clock,
+    events,
   };
-  const handlers = tokenServiceHandlers(context);
+  const { metrics } = observability;
+  const handlers = metrics === undefined ? tokenServiceHandlers(context) : timedHandlers(metrics, tokenServiceHandlers(context));
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
     routes: connectRoutes(handlers, health),
     readMaxBytes: MAX_REQUEST_BYTES,
     contextValues: connectContextValues(addresses),
-    fallback: httpRoutes({ ctx: context, config, health, addresses }),
+    fallback: httpRoutes({ ctx: context, config, health, addresses, metrics }),
   });
   addGrpcRoutes(grpc, handlers, health, addresses, config.grpc.reflection);
 
@@ -212,7 +223,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   } catch (err) {
     await grpcListener.close();
     keyManager?.stop();
-    await Promise.all([http.close(), state.close()]);
+    await Promise.all([http.close(), state.close(), observability.close()]);
     throw err;
   }
 
@@ -233,7 +244,23 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
-  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer });
+  metrics?.track({
+    redisUp: redisHealth === undefined ? undefined : () => redisHealth.up,
+    keyRecords: keyManager === undefined ? undefined : () => keyManager!.records(),
+    rotationPeriodSeconds: config.signing.rotation.periodSeconds,
+  });
+  const metricsAddress = await observability.listen();
+  observability.audit?.record("config.loaded", {
+    issuer,
+    clients: config.clients.length,
+    trusted_issuers: config.trustedIssuers.length,
+    store: config.redis !== undefined || options.redis !== undefined ? "redis" : "memory",
+    signing: options.keys !== undefined ? "given" : config.signing.keyFile !== undefined ? "key_file" : "managed",
+    http: httpUrl,
+    grpc: grpcAddress,
+    metrics: metricsAddress ?? "off",
+  });
+  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -243,6 +270,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     context,
     revocations: state.revocations,
     keyManager,
+    metricsAddress,
     stop: (options = {}) => {
       stopping ??= (async () => {
         const drainMs = options.drainMs ?? 0;
@@ -256,7 +284,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         }
         await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);
         keyManager?.stop();
-        await state.close();
+        await Promise.all([state.close(), observability.close()]);
         logger.info("tessera stopped");
       })();
       return stopping;

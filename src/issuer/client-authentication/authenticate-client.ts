@@ -179,9 +179,11 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
   const jti = payload.jti;
   const maxLifetime = ctx.maxAssertionLifetimeSeconds ?? MAX_ASSERTION_LIFETIME_SECONDS;
   const lifetimeOk = exp - now <= maxLifetime + CLOCK_SKEW_SECONDS && (iat === undefined || (iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= maxLifetime));
-  if (payload.aud !== ctx.issuer) throw new InvalidClientError({ reason: "assertion_audience", detail: "the assertion's aud must be the issuer identifier, as a string" });
+  if (payload.aud !== ctx.issuer)
+    throw new InvalidClientError({ reason: "assertion_audience", detail: "the assertion's aud must be the issuer identifier, as a string" });
   if (typeof jti !== "string" || jti.length === 0) throw new InvalidClientError({ reason: "assertion_jti", detail: "the assertion has no jti" });
-  if (!lifetimeOk) throw new InvalidClientError({ reason: "assertion_lifetime", detail: `the assertion lives longer than ${maxLifetime} s or is issued in the future` });
+  if (!lifetimeOk)
+    throw new InvalidClientError({ reason: "assertion_lifetime", detail: `the assertion lives longer than ${maxLifetime} s or is issued in the future` });
   return {
     client,
     method: client.authMethod,
@@ -200,7 +202,13 @@ export async function consumeClientAssertion(ctx: IssuerContext, authenticated: 
   if (record === undefined) return;
   if (!(await ctx.replay.claim(record.key, record.expiresAt))) {
     const err = new InvalidClientError({ reason: "assertion_replayed", detail: "the assertion's jti was already used" });
-    ctx.events?.clientAuthRefused({ claimedClientId: authenticated.client.id, method: authenticated.method, reason: err.reason, detail: err.detail, source: undefined });
+    ctx.events?.clientAuthRefused({
+      claimedClientId: authenticated.client.id,
+      method: authenticated.method,
+      reason: err.reason,
+      detail: err.detail,
+      source: undefined,
+    });
     throw err;
   }
 }
