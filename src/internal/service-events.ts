@@ -90,7 +90,17 @@ export interface ServiceEvents {
 
 const nothing = () => {};
 
-/** Reports nothing: the default wherever no observer is wired. */
+/**
+ * Reports nothing: the default wherever no observer is wired.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { createRedisStore, fastFailOptions, noServiceEvents } from "tessera/server";
+ *
+ * const store = createRedisStore({ client: new Redis(process.env.REDIS_URL!, fastFailOptions(2000)) }, { events: noServiceEvents });
+ * ```
+ */
 export const noServiceEvents: ServiceEvents = Object.freeze({
   tokenIssued: nothing,
   clientAuthRefused: nothing,
