@@ -1,3 +1,4 @@
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { decodeJwt } from "jose";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { sha256 } from "../internal/constant-time.js";
@@ -45,7 +46,15 @@ export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
  * verified afresh) and never past its exp. A fresh active answer is cached
  * unless the token was revoked meanwhile, which then makes it inactive.
  */
-export async function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
+export function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
+  return inSpan(tracer(), "tessera.introspect", {}, async (span) => {
+    const result = await introspect(ctx, input);
+    span.setAttribute("tessera.active", result.active);
+    return result;
+  });
+}
+
+async function introspect(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const cache = ctx.introspectionCache;
   const id = cache === undefined ? undefined : tokenId(input.token, ctx.issuer);

@@ -1,3 +1,4 @@
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER } from "../config/types.js";
 import { InvalidGrantError, InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
@@ -29,7 +30,15 @@ export interface IssuedToken {
  * authorizes audience and scopes against its grant, consumes a client
  * assertion, and only then signs the token.
  */
-export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+export function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+  return inSpan(tracer(), "tessera.issue_token", {}, async (span) => {
+    const issued = await issue(ctx, input);
+    span.setAttribute("tessera.audience", issued.audience);
+    return issued;
+  });
+}
+
+async function issue(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
   const grantType = input.grantType || GRANT_CLIENT_CREDENTIALS;
   if (grantType === GRANT_JWT_BEARER) {
     if (!ctx.trustedIssuers.enabled) throw new UnsupportedGrantTypeError("the jwt-bearer grant is not enabled on this server");

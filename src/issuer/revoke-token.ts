@@ -1,3 +1,4 @@
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
 import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
@@ -18,7 +19,11 @@ export interface RevokeInput {
  * revocation is keyed on (iss, jti), kept until the token expires, and the
  * call resolves only after the deny-list write succeeded.
  */
-export async function revokeToken(ctx: IssuerContext, input: RevokeInput): Promise<void> {
+export function revokeToken(ctx: IssuerContext, input: RevokeInput): Promise<void> {
+  return inSpan(tracer(), "tessera.revoke", {}, () => revoke(ctx, input));
+}
+
+async function revoke(ctx: IssuerContext, input: RevokeInput): Promise<void> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const authenticated = await authenticateClient(ctx, input.credentials);
   await refuseIfOverClientRate(ctx, "revocations", authenticated.client.id);

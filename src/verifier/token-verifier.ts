@@ -1,3 +1,5 @@
+import type { Counter } from "@opentelemetry/api";
+import { CACHED, FIRST_SIGHT, libraryInstruments } from "../internal/library-telemetry.js";
 import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -112,9 +114,11 @@ export class TokenVerifier {
   /** The staleness bound in ms, or undefined when the feed cannot fall behind (no heartbeat). */
   readonly #staleAfterMs: number | undefined;
   readonly #clock: Clock;
+  readonly #verifications: Counter;
 
   constructor(options: TokenVerifierOptions) {
     this.issuer = options.issuer;
+    this.#verifications = libraryInstruments().verifications;
     this.#keys = options.keys;
     this.#clock = options.clock ?? systemClock;
     this.#verifyOptions = {
@@ -172,7 +176,9 @@ export class TokenVerifier {
   }
 
   async #verified(token: string): Promise<Principal> {
-    const principal = this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds) ?? (await this.#firstSight(token));
+    const cached = this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
+    if (cached !== undefined) this.#verifications.add(1, CACHED);
+    const principal = cached ?? (await this.#firstSight(token));
     this.#checkRevocation(principal.claims);
     return principal;
   }
@@ -182,6 +188,7 @@ export class TokenVerifier {
     let verifying = this.#verifying.get(token);
     if (verifying === undefined) {
       verifying = verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions).then((claims) => {
+        this.#verifications.add(1, FIRST_SIGHT);
         const principal = principalOf(claims);
         this.#cache.set(token, principal);
         return principal;
@@ -253,6 +260,7 @@ export class TokenVerifier {
     if (keys.resolveNow === undefined || this.#verifying.has(token)) return undefined;
     const claims = verifyAccessTokenNow(token, (kid, alg) => keys.resolveNow!({ kid, alg }), this.#verifyOptions);
     if (claims === undefined) return undefined;
+    this.#verifications.add(1, FIRST_SIGHT);
     const principal = principalOf(claims);
     this.#cache.set(token, principal);
     this.#checkRevocation(claims);
@@ -263,7 +271,10 @@ export class TokenVerifier {
   #cachedPrincipal(authorization: AuthorizationHeader): Principal | undefined {
     const token = bearerCredential(authorization);
     const principal = token === undefined ? undefined : this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
-    if (principal !== undefined) this.#checkRevocation(principal.claims);
+    if (principal !== undefined) {
+      this.#verifications.add(1, CACHED);
+      this.#checkRevocation(principal.claims);
+    }
     return principal;
   }
 

@@ -1,3 +1,4 @@
+import { libraryInstruments, methodAttributes, refusalReason } from "../../internal/library-telemetry.js";
 import {
   Code,
   ConnectError,
@@ -88,9 +89,16 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  * connectNodeAdapter({ routes, interceptors: [authInterceptor(verifier)] });
  */
 export function authInterceptor(verifier: TokenVerifier): Interceptor {
+  const { decisions } = libraryInstruments();
+  const attributes = new WeakMap<object, ReturnType<typeof methodAttributes>>();
   return (next) => async (req) => {
     const rule = findAuthRule(req.method);
     if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
+    let decided = attributes.get(req.method);
+    if (decided === undefined) {
+      decided = methodAttributes(`/${req.method.parent.typeName}/${req.method.name}`);
+      attributes.set(req.method, decided);
+    }
     let caller: Principal | undefined;
     try {
       if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
@@ -100,8 +108,10 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
       const received = req.contextValues.get(authorizationHeadersKey);
       caller = await verifier.check(received !== undefined && received.length > 1 ? received : req.header.get("authorization"), rule);
     } catch (err) {
+      decisions.add(1, decided.refused(refusalReason(err)));
       throw toConnectError(err);
     }
+    decisions.add(1, decided.allowed);
     if (caller === undefined) return next(req);
     req.contextValues.set(principalKey, caller);
     const res = await next(req);
