@@ -176,6 +176,11 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const state = openSharedState(config, options, clock, logger, events);
   // The connection is made in the background; the key ring (and readiness) need it answering.
   const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
+  const redisRefusal = state.redisHealth?.fatal;
+  if (redisRefusal !== undefined) {
+    await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
+    throw new Error(`${redisRefusal.message}; not starting, rather than writing to another database`);
+  }
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
   if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
   let keys: KeyStore;

@@ -28,6 +28,7 @@ export class RedisHealth {
   readonly #onError = (err: unknown) => this.#failure(err);
   readonly #events: ServiceEvents;
   #lastFailure: RedisFailure | undefined;
+  #fatal: RedisFailure | undefined;
   #lastLoggedAt = 0;
 
   constructor(
@@ -48,6 +49,14 @@ export class RedisHealth {
     return this.#up;
   }
 
+  /**
+   * A failure that retrying cannot cure and that must not be served through: Redis refused the
+   * database index (ioredis then goes on, silently, on db 0). Never up while it is set.
+   */
+  get fatal(): RedisFailure | undefined {
+    return this.#fatal;
+  }
+
   /** Calls `listener` on every change of `up`. */
   onChange(listener: (up: boolean) => void): () => void {
     this.#listeners.add(listener);
@@ -62,6 +71,7 @@ export class RedisHealth {
       const started = performance.now();
       await withDeadline(() => this.client.ping(), this.options.commandTimeoutMs);
       this.#events.redisLatency((performance.now() - started) / 1000);
+      if (this.#fatal !== undefined) throw new Error(this.#fatal.message);
       this.#set(true);
     } catch (err) {
       this.#set(false, this.#failure(err));
@@ -100,7 +110,11 @@ export class RedisHealth {
 
   /** The last failure that says more than "closed", for the log; logs it when its kind changed, else at a bounded rate. */
   #failure(err: unknown): RedisFailure {
-    const failure = classifyRedisFailure(err, this.#where());
+    const failure = this.#fatal ?? classifyRedisFailure(err, this.#where());
+    if (failure.kind === "bad_db_index" && this.#fatal === undefined) {
+      this.#fatal = failure;
+      this.#set(false, failure);
+    }
     const known = this.#lastFailure;
     // A closed connection or a PING on one says nothing new once the cause is known.
     const shown = failure.kind === "connection_closed" && known !== undefined ? known : failure;
