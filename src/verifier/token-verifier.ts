@@ -1,5 +1,5 @@
 import type { Counter } from "@opentelemetry/api";
-import { CACHED, FIRST_SIGHT, libraryInstruments } from "../internal/library-telemetry.js";
+import { CACHED, FIRST_SIGHT, inSpan, libraryInstruments, tracer } from "../internal/library-telemetry.js";
 import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -187,7 +187,11 @@ export class TokenVerifier {
   #firstSight(token: string): Promise<Principal> {
     let verifying = this.#verifying.get(token);
     if (verifying === undefined) {
-      verifying = verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions).then((claims) => {
+      // A span on this path only: it may wait for a key set fetch; a cached or synchronous check has none.
+      const verified = inSpan(tracer(), "tessera.verify", {}, () =>
+        verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions),
+      );
+      verifying = verified.then((claims) => {
         this.#verifications.add(1, FIRST_SIGHT);
         const principal = principalOf(claims);
         this.#cache.set(token, principal);
