@@ -177,7 +177,7 @@ describe("tessera serve --config", () => {
       .map((l) => (JSON.parse(l) as { event: string }).event);
     assert.ok(events.includes("config.loaded") && events.includes("token.issued") && events.includes("client_auth.refused"), events.join());
     assert.ok(!all.includes("DEV MODE"));
-    assert.ok(!all.includes("client_secret"));
+    assert.ok(!all.includes("client_secret="), "no demo credentials line");
     assert.ok(!all.includes(secret), "the secret is never printed");
     assert.ok(!all.includes(issued.accessToken), "nor a token");
     assert.ok(!all.includes(hash.slice("sha256:".length)), "nor its hash");
