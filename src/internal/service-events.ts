@@ -10,7 +10,7 @@ export interface TokenIssuedEvent {
   readonly jti: string;
   readonly kid: string;
   readonly grantType: string;
-  /** How the client authenticated (client_secret_basic, …), or "jwt-bearer" for a grant without client authentication. */
+  /** How the client authenticated (client_secret_basic, …), or "none" for a jwt-bearer grant without client authentication. */
   readonly authMethod: string;
   /** The caller's IP address, when the transport knows it. */
   readonly source: string | undefined;
