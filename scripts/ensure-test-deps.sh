@@ -13,12 +13,15 @@
 #   python3-grpcio, python3-protobuf, python3-authlib, python3-requests (authlib's
 #     OAuth2Session), python3-jwt, python3-cryptography (ES256 for PyJWT, only
 #     recommended by python3-jwt): the Python clients in examples/python
+#   prometheus: test/integration/observability.test.ts lets a real Prometheus scrape
+#     the metrics listener and queries it over its HTTP API
 set -euo pipefail
 
 packages=(
   redis-server redis-tools curl jq openssl
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc
   python3-grpcio python3-protobuf python3-authlib python3-requests python3-jwt python3-cryptography
+  prometheus
 )
 missing=()
 for pkg in "${packages[@]}"; do

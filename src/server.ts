@@ -42,6 +42,17 @@ export type { RedisStore } from "./store/redis/public-store.js";
 export type { RedisSource, RedisStoreOptions } from "./store/redis/redis-store.js";
 export type { AuthThrottleOptions } from "./store/memory/auth-throttle.js";
 export { fastFailOptions } from "./store/redis/redis-client.js";
+export { noServiceEvents } from "./internal/service-events.js";
+export type {
+  ServiceEvents,
+  TokenIssuedEvent,
+  ClientAuthRefusedEvent,
+  TokenRevokedEvent,
+  ThrottleBlockedEvent,
+  KeyChangedEvent,
+  KeyChange,
+  WatchStream,
+} from "./internal/service-events.js";
 export type { RedisClient } from "./store/redis/redis-client.js";
 export type {
   AuthThrottle,

@@ -32,6 +32,7 @@ export const ROWS = [
   "verify/jose-jwtverify",
   "verify/tessera-first-sight",
   "verify/tessera-cached",
+  "verify/telemetry-no-sdk",
   "token-source/grpc-js",
   "token-source/connect",
   "revocation/propagation",

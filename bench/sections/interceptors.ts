@@ -7,6 +7,7 @@ import { createPublicKey, verify as cryptoVerify } from "node:crypto";
 import { importJWK, jwtVerify, type JSONWebKeySet } from "jose";
 import { RemoteKeySet } from "../../src/keys/remote-key-set.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
+import { CACHED, libraryInstruments, methodAttributes } from "../../src/internal/library-telemetry.js";
 import { ECHO_SCOPE, ECHO_SERVICE } from "../lib/bench-clients.js";
 import { connectEchoCaller, grpcEchoCaller, type EchoCaller } from "../lib/echo-clients.js";
 import { loadEchoService } from "../lib/echo-service.js";
@@ -145,7 +146,10 @@ export async function interceptorSection(env: BenchEnv, report: Report): Promise
   const cryptoKey = await importJWK(jwk, "ES256");
   const issuer = env.tessera.info.issuer;
   const opsTokens = await issueTokens(env.tessera.info.grpc, plan.verifyOps * (plan.runs + 1), request);
-  type VerifyVariant = "node-crypto" | "jose-jwtverify" | "tessera-first-sight" | "tessera-cached";
+  type VerifyVariant = "node-crypto" | "jose-jwtverify" | "tessera-first-sight" | "tessera-cached" | "telemetry-no-sdk";
+  // What the library telemetry adds to one intercepted call when no OpenTelemetry SDK is registered (the bench registers none).
+  const telemetry = libraryInstruments();
+  const decided = methodAttributes(`/${ECHO_SERVICE}/Echo`);
   const batches = new Map<VerifyVariant, string[][]>();
   const takeBatch = () => opsTokens.splice(0, plan.verifyOps);
   const ops: Record<VerifyVariant, (tokens: string[]) => Promise<void>> = {
@@ -171,8 +175,14 @@ export async function interceptorSection(env: BenchEnv, report: Report): Promise
       await verifier.verify(token);
       for (let i = 0; i < tokens.length; i++) await verifier.verify(token);
     },
+    "telemetry-no-sdk": async (tokens) => {
+      for (let i = 0; i < tokens.length; i++) {
+        telemetry.verifications.add(1, CACHED);
+        telemetry.decisions.add(1, decided.allowed);
+      }
+    },
   };
-  const verifyVariants: VerifyVariant[] = ["node-crypto", "jose-jwtverify", "tessera-first-sight", "tessera-cached"];
+  const verifyVariants: VerifyVariant[] = ["node-crypto", "jose-jwtverify", "tessera-first-sight", "tessera-cached", "telemetry-no-sdk"];
   // Every variant gets fresh tokens each run, so that no cache (ours or jose's) sees a token twice.
   for (const v of verifyVariants) batches.set(v, []);
   const cpuPerOp = new Map<VerifyVariant, number[]>(verifyVariants.map((v) => [v, []]));
@@ -197,17 +207,23 @@ export async function interceptorSection(env: BenchEnv, report: Report): Promise
     "jose-jwtverify": "jose jwtVerify (WebCrypto), iss/typ/alg checks",
     "tessera-first-sight": "TokenVerifier.verify, first sight of each token",
     "tessera-cached": "TokenVerifier.verify, token already verified",
+    "telemetry-no-sdk": "@opentelemetry/api without an SDK: the two counter adds of one intercepted call",
   };
   for (const v of verifyVariants) {
     report.row({
       id: `verify/${v}`,
       label: labels[v],
       cells: [
-        ["CPU µs/op", fmtSeries(cpuPerOp.get(v)!, 1)],
-        ["wall µs/op", fmtSeries(wallPerOp.get(v)!, 1)],
+        ["CPU µs/op", fmtSeries(cpuPerOp.get(v)!, v === "telemetry-no-sdk" ? 3 : 1)],
+        ["wall µs/op", fmtSeries(wallPerOp.get(v)!, v === "telemetry-no-sdk" ? 3 : 1)],
       ],
       series: { cpu: cpuPerOp.get(v)!, wall: wallPerOp.get(v)! },
-      note: `${plan.runs} × ${plan.verifyOps} tokens, one at a time, in the bench process`,
+      note:
+        v === "telemetry-no-sdk"
+          ? `${plan.runs} × ${plan.verifyOps} calls; vs TokenVerifier.verify cached (which includes one of them): ${fmtRatio(
+              ratios(cpuPerOp.get(v)!, cpuPerOp.get("tessera-cached")!),
+            )}`
+          : `${plan.runs} × ${plan.verifyOps} tokens, one at a time, in the bench process`,
     });
   }
   const firstVsRaw = ratios(cpuPerOp.get("tessera-first-sight")!, cpuPerOp.get("node-crypto")!);

@@ -14,6 +14,9 @@ const config = validateConfig(
     ...(process.env.BENCH_REDIS_URL ? { issuer: "http://tessera.bench.test" } : {}),
     http: { port: 0 },
     grpc: { port: 0 },
+    // As deployed: metrics served (a free port here) and every audit event written (stdout carries the announcement).
+    metrics: { port: 0 },
+    audit: { file: "/dev/null" },
     // The bench measures throughput: per-client rate limits off (failed-authentication throttling stays).
     rateLimit: { perClient: { introspections: 0, revocations: 0 } },
     clients: [

@@ -5,7 +5,7 @@ import { alreadyReported, exitCodeOf, failureMessage } from "./exit-codes.js";
 import { keysCommand } from "./keys.js";
 import { secretCommand } from "./secret.js";
 import { serveCommand } from "./serve.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../internal/package-version.js";
 
 /**
  * The top-level help lists every command down to the leaves (`keys rotate`, `config check`), each

@@ -26,6 +26,10 @@ export async function serve(configPath: string | undefined): Promise<void> {
   // Loaded here, not at the top: --help, --version, a bad configuration and the other commands need none of the server.
   const { createTesseraServer } = await import("../server/tessera-server.js");
   const server = await createTesseraServer({ config, logger: stderrLogger });
+  // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
+  // Handled before anything is printed, so that whoever reacts to the output cannot signal into the gap.
+  const onHangup = () => stderrLogger.warn("SIGHUP ignored: tessera does not reload its configuration; restart it to apply changes");
+  process.on("SIGHUP", onHangup);
   if (demoSecret !== undefined) {
     process.stderr.write(
       `${[
@@ -50,9 +54,6 @@ export async function serve(configPath: string | undefined): Promise<void> {
     );
   }
 
-  // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
-  const onHangup = () => stderrLogger.warn("SIGHUP ignored: tessera does not reload its configuration; restart it to apply changes");
-  process.on("SIGHUP", onHangup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -460,6 +460,27 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "Client assertions (RFC 7523 client authentication)." }),
+  metrics: section({
+    enabled: flag()
+      .default(true)
+      .meta({ description: "Serve Prometheus metrics (GET /metrics) on a listener of their own, never on the public HTTP listener." }),
+    host: text()
+      .default("127.0.0.1")
+      .meta({ description: "Interface of the metrics listener. The default accepts scrapes from this machine only.", env: "TESSERA_METRICS_HOST" }),
+    port: int(0, 65535).default(9464).meta({ description: "TCP port of the metrics listener; 0 picks a free one.", env: "TESSERA_METRICS_PORT" }),
+  })
+    .prefault({})
+    .meta({ description: "Prometheus metrics. See docs/observability.md for every metric and its labels." }),
+  audit: section({
+    enabled: flag()
+      .default(true)
+      .meta({ description: "Write audit events (tokens issued, refused client authentications, revocations, key changes), one JSON line each." }),
+    file: text()
+      .optional()
+      .meta({ description: "Append audit events to this file. Absent: standard output (logs go to standard error).", env: "TESSERA_AUDIT_FILE" }),
+  })
+    .prefault({})
+    .meta({ description: "The audit stream. See docs/observability.md for its events and their fields." }),
   trustedProxies: list(
     z.string({ error: "must be an IP address or a CIDR range" }).refine(isAddressOrRange, { error: "must be an IP address or a CIDR range" }),
   )

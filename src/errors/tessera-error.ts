@@ -127,10 +127,20 @@ export class InvalidRequestError extends TesseraError {
  * ```
  */
 export class InvalidClientError extends TesseraError {
-  constructor(options: { basicChallenge?: boolean } = {}) {
+  /**
+   * Why, for the operator's log, audit stream and metrics (e.g. `auth_method_mismatch`): never sent to
+   * the client, whose answer stays the same whatever the reason.
+   */
+  readonly reason: string;
+  /** The reason in a sentence for the operator, without any secret. */
+  readonly detail: string | undefined;
+
+  constructor(options: { basicChallenge?: boolean; reason?: string; detail?: string } = {}) {
     super({ code: "ERR_INVALID_CLIENT", error: "invalid_client", status: 401, grpcCode: GrpcCode.UNAUTHENTICATED }, "client authentication failed", {
       challenge: options.basicChallenge ? "Basic" : undefined,
     });
+    this.reason = options.reason ?? "invalid_credentials";
+    this.detail = options.detail;
   }
 }
 

@@ -1,3 +1,4 @@
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { sha256 } from "../internal/constant-time.js";
 import { decodeAccessTokenJws } from "../keys/jws.js";
@@ -49,7 +50,15 @@ export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
  * verified afresh) and never past its exp. A fresh active answer is cached
  * unless the token was revoked meanwhile, which then makes it inactive.
  */
-export async function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
+export function introspectToken(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
+  return inSpan(tracer(), "tessera.introspect", {}, async (span) => {
+    const result = await introspect(ctx, input);
+    span.setAttribute("tessera.active", result.active);
+    return result;
+  });
+}
+
+async function introspect(ctx: IssuerContext, input: IntrospectInput): Promise<IntrospectionResult> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const cache = ctx.introspectionCache;
   const id = cache === undefined ? undefined : tokenId(input.token, ctx.issuer);
@@ -69,9 +78,9 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
     const found = await (claimed === caller.id && early !== undefined ? early : cache.lookup({ ...id, caller: caller.id }));
     if (found.revoked) return INACTIVE;
     const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
-    if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) {
-      return (await ctx.denyList.isClientRevoked(hit.iss, hit.client_id, hit.iat)) ? INACTIVE : hit;
-    }
+    const usable = hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud);
+    ctx.events?.introspectionCache(usable);
+    if (usable) return (await ctx.denyList.isClientRevoked(hit.iss, hit.client_id, hit.iat)) ? INACTIVE : hit;
   }
 
   const claims = await verifyOwnToken(ctx, input.token);

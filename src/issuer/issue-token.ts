@@ -1,4 +1,5 @@
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from "../config/types.js";
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { InvalidGrantError, InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError } from "../errors/tessera-error.js";
 import type { RegisteredClient } from "../registry/registered-client.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
@@ -54,17 +55,28 @@ const EXCHANGE_PARAMETERS = ["subjectToken", "subjectTokenType", "actorToken", "
  * authorizes audience and scopes against its grant, consumes a client
  * assertion, and only then signs the token.
  */
-export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+export function issueToken(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
+  return inSpan(tracer(), "tessera.issue_token", {}, async (span) => {
+    const issued = await issue(ctx, input);
+    span.setAttribute("tessera.audience", issued.audience);
+    return issued;
+  });
+}
+
+async function issue(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
   const grantType = input.grantType || GRANT_CLIENT_CREDENTIALS;
   if (grantType === GRANT_TOKEN_EXCHANGE) {
     if (input.assertion) throw new InvalidRequestError("assertion is not a parameter of the token-exchange grant");
     const exchanged = await exchangeToken(ctx, input);
     const { subject, actors, subjectTokenId } = exchanged;
-    return {
-      ...issued(exchanged.minted, exchanged.client, exchanged.workload),
-      issuedTokenType: TOKEN_TYPE_ACCESS_TOKEN,
+    const token = issued(ctx, exchanged.minted, exchanged.client, {
+      grantType: GRANT_TOKEN_EXCHANGE,
+      authMethod: exchanged.authMethod,
+      source: input.credentials.source,
+      workload: exchanged.workload,
       delegation: { subject, actors, subjectTokenId },
-    };
+    });
+    return { ...token, issuedTokenType: TOKEN_TYPE_ACCESS_TOKEN };
   }
   if (EXCHANGE_PARAMETERS.some((name) => input[name] !== undefined)) {
     throw new InvalidRequestError("subject_token, actor_token and their types are parameters of the token-exchange grant only");
@@ -84,7 +96,12 @@ export async function issueToken(ctx: IssuerContext, input: IssueTokenInput): Pr
   }
   const target = authorizeTarget(client, input);
   await consumeClientAssertion(ctx, authenticated);
-  return issued(mintAccessToken(ctx, client, target), client, authenticated.workload);
+  return issued(ctx, mintAccessToken(ctx, client, target), client, {
+    grantType: GRANT_CLIENT_CREDENTIALS,
+    authMethod: authenticated.method,
+    source: input.credentials.source,
+    workload: authenticated.workload,
+  });
 }
 
 async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
@@ -95,10 +112,38 @@ async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<Is
   if (grant.replayKey !== undefined && !(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
     throw new InvalidGrantError("the assertion has already been used");
   }
-  return issued(mintAccessToken(ctx, grant.client, target), grant.client, grant.workload);
+  return issued(ctx, mintAccessToken(ctx, grant.client, target), grant.client, {
+    grantType: GRANT_JWT_BEARER,
+    authMethod: grant.authenticated?.method ?? "none",
+    source: input.credentials.source,
+    workload: grant.workload,
+  });
 }
 
-function issued(minted: MintedToken, client: RegisteredClient, workload: WorkloadIdentity | undefined): IssuedToken {
+/** What the audit record of an issuance says besides the token itself. */
+interface IssuanceFacts {
+  readonly grantType: string;
+  readonly authMethod: string;
+  readonly source: string | undefined;
+  readonly workload: WorkloadIdentity | undefined;
+  readonly delegation?: IssuedToken["delegation"];
+}
+
+function issued(ctx: IssuerContext, minted: MintedToken, client: RegisteredClient, facts: IssuanceFacts): IssuedToken {
+  const { workload, delegation } = facts;
+  ctx.events?.tokenIssued({
+    clientId: client.id,
+    audience: minted.audience,
+    scopes: minted.scopes,
+    jti: minted.jti,
+    kid: minted.kid,
+    grantType: facts.grantType,
+    authMethod: facts.authMethod,
+    source: facts.source,
+    expiresAt: minted.expiresAt,
+    ...(workload === undefined ? {} : { workload }),
+    ...(delegation === undefined ? {} : { delegation }),
+  });
   return {
     accessToken: minted.accessToken,
     tokenType: "Bearer",
@@ -108,5 +153,6 @@ function issued(minted: MintedToken, client: RegisteredClient, workload: Workloa
     clientId: client.id,
     jti: minted.jti,
     ...(workload === undefined ? {} : { workload }),
+    ...(delegation === undefined ? {} : { delegation }),
   };
 }

@@ -1,5 +1,6 @@
 import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { ClientRegistry } from "../registry/client-registry.js";
 import type { TrustedIssuerRegistry } from "../registry/trusted-issuers.js";
@@ -30,6 +31,8 @@ export interface IssuerContext {
   /** Longest accepted client-assertion lifetime, in seconds. Default MAX_ASSERTION_LIFETIME_SECONDS. */
   readonly maxAssertionLifetimeSeconds?: number | undefined;
   readonly clock: Clock;
+  /** Where issued tokens, refused authentications, revocations and cache lookups are reported (audit, metrics). Absent: nowhere. */
+  readonly events?: ServiceEvents | undefined;
 }
 
 /** Requests each authenticated client may make per window. */

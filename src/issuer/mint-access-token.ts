@@ -13,6 +13,10 @@ export interface MintedToken {
   readonly audience: string;
   readonly scopes: readonly string[];
   readonly jti: string;
+  /** The signing key's id. */
+  readonly kid: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
 }
 
 /** For a token a client gets on someone's behalf (token exchange, RFC 8693). */
@@ -51,5 +55,5 @@ export function mintAccessToken(ctx: IssuerContext, client: RegisteredClient, ta
     scope: target.scopes.join(" "),
     ...(act === undefined ? {} : { act }),
   });
-  return { accessToken, expiresIn: lifetime, audience: target.audience, scopes: target.scopes, jti };
+  return { accessToken, expiresIn: lifetime, audience: target.audience, scopes: target.scopes, jti, kid: key.kid, expiresAt: now + lifetime };
 }

@@ -1,3 +1,4 @@
+import { inSpan, tracer } from "../internal/library-telemetry.js";
 import { InvalidRequestError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { authenticateClient, consumeClientAssertion } from "./client-authentication/authenticate-client.js";
 import type { ClientCredentialsInput } from "./client-authentication/client-credentials-input.js";
@@ -18,7 +19,11 @@ export interface RevokeInput {
  * revocation is keyed on (iss, jti), kept until the token expires, and the
  * call resolves only after the deny-list write succeeded.
  */
-export async function revokeToken(ctx: IssuerContext, input: RevokeInput): Promise<void> {
+export function revokeToken(ctx: IssuerContext, input: RevokeInput): Promise<void> {
+  return inSpan(tracer(), "tessera.revoke", {}, () => revoke(ctx, input));
+}
+
+async function revoke(ctx: IssuerContext, input: RevokeInput): Promise<void> {
   if (input.token === undefined) throw new InvalidRequestError("token is missing");
   const authenticated = await authenticateClient(ctx, input.credentials);
   await refuseIfOverClientRate(ctx, "revocations", authenticated.client.id);
@@ -30,4 +35,5 @@ export async function revokeToken(ctx: IssuerContext, input: RevokeInput): Promi
     throw new UnauthorizedClientError("a client may revoke only its own tokens");
   }
   await ctx.denyList.revoke(claims.iss, claims.jti, claims.exp + CLOCK_SKEW_SECONDS);
+  ctx.events?.tokenRevoked({ clientId: authenticated.client.id, jti: claims.jti, audience: claims.aud, source: input.credentials.source });
 }

@@ -39,6 +39,8 @@ export interface ExchangedToken {
   readonly subjectTokenId: string;
   /** The actor's workload token, when it authenticated with one. */
   readonly workload: WorkloadIdentity | undefined;
+  /** How the actor authenticated (client_secret_basic, workload_identity, …). */
+  readonly authMethod: string;
 }
 
 function checkSyntax(input: ExchangeTokenInput): void {
@@ -146,5 +148,5 @@ export async function exchangeToken(ctx: IssuerContext, input: ExchangeTokenInpu
   await consumeClientAssertion(ctx, authenticated);
   const { actors, notAfter } = decision;
   const minted = mintAccessToken(ctx, client, decision.target, { subject: subject.sub, actors, notAfter });
-  return { minted, client, subject: subject.sub, actors, subjectTokenId: subject.jti, workload: authenticated.workload };
+  return { minted, client, subject: subject.sub, actors, subjectTokenId: subject.jti, workload: authenticated.workload, authMethod: authenticated.method };
 }

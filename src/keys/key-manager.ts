@@ -5,6 +5,7 @@ import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import type { SigningAlgorithm } from "../config/types.js";
 import { epochSeconds, systemClock, type Clock } from "../internal/clock.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
+import { noServiceEvents, type KeyChange, type ServiceEvents } from "../internal/service-events.js";
 import type { KeyStore } from "./key-store.js";
 import type { KeyRecord, KeyRingState } from "./key-record.js";
 import type { KeyRing } from "./key-ring.js";
@@ -27,6 +28,8 @@ export interface KeyManagerOptions {
   onKeyRevoked?: (kid: string, removeAt: number) => Promise<void>;
   clock?: Clock;
   logger?: Logger;
+  /** Where key changes this replica makes are reported (audit, metrics). */
+  events?: ServiceEvents;
 }
 
 /** The configuration's default, so that an embedder's KeyManager checks as often as `tessera serve`'s. */
@@ -165,9 +168,27 @@ export class KeyManager implements KeyStore {
       const changed = await change(state, epochSeconds(this.#clock));
       if (changed === undefined) return this.#adopt(state);
       const next = { ...changed, epoch: state.epoch ?? newEpoch(), version: state.version + 1 };
-      if (await this.#options.ring.write(next, state)) return this.#adopt(next);
+      if (await this.#options.ring.write(next, state)) {
+        this.#reportChanges(state, next);
+        return this.#adopt(next);
+      }
     }
     await this.reload();
+  }
+
+  /** Reports what a write of this replica changed, so that each change is reported once across replicas. */
+  #reportChanges(before: KeyRingState, after: KeyRingState): void {
+    const events = this.#options.events ?? noServiceEvents;
+    const was = new Map(before.records.map((r) => [r.kid, r.state]));
+    const previousActive = before.records.find((r) => r.state === "active")?.kid;
+    for (const record of after.records) {
+      const old = was.get(record.kid);
+      if (old === record.state) continue;
+      const report = (change: KeyChange, previousKid?: string) => events.keyChanged({ change, kid: record.kid, alg: record.alg, previousKid });
+      if (old === undefined) report("published");
+      if (record.state === "active") report("rotated", previousActive);
+      else if (record.state === "retired" || record.state === "revoked") report(record.state);
+    }
   }
 
   /** Whether the ring last read continues the one adopted: same epoch, version not behind, no live record missing. */

@@ -1,9 +1,12 @@
+import { libraryInstruments } from "../internal/library-telemetry.js";
 import type { CryptoKey, JSONWebKeySet, JWSHeaderParameters, KeyObject } from "jose";
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { singleFlight } from "../internal/single-flight.js";
 import { localKeySet, type HeaderKeyResolver } from "./local-key-set.js";
 
+const FETCH_OK = Object.freeze({ result: "ok" });
+const FETCH_FAILED = Object.freeze({ result: "error" });
 /** Fetches a JWK Set; rejects on any failure. */
 export type JwksFetcher = () => Promise<JSONWebKeySet>;
 
@@ -57,9 +60,18 @@ export class RemoteKeySet {
     this.#cooldownMs = options.cooldownMs ?? 30_000;
     this.#maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
     this.#clock = options.clock ?? systemClock;
+    const { jwksFetches } = libraryInstruments();
     this.#refresh = singleFlight(async () => {
       this.#attemptedAt = this.#clock.now();
-      this.#install(await this.#fetch());
+      let jwks: Awaited<ReturnType<JwksFetcher>>;
+      try {
+        jwks = await this.#fetch();
+      } catch (err) {
+        jwksFetches.add(1, FETCH_FAILED);
+        throw err;
+      }
+      jwksFetches.add(1, FETCH_OK);
+      this.#install(jwks);
     });
   }
 

@@ -21,8 +21,16 @@ export function sendJson(res: HttpResponse, status: number, body: unknown, heade
 
 /** Writes the OAuth error answer for anything thrown (RFC 6749 §5.2 body, WWW-Authenticate, Retry-After). */
 export function sendError(res: HttpResponse, thrown: unknown): void {
+  refusedWith.set(res, thrown);
   const { status, headers, body } = toHttpError(thrown);
   sendJson(res, status, body, headers);
+}
+
+const refusedWith = new WeakMap<HttpResponse, unknown>();
+
+/** The error a response was sent for (sendError), for metrics; undefined for a success. */
+export function errorSentOn(res: HttpResponse): unknown {
+  return refusedWith.get(res);
 }
 
 /**

@@ -9,6 +9,8 @@ import { introspectionEndpoint } from "./oauth/introspection-endpoint.js";
 import { OAUTH_PATHS, serverMetadata } from "./oauth/metadata.js";
 import { revocationEndpoint } from "./oauth/revocation-endpoint.js";
 import { tokenEndpoint } from "./oauth/token-endpoint.js";
+import { timedRoute } from "./observability/instrument.js";
+import type { ServerMetrics } from "./observability/server-metrics.js";
 
 export interface HttpRouteDeps {
   ctx: IssuerContext;
@@ -16,6 +18,8 @@ export interface HttpRouteDeps {
   addresses: ClientAddressResolver;
   config: TesseraConfig;
   health: HealthState;
+  /** Times the OAuth endpoints and counts their refusals. */
+  metrics?: ServerMetrics | undefined;
 }
 
 function getOnly(route: HttpRoute): HttpRoute {
@@ -27,14 +31,24 @@ function getOnly(route: HttpRoute): HttpRoute {
  * discovery, liveness and readiness. Anything else is 404.
  */
 export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
-  const { ctx, config, health, addresses } = deps;
+  const { ctx, config, health, addresses, metrics } = deps;
+  const timed = (endpoint: string, route: HttpRoute) => (metrics === undefined ? route : timedRoute(metrics, endpoint, route));
   const issuerPath = new URL(ctx.issuer).pathname.replace(/\/$/, "");
-  const metadata = getOnly((_req, res) => sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" }));
+  const metadata = timed(
+    "metadata",
+    getOnly((_req, res) => sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" })),
+  );
   const routes = new Map<string, HttpRoute>([
-    [OAUTH_PATHS.token, tokenEndpoint(ctx, addresses)],
-    [OAUTH_PATHS.introspection, introspectionEndpoint(ctx, addresses)],
-    [OAUTH_PATHS.revocation, revocationEndpoint(ctx, addresses)],
-    [OAUTH_PATHS.jwks, getOnly((_req, res) => sendJson(res, 200, getJwks(ctx), { "cache-control": "public, max-age=60" }))],
+    [OAUTH_PATHS.token, timed("token", tokenEndpoint(ctx, addresses))],
+    [OAUTH_PATHS.introspection, timed("introspect", introspectionEndpoint(ctx, addresses))],
+    [OAUTH_PATHS.revocation, timed("revoke", revocationEndpoint(ctx, addresses))],
+    [
+      OAUTH_PATHS.jwks,
+      timed(
+        "jwks",
+        getOnly((_req, res) => sendJson(res, 200, getJwks(ctx), { "cache-control": "public, max-age=60" })),
+      ),
+    ],
     [OAUTH_PATHS.metadata, metadata],
     ["/healthz", getOnly((_req, res) => sendJson(res, 200, { status: "ok" }, { "cache-control": "no-store" }))],
     [

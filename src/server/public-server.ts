@@ -24,6 +24,8 @@ export interface TesseraServer {
   readonly revocations: RevocationFeed | undefined;
   /** The managed signing keys, unless keys were given or come from signing.keyFile. */
   readonly signingKeys: SigningKeyOperations | undefined;
+  /** host:port of the metrics listener (GET /metrics), when config.metrics has it serving. */
+  readonly metricsAddress: string | undefined;
   /** Stops the listeners and background work; closes only what the server opened. */
   stop(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     issuer: server.issuer,
     revocations: server.revocations,
     signingKeys: keyManager && { rotate: () => keyManager.rotate(), revoke: (kid) => keyManager.revoke(kid) },
+    metricsAddress: server.metricsAddress,
     stop: () => server.stop(),
   };
 }

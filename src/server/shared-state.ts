@@ -1,6 +1,7 @@
 import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 import { MemoryAuthThrottle } from "../store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../store/memory/introspection-cache.js";
 import { MemoryDenyList } from "../store/memory/deny-list.js";
@@ -48,7 +49,7 @@ function isFeed(value: unknown): value is RevocationFeed {
  * a given deny-list without a given cache means no cache, since a cache must
  * consult the very deny-list the issuer uses.
  */
-export function openSharedState(config: TesseraConfig, overrides: SharedStateOverrides, clock: Clock, logger: Logger): SharedState {
+export function openSharedState(config: TesseraConfig, overrides: SharedStateOverrides, clock: Clock, logger: Logger, events?: ServiceEvents): SharedState {
   const rateLimit = { failures: config.rateLimit.failures, windowSeconds: config.rateLimit.windowSeconds };
   let base: Omit<SharedState, "revocations">;
   if (overrides.redis !== undefined || config.redis !== undefined) {
@@ -68,6 +69,7 @@ export function openSharedState(config: TesseraConfig, overrides: SharedStateOve
       rateLimit,
       clock,
       logger,
+      ...(events !== undefined ? { events } : {}),
     });
     base = {
       replay: store.replay,

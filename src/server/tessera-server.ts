@@ -33,6 +33,9 @@ import { openSharedState, type SharedState } from "./shared-state.js";
 import { RevocationFanout } from "./revocation-fanout.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 import { watchHandlers } from "./watch-handlers.js";
+import { timedHandlers } from "./observability/instrument.js";
+import { serverObservability } from "./observability/server-observability.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
@@ -76,6 +79,8 @@ export interface TesseraServer {
   readonly revocations: RevocationFeed | undefined;
   /** The managed signing keys (rotate, revoke), unless keys were given or come from a file. */
   readonly keyManager: KeyManager | undefined;
+  /** host:port of the metrics listener (GET /metrics), when it serves (config.metrics). */
+  readonly metricsAddress: string | undefined;
   /**
    * Stops: not ready at once (readiness 503, health NOT_SERVING), still
    * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
@@ -110,6 +115,7 @@ export async function startKeyManager(
   kek: KeyEncryptionKey | undefined,
   clock: Clock,
   logger: Logger,
+  events?: ServiceEvents,
 ): Promise<KeyManager> {
   let ring: KeyRing;
   if (state.redis !== undefined) {
@@ -133,6 +139,7 @@ export async function startKeyManager(
     onKeyRevoked: (kid, removeAt) => state.denyList.revoke(issuer, keyRevocationJti(kid), removeAt),
     clock,
     logger,
+    ...(events !== undefined ? { events } : {}),
   });
 }
 
@@ -166,9 +173,16 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const httpUrl = `${config.http.tls ? "https" : "http"}://${httpHost}:${httpAddress.port}`;
   const issuer = config.issuerFromListener ? httpUrl : config.issuer;
 
-  const state = openSharedState(config, options, clock, logger);
+  const observability = serverObservability(config, logger, clock);
+  const { events } = observability;
+  const state = openSharedState(config, options, clock, logger, events);
   // The connection is made in the background; the key ring (and readiness) need it answering.
   const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
+  const redisRefusal = state.redisHealth?.fatal;
+  if (redisRefusal !== undefined) {
+    await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
+    throw new Error(`${redisRefusal.message}; not starting, rather than writing to another database`);
+  }
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
   if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
   let keys: KeyStore;
@@ -176,9 +190,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   try {
     if (options.keys !== undefined) keys = options.keys;
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
-    else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
+    else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger, events);
   } catch (err) {
-    await Promise.all([http.close(), grpcListener.close(), state.close()]);
+    await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
     throw err;
   }
   const context: IssuerContext = {
@@ -195,8 +209,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     clientLimits: config.rateLimit.perClient,
     maxAssertionLifetimeSeconds: config.clientAssertions.maxLifetimeSeconds,
     clock,
+    events,
   };
-  const handlers = tokenServiceHandlers(context);
   // One subscription to the revocation feed per replica, fanned out to every WatchRevocations stream.
   const fanout = new RevocationFanout(state.revocations, {
     ...config.watch,
@@ -208,13 +222,15 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   // Like the revocations held above: watchers arriving right after start find the feed followed.
   if (redisUpAtStart) await fanout.waitUntilSubscribed(2000);
   const watch = watchHandlers(context, fanout, config.watch.heartbeatMs, keyManager);
+  const { metrics } = observability;
+  const handlers = metrics === undefined ? tokenServiceHandlers(context) : timedHandlers(metrics, tokenServiceHandlers(context));
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
     routes: connectRoutes(handlers, watch, health),
     readMaxBytes: MAX_REQUEST_BYTES,
     contextValues: connectContextValues(addresses),
-    fallback: httpRoutes({ ctx: context, config, health, addresses }),
+    fallback: httpRoutes({ ctx: context, config, health, addresses, metrics }),
   });
   addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
 
@@ -226,7 +242,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     await grpcListener.close();
     fanout.close();
     keyManager?.stop();
-    await Promise.all([http.close(), state.close()]);
+    await Promise.all([http.close(), state.close(), observability.close()]);
     throw err;
   }
 
@@ -247,7 +263,23 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   }
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
-  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer });
+  metrics?.track({
+    redisUp: redisHealth === undefined ? undefined : () => redisHealth.up,
+    keyRecords: keyManager === undefined ? undefined : () => keyManager!.records(),
+    rotationPeriodSeconds: config.signing.rotation.periodSeconds,
+  });
+  const metricsAddress = await observability.listen();
+  observability.audit?.record("config.loaded", {
+    issuer,
+    clients: config.clients.length,
+    trusted_issuers: config.trustedIssuers.length,
+    store: config.redis !== undefined || options.redis !== undefined ? "redis" : "memory",
+    signing: options.keys !== undefined ? "given" : config.signing.keyFile !== undefined ? "key_file" : "managed",
+    http: httpUrl,
+    grpc: grpcAddress,
+    metrics: metricsAddress ?? "off",
+  });
+  logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -257,6 +289,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     context,
     revocations: state.revocations,
     keyManager,
+    metricsAddress,
     stop: (options = {}) => {
       stopping ??= (async () => {
         const drainMs = options.drainMs ?? 0;
@@ -273,7 +306,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         }
         await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);
         keyManager?.stop();
-        await state.close();
+        await Promise.all([state.close(), observability.close()]);
         logger.info("tessera stopped");
       })();
       return stopping;

@@ -49,11 +49,17 @@ export function watchHandlers(ctx: IssuerContext, fanout: RevocationFanout, hear
   return {
     async *watchRevocations(req: WatchRevocationsRequest, call: WatchCallInfo): AsyncIterable<MessageInitShape<typeof WatchRevocationsResponseSchema>> {
       await authorizeWatcher(ctx, watcherCredentials(req.client, call));
-      yield* fanout.watch(req.cursor, call);
+      const gone = ctx.events?.watcherConnected("revocations");
+      try {
+        yield* fanout.watch(req.cursor, call);
+      } finally {
+        gone?.();
+      }
     },
 
     async *watchKeys(req: WatchKeysRequest, call: WatchCallInfo): AsyncIterable<MessageInitShape<typeof WatchKeysResponseSchema>> {
       await authorizeWatcher(ctx, watcherCredentials(req.client, call));
+      const gone = ctx.events?.watcherConnected("keys");
       let failed: TesseraError | undefined;
       let changed = false;
       let wake: (() => void) | undefined;
@@ -93,6 +99,7 @@ export function watchHandlers(ctx: IssuerContext, fanout: RevocationFanout, hear
         call.signal.removeEventListener("abort", onAbort);
         stopFollowing();
         leave();
+        gone?.();
       }
     },
   };

@@ -1,3 +1,4 @@
+import { inSpan, libraryInstruments, refusalReason, type LibraryInstruments } from "../internal/library-telemetry.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 
 /** A token as the token service returned it. */
@@ -48,6 +49,7 @@ interface Entry {
  * const token = await tokens.get("example.calendar.v1.CalendarService", ["event.view"]);
  */
 export class TokenSource {
+  readonly #telemetry: LibraryInstruments;
   readonly #fetch: TokenFetcher;
   readonly #refreshAt: number;
   readonly #marginSeconds: number;
@@ -61,6 +63,7 @@ export class TokenSource {
     this.#marginSeconds = options.expiryMarginSeconds ?? 10;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
+    this.#telemetry = libraryInstruments();
   }
 
   /** A token for the audience and scopes: cached, or fetched once for all concurrent callers. */
@@ -84,8 +87,14 @@ export class TokenSource {
   }
 
   #refresh(entry: Entry, audience: string, scopes: readonly string[]): Promise<string> {
-    const inFlight = this.#fetch({ audience, scopes }).then(
+    const kind = entry.token === undefined ? "first" : "refresh";
+    const { tokenRequests, tracer } = this.#telemetry;
+    const fetching = inSpan(tracer, "tessera.token_source.fetch", { "tessera.audience": audience, "tessera.fetch.kind": kind }, () =>
+      this.#fetch({ audience, scopes }),
+    );
+    const inFlight = fetching.then(
       (fetched) => {
+        tokenRequests.add(1, { kind, result: "ok" });
         const now = this.#clock.now();
         const lifetimeMs = fetched.expiresIn * 1000;
         const margin = Math.min(this.#marginSeconds * 1000, lifetimeMs / 10);
@@ -97,6 +106,7 @@ export class TokenSource {
         return fetched.accessToken;
       },
       (err: unknown) => {
+        tokenRequests.add(1, { kind, result: refusalReason(err) });
         entry.inFlight = undefined;
         throw err;
       },

@@ -1,3 +1,5 @@
+import type { Counter } from "@opentelemetry/api";
+import { CACHED, FIRST_SIGHT, inSpan, libraryInstruments, tracer } from "../internal/library-telemetry.js";
 import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -127,9 +129,11 @@ export class TokenVerifier {
   /** The staleness bound in ms, or undefined when the feed cannot fall behind (no heartbeat). */
   readonly #staleAfterMs: number | undefined;
   readonly #clock: Clock;
+  readonly #verifications: Counter;
 
   constructor(options: TokenVerifierOptions) {
     this.issuer = options.issuer;
+    this.#verifications = libraryInstruments().verifications;
     this.#keys = options.keys;
     this.#clock = options.clock ?? systemClock;
     this.#verifyOptions = {
@@ -188,7 +192,9 @@ export class TokenVerifier {
   }
 
   async #verified(token: string): Promise<Principal> {
-    const principal = this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds) ?? (await this.#firstSight(token));
+    const cached = this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
+    if (cached !== undefined) this.#verifications.add(1, CACHED);
+    const principal = cached ?? (await this.#firstSight(token));
     this.#checkRevocation(principal.claims);
     return principal;
   }
@@ -197,7 +203,12 @@ export class TokenVerifier {
   #firstSight(token: string): Promise<Principal> {
     let verifying = this.#verifying.get(token);
     if (verifying === undefined) {
-      verifying = verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions).then((claims) => {
+      // A span on this path only: it may wait for a key set fetch; a cached or synchronous check has none.
+      const verified = inSpan(tracer(), "tessera.verify", {}, () =>
+        verifyAccessToken(token, (kid, alg) => this.#keys.resolve({ kid, alg }), this.#verifyOptions),
+      );
+      verifying = verified.then((claims) => {
+        this.#verifications.add(1, FIRST_SIGHT);
         const principal = principalOf(claims);
         this.#cache.set(token, principal);
         return principal;
@@ -269,6 +280,7 @@ export class TokenVerifier {
     if (keys.resolveNow === undefined || this.#verifying.has(token)) return undefined;
     const claims = verifyAccessTokenNow(token, (kid, alg) => keys.resolveNow!({ kid, alg }), this.#verifyOptions);
     if (claims === undefined) return undefined;
+    this.#verifications.add(1, FIRST_SIGHT);
     const principal = principalOf(claims);
     this.#cache.set(token, principal);
     this.#checkRevocation(claims);
@@ -279,7 +291,10 @@ export class TokenVerifier {
   #cachedPrincipal(authorization: AuthorizationHeader): Principal | undefined {
     const token = bearerCredential(authorization);
     const principal = token === undefined ? undefined : this.#cache.get(token, this.#verifyOptions.clockToleranceSeconds);
-    if (principal !== undefined) this.#checkRevocation(principal.claims);
+    if (principal !== undefined) {
+      this.#verifications.add(1, CACHED);
+      this.#checkRevocation(principal.claims);
+    }
     return principal;
   }
 

@@ -22,11 +22,19 @@ export interface Spawned {
  */
 export const SOURCE_CONDITION = "--conditions=tessera-source";
 
-/** Environment for a child: this process's, without TESSERA_* variables, plus `env`; its Node resolves `tessera/*` to the sources. */
+/**
+ * Environment for a child: this process's, without TESSERA_* variables, plus `env`; its Node resolves
+ * `tessera/*` to the sources. Its metrics listener takes a free port (tests run side by side), unless `env` says.
+ */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TESSERA_")));
   const nodeOptions = base.NODE_OPTIONS ?? "";
-  return { ...base, NODE_OPTIONS: nodeOptions.includes(SOURCE_CONDITION) ? nodeOptions : `${nodeOptions} ${SOURCE_CONDITION}`.trim(), ...env };
+  return {
+    ...base,
+    NODE_OPTIONS: nodeOptions.includes(SOURCE_CONDITION) ? nodeOptions : `${nodeOptions} ${SOURCE_CONDITION}`.trim(),
+    TESSERA_METRICS_PORT: "0",
+    ...env,
+  };
 }
 
 /** Spawns `node bin/tessera.js ...args` in the repository root. */

@@ -57,6 +57,9 @@ export async function fixtureConfig(
       grpc: { port: 0 },
       // These suites fail authentication on purpose, many times over: throttling has its own tests (test/contract, redis-faults).
       rateLimit: { failures: 100_000 },
+      // Quiet and portless by default: test/integration/observability.test.ts turns them on.
+      metrics: { enabled: false },
+      audit: { enabled: false },
       clients: [
         {
           id: "billing",

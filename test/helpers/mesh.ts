@@ -51,6 +51,8 @@ export async function startMeshTessera(): Promise<MeshTessera> {
     {
       http: { port: 0 },
       grpc: { port: 0 },
+      metrics: { enabled: false },
+      audit: { enabled: false },
       clients: [
         ...Object.entries(MESH_CLIENTS).map(([id, c]) => ({
           id,

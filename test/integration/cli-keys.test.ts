@@ -47,6 +47,8 @@ describe("tessera keys and config check against Redis", () => {
     return {
       issuer: ISSUER,
       http: { port: 0 },
+      metrics: { enabled: false },
+      audit: { enabled: false },
       grpc: { port: 0 },
       redis: { url: redis.url, keyPrefix: prefix },
       signing: { rotation: { periodSeconds: 3600, leadTimeSeconds: 60, checkIntervalSeconds: 3600 } },

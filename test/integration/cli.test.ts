@@ -169,10 +169,17 @@ describe("tessera serve --config", () => {
 
     await stopsCleanly(child);
     const all = child.stdout() + child.stderr();
-    assert.equal(child.stdout(), "", "no demo line");
+    // stdout is the audit stream: JSON events only, no demo line.
+    const events = child
+      .stdout()
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => (JSON.parse(l) as { event: string }).event);
+    assert.ok(events.includes("config.loaded") && events.includes("token.issued") && events.includes("client_auth.refused"), events.join());
     assert.ok(!all.includes("DEV MODE"));
-    assert.ok(!all.includes("client_secret"));
+    assert.ok(!all.includes("client_secret="), "no demo credentials line");
     assert.ok(!all.includes(secret), "the secret is never printed");
+    assert.ok(!all.includes(issued.accessToken), "nor a token");
     assert.ok(!all.includes(hash.slice("sha256:".length)), "nor its hash");
   });
 });

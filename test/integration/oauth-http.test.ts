@@ -356,6 +356,8 @@ describe("jwt-bearer grant over HTTP with a jwks_uri issuer", () => {
     const config = validateConfig(
       {
         http: { port: 0 },
+        metrics: { enabled: false },
+        audit: { enabled: false },
         grpc: { port: 0 },
         clients: [
           {

@@ -42,6 +42,9 @@ describe("the generated configuration reference", () => {
         "TESSERA_SIGNING_ALG",
         "TESSERA_SIGNING_KEY_FILE",
         "REDIS_URL",
+        "TESSERA_METRICS_HOST",
+        "TESSERA_METRICS_PORT",
+        "TESSERA_AUDIT_FILE",
       ],
     );
   });

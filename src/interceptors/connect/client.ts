@@ -1,3 +1,4 @@
+import { injectTraceContext } from "../../internal/library-telemetry.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthErrorDetailSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { toConnectError } from "../../errors/to-connect.js";
@@ -52,6 +53,7 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Interceptor 
         throw toConnectError(err);
       }
     };
+    if (!req.header.has("traceparent")) injectTraceContext((key, value) => req.header.set(key, value));
     let { token, scopes } = await fetchToken();
     req.header.set("authorization", `Bearer ${token}`);
     try {

@@ -1,3 +1,4 @@
+import { libraryInstruments, methodAttributes, refusalReason } from "../../internal/library-telemetry.js";
 import {
   Code,
   ConnectError,
@@ -88,9 +89,16 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  * connectNodeAdapter({ routes, interceptors: [authInterceptor(verifier)] });
  */
 export function authInterceptor(verifier: TokenVerifier): Interceptor {
+  const { decisions } = libraryInstruments();
+  const attributes = new WeakMap<object, ReturnType<typeof methodAttributes>>();
   return (next) => async (req) => {
     const rule = findAuthRule(req.method);
     if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
+    let decided = attributes.get(req.method);
+    if (decided === undefined) {
+      decided = methodAttributes(`/${req.method.parent.typeName}/${req.method.name}`);
+      attributes.set(req.method, decided);
+    }
     let caller: Principal | undefined;
     try {
       if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
@@ -102,8 +110,10 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
       // A token already verified, or one whose key is at hand, is answered without a trip through promises.
       caller = (verifier.checkNow(authorization, rule) ?? { principal: await verifier.check(authorization, rule) }).principal;
     } catch (err) {
+      decisions.add(1, decided.refused(refusalReason(err)));
       throw toConnectError(err);
     }
+    decisions.add(1, decided.allowed);
     if (caller === undefined) return next(req);
     req.contextValues.set(principalKey, caller);
     const res = await next(req);

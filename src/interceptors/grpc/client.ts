@@ -1,3 +1,4 @@
+import { injectTraceContext } from "../../internal/library-telemetry.js";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   credentials,
@@ -82,6 +83,8 @@ export function tokenClientInterceptor(options: GrpcTokenOptions & { channel: { 
           underlying.cancelWithStatus(status.code, status.details);
           listener.onReceiveStatus(status);
         };
+        // The application's trace context (with its registered propagator), unless the call carries one already.
+        if (metadata.get("traceparent").length === 0) injectTraceContext((key, value) => metadata.set(key, value));
         tokenForRule(tokens, rule).then((got) => {
           metadata.set("authorization", `Bearer ${got.token}`);
           if (!unary) return next(metadata, listener);

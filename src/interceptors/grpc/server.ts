@@ -1,6 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Metadata, ServerInterceptingCall, status as GrpcStatus, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
+import type { Counter } from "@opentelemetry/api";
 import { InvalidTokenError } from "../../errors/tessera-error.js";
+import { libraryInstruments, methodAttributes, refusalReason } from "../../internal/library-telemetry.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
 import { PUBLIC_SERVICES } from "../../policy/read-auth-rules.js";
@@ -18,6 +20,7 @@ export interface GrpcAuthOptions {
 }
 
 const principals = new WeakMap<Metadata, Principal>();
+const NO_RULE = methodAttributes("(unknown)").refused("no_rule");
 
 /**
  * The verified caller of a grpc-js handler, from the call's metadata;
@@ -65,19 +68,41 @@ function authorizationOf(metadata: Metadata): string | readonly string[] | undef
 export function authServerInterceptor(options: GrpcAuthOptions): ServerInterceptor {
   const rules = mergeRules(options);
   const { verifier } = options;
+  const { decisions } = libraryInstruments();
+  // Decision attributes per declared method, made once; an undeclared path is never an attribute value.
+  const attributes = new Map<string, DecisionAttributes>();
+  const attributesOf = (path: string) => {
+    let found = attributes.get(path);
+    if (found === undefined) {
+      found = { ...methodAttributes(path), decisions };
+      attributes.set(path, found);
+    }
+    return found;
+  };
   return (method, call: ServerInterceptingCallInterface) => {
     const rule = ruleFor(rules, method.path);
-    if (rule === undefined) return refusingCall(call);
-    if (method.requestStream || method.responseStream) return streamingCall(verifier, rule, call);
+    if (rule === undefined) return refusingCall(call, decisions);
+    const decided = attributesOf(method.path);
+    if (method.requestStream || method.responseStream) return streamingCall(verifier, rule, call, decided);
     // The unary path is every call's cost: two closures, and no promise when the token was verified before.
     return new ServerInterceptingCall(call, {
-      start: (next) => next({ onReceiveMetadata: (metadata, nextMetadata) => authorizeCall(verifier, rule, call, metadata, nextMetadata) }),
+      start: (next) => next({ onReceiveMetadata: (metadata, nextMetadata) => authorizeCall(verifier, rule, call, metadata, nextMetadata, decided) }),
     });
   };
 }
 
+/** Where a method's decisions are counted. */
+interface DecisionAttributes extends ReturnType<typeof methodAttributes> {
+  readonly decisions: Counter;
+}
+
 /** A streaming call: authorized like a unary one, then ended when its token expires or is revoked. */
-function streamingCall(verifier: TokenVerifier, rule: ResolvedAuthRule, call: ServerInterceptingCallInterface): ServerInterceptingCall {
+function streamingCall(
+  verifier: TokenVerifier,
+  rule: ResolvedAuthRule,
+  call: ServerInterceptingCallInterface,
+  decided: DecisionAttributes,
+): ServerInterceptingCall {
   let stopWatching: (() => void) | undefined;
   const watch = (caller: Principal) => {
     stopWatching = verifier.watch(caller.claims, (reason) =>
@@ -87,7 +112,7 @@ function streamingCall(verifier: TokenVerifier, rule: ResolvedAuthRule, call: Se
   return new ServerInterceptingCall(call, {
     start: (next) =>
       next({
-        onReceiveMetadata: (metadata, nextMetadata) => authorizeCall(verifier, rule, call, metadata, nextMetadata, watch),
+        onReceiveMetadata: (metadata, nextMetadata) => authorizeCall(verifier, rule, call, metadata, nextMetadata, decided, watch),
         onCancel: () => stopWatching?.(),
       }),
     sendStatus: (status, next) => {
@@ -104,22 +129,29 @@ function authorizeCall(
   call: ServerInterceptingCallInterface,
   metadata: Metadata,
   next: (metadata: Metadata) => void,
+  decided: DecisionAttributes,
   onCaller?: (caller: Principal) => void,
 ): void {
   const authorization = authorizationOf(metadata);
   let known: { principal: Principal | undefined } | undefined;
+  const refused = (err: unknown) => {
+    decided.decisions.add(1, decided.refused(refusalReason(err)));
+    refuse(call, err);
+  };
   try {
     known = verifier.checkNow(authorization, rule);
   } catch (err) {
-    refuse(call, err);
+    refused(err);
     return;
   }
-  if (known !== undefined) admit(metadata, known.principal, next, onCaller);
-  else
-    verifier.check(authorization, rule).then(
-      (caller) => admit(metadata, caller, next, onCaller),
-      (err: unknown) => refuse(call, err),
-    );
+  if (known !== undefined) {
+    decided.decisions.add(1, decided.allowed);
+    admit(metadata, known.principal, next, onCaller);
+  } else
+    verifier.check(authorization, rule).then((caller) => {
+      decided.decisions.add(1, decided.allowed);
+      admit(metadata, caller, next, onCaller);
+    }, refused);
 }
 
 function admit(metadata: Metadata, caller: Principal | undefined, next: (metadata: Metadata) => void, onCaller?: (caller: Principal) => void): void {
@@ -135,12 +167,14 @@ function refuse(call: ServerInterceptingCallInterface, err: unknown): void {
 }
 
 /** A call to a method without an auth rule: refused as soon as its metadata arrives. */
-function refusingCall(call: ServerInterceptingCallInterface): ServerInterceptingCall {
+function refusingCall(call: ServerInterceptingCallInterface, decisions: Counter): ServerInterceptingCall {
   return new ServerInterceptingCall(call, {
     start: (next) =>
       next({
-        onReceiveMetadata: () =>
-          call.sendStatus({ code: GrpcStatus.PERMISSION_DENIED, details: "no auth rule is declared for this method", metadata: new Metadata() }),
+        onReceiveMetadata: () => {
+          decisions.add(1, NO_RULE);
+          call.sendStatus({ code: GrpcStatus.PERMISSION_DENIED, details: "no auth rule is declared for this method", metadata: new Metadata() });
+        },
       }),
   });
 }

@@ -8,6 +8,7 @@ import { CLOCK_SKEW_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS, type IssuerContext 
 import { countFailedAuthentication, refuseIfThrottled, throttleSubject } from "./throttle-failed-auth.js";
 import type { TrustedIssuer } from "../../registry/trusted-issuers.js";
 import { trustedIssuerOf, verifyWorkloadToken, type VerifiedWorkloadToken, type WorkloadIdentity } from "../workload-token.js";
+import { claimedClientId } from "./client-credentials-input.js";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -58,16 +59,39 @@ export async function authenticateClient(ctx: IssuerContext, input: ClientCreden
   const usesBody = input.clientSecret !== undefined;
   const used = [input.basic !== undefined, usesBody, usesAssertion].filter(Boolean).length;
   if (used > 1) throw new InvalidRequestError("use exactly one client authentication method per request");
-  if (used === 0) throw new InvalidClientError();
+  if (used === 0) throw refused(ctx, input, new InvalidClientError({ reason: "no_credentials", detail: "the request carried no client credentials" }));
 
   const subject = ctx.authThrottle === undefined ? undefined : throttleSubject(input);
   if (subject !== undefined) await refuseIfThrottled(ctx, subject);
   try {
     return await checkCredentials(ctx, input);
   } catch (err) {
-    if (subject !== undefined && err instanceof InvalidClientError) await countFailedAuthentication(ctx, subject);
+    if (err instanceof InvalidClientError) {
+      refused(ctx, input, err);
+      if (subject !== undefined) await countFailedAuthentication(ctx, subject);
+    }
     throw err;
   }
+}
+
+/** The method a request used, for the operator: which credential it carried. */
+function methodUsed(input: ClientCredentialsInput): string | undefined {
+  if (input.basic !== undefined) return "client_secret_basic";
+  if (input.clientSecret !== undefined) return "client_secret_post";
+  if (input.clientAssertion !== undefined || input.clientAssertionType !== undefined) return "client_assertion";
+  return undefined;
+}
+
+/** Reports a refused client authentication with its real reason (the client only ever hears invalid_client). */
+function refused(ctx: IssuerContext, input: ClientCredentialsInput, err: InvalidClientError): InvalidClientError {
+  ctx.events?.clientAuthRefused({
+    claimedClientId: claimedClientId(input),
+    method: methodUsed(input),
+    reason: err.reason,
+    detail: err.detail,
+    source: input.source,
+  });
+  return err;
 }
 
 async function checkCredentials(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
@@ -79,7 +103,7 @@ async function checkCredentials(ctx: IssuerContext, input: ClientCredentialsInpu
     return secretClient(ctx, clientId, clientSecret, "client_secret_basic");
   }
   if (input.clientSecret !== undefined) {
-    if (input.clientId === undefined) throw new InvalidClientError();
+    if (input.clientId === undefined) throw new InvalidClientError({ reason: "no_client_id", detail: "client_secret sent without client_id" });
     return secretClient(ctx, input.clientId, input.clientSecret!, "client_secret_post");
   }
   return assertionClient(ctx, input);
@@ -89,9 +113,18 @@ function secretClient(ctx: IssuerContext, clientId: string, secret: string, meth
   const client = ctx.clients.get(clientId);
   const ok = verifySecret(client, secret);
   if (!ok || client === undefined || client.authMethod !== method) {
-    throw new InvalidClientError({ basicChallenge: method === "client_secret_basic" });
+    throw new InvalidClientError({ basicChallenge: method === "client_secret_basic", ...secretFailure(client, ok, method) });
   }
   return { client, method };
+}
+
+/** Why a secret did not authenticate its client; the method mismatch first, since it is what the operator can fix. */
+function secretFailure(client: RegisteredClient | undefined, ok: boolean, method: ClientAuthMethod): { reason: string; detail: string } {
+  if (client === undefined) return { reason: "unknown_client", detail: "no client is registered with this id" };
+  if (client.authMethod !== method) {
+    return { reason: "auth_method_mismatch", detail: `the client is registered for ${client.authMethod} but sent ${method}` };
+  }
+  return { reason: ok ? "invalid_credentials" : "wrong_secret", detail: "the secret matches none of the client's secret hashes" };
 }
 
 async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
@@ -107,7 +140,7 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
     unverified = decodeJwt(assertion);
     alg = decodeProtectedHeader(assertion).alg;
   } catch {
-    throw new InvalidClientError();
+    throw new InvalidClientError({ reason: "assertion_malformed", detail: "the client assertion is not a JWT" });
   }
   // A token of a trusted workload issuer (iss ≠ sub: not a client's own assertion) authenticates a workload_identity client.
   const trusted = unverified.iss !== unverified.sub ? trustedIssuerOf(ctx, unverified) : undefined;
@@ -117,11 +150,14 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
     throw new InvalidRequestError("client_id differs from the client assertion's subject");
   }
   const client = clientId === undefined ? undefined : ctx.clients.get(clientId);
-  if (client === undefined || (client.authMethod !== "client_secret_jwt" && client.authMethod !== "private_key_jwt")) {
-    throw new InvalidClientError();
+  if (client === undefined) throw new InvalidClientError({ reason: "unknown_client", detail: "no client is registered with the assertion's sub" });
+  if (client.authMethod !== "client_secret_jwt" && client.authMethod !== "private_key_jwt") {
+    throw new InvalidClientError({ reason: "auth_method_mismatch", detail: `the client is registered for ${client.authMethod} but sent a client assertion` });
   }
   const algorithms = ASSERTION_ALGORITHMS[client.authMethod];
-  if (alg === undefined || !algorithms.includes(alg)) throw new InvalidClientError();
+  if (alg === undefined || !algorithms.includes(alg)) {
+    throw new InvalidClientError({ reason: "assertion_algorithm", detail: `${client.authMethod} assertions must use one of ${algorithms.join(", ")}` });
+  }
 
   let payload: JWTPayload;
   try {
@@ -139,7 +175,11 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
         : (await jwtVerify(assertion, client.assertionKeys!, options)).payload;
   } catch (err) {
     if (err instanceof TesseraError) throw err;
-    throw new InvalidClientError();
+    const code = (err as { code?: unknown }).code;
+    throw new InvalidClientError({
+      reason: "assertion_rejected",
+      detail: `the client assertion failed verification${typeof code === "string" ? ` (${code})` : ""}`,
+    });
   }
 
   // aud is the issuer identifier as a string, never an array (RFC 7523bis: audience-injection hardening).
@@ -149,9 +189,11 @@ async function assertionClient(ctx: IssuerContext, input: ClientCredentialsInput
   const jti = payload.jti;
   const maxLifetime = ctx.maxAssertionLifetimeSeconds ?? MAX_ASSERTION_LIFETIME_SECONDS;
   const lifetimeOk = exp - now <= maxLifetime + CLOCK_SKEW_SECONDS && (iat === undefined || (iat <= now + CLOCK_SKEW_SECONDS && exp - iat <= maxLifetime));
-  if (payload.aud !== ctx.issuer || typeof jti !== "string" || jti.length === 0 || !lifetimeOk) {
-    throw new InvalidClientError();
-  }
+  if (payload.aud !== ctx.issuer)
+    throw new InvalidClientError({ reason: "assertion_audience", detail: "the assertion's aud must be the issuer identifier, as a string" });
+  if (typeof jti !== "string" || jti.length === 0) throw new InvalidClientError({ reason: "assertion_jti", detail: "the assertion has no jti" });
+  if (!lifetimeOk)
+    throw new InvalidClientError({ reason: "assertion_lifetime", detail: `the assertion lives longer than ${maxLifetime} s or is issued in the future` });
   return {
     client,
     method: client.authMethod,
@@ -190,5 +232,15 @@ async function workloadClient(ctx: IssuerContext, input: ClientCredentialsInput,
 export async function consumeClientAssertion(ctx: IssuerContext, authenticated: AuthenticatedClient): Promise<void> {
   const record = authenticated.assertionReplayKey;
   if (record === undefined) return;
-  if (!(await ctx.replay.claim(record.key, record.expiresAt))) throw new InvalidClientError();
+  if (!(await ctx.replay.claim(record.key, record.expiresAt))) {
+    const err = new InvalidClientError({ reason: "assertion_replayed", detail: "the assertion's jti was already used" });
+    ctx.events?.clientAuthRefused({
+      claimedClientId: authenticated.client.id,
+      method: authenticated.method,
+      reason: err.reason,
+      detail: err.detail,
+      source: undefined,
+    });
+    throw err;
+  }
 }

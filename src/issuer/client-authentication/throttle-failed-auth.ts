@@ -27,7 +27,10 @@ export async function refuseIfThrottled(ctx: IssuerContext, subject: ThrottleSub
   } catch {
     return;
   }
-  if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+  if (retryAfter > 0) {
+    ctx.events?.throttleBlocked({ clientId: subject.clientId, source: subject.source, retryAfterSeconds: retryAfter });
+    throw new RateLimitedError(retryAfter);
+  }
 }
 
 /** Counts a failed authentication of (client, source); fails open. */

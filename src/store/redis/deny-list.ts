@@ -3,6 +3,7 @@ import { Cluster } from "ioredis";
 import { TemporarilyUnavailableError } from "../../errors/tessera-error.js";
 import { systemClock, type Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
 import { clientRevocationEvent, clientRevocationJti, mergeClientRevocation } from "../revocation-kinds.js";
 import type { DenyList, RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../types.js";
@@ -31,6 +32,8 @@ export interface RedisDenyListOptions {
   /** Entries the feed keeps for subscribers that catch up; one further behind starts over from the revocations in force. Default 10000. */
   feedLength?: number;
   /** How long a subscriber's read blocks waiting for news, in ms (a new revocation ends it at once). Default 5000. */
+  /** Where the feed's lag is reported to (metrics). */
+  events?: ServiceEvents | undefined;
   feedBlockMs?: number;
   /**
    * Hold the revocations in force in memory as well (fed by the feed and by each revoke()), refuse

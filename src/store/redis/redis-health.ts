@@ -1,13 +1,20 @@
 import { silentLogger, type Logger } from "../../internal/logger.js";
+import { noServiceEvents, type ServiceEvents } from "../../internal/service-events.js";
+import { classifyRedisFailure, type RedisFailure } from "./redis-failure.js";
 import type { RedisClient } from "./redis-client.js";
 import { withDeadline } from "./redis-call.js";
+
+/** While Redis stays down, the same failure is logged again at most this often. */
+const REPEAT_MS = 30_000;
 
 /**
  * Whether Redis answers, kept up to date for readiness (/readyz, gRPC
  * health): down at once when the connection closes, up again once a PING
  * succeeds; a PING every `intervalMs` also catches a server that hangs with
- * the connection open. Transitions are logged (without the URL, which may
- * hold a password).
+ * the connection open. Failures are classified (host not found, refused,
+ * authentication, timeout, …) and logged with host:port but never the URL
+ * (which may hold a password): at once when the kind changes, then at most
+ * every 30 s while Redis stays down.
  */
 export class RedisHealth {
   readonly #listeners = new Set<(up: boolean) => void>();
@@ -16,14 +23,21 @@ export class RedisHealth {
   #up = false;
   #probing = false;
   #stopped = false;
-  readonly #onClose = () => this.#set(false, "connection closed");
+  readonly #onClose = () => this.#set(false, this.#lastFailure);
   readonly #onReady = () => void this.probe();
+  readonly #onError = (err: unknown) => this.#failure(err);
+  readonly #events: ServiceEvents;
+  #lastFailure: RedisFailure | undefined;
+  #fatal: RedisFailure | undefined;
+  #lastLoggedAt = 0;
 
   constructor(
     private readonly client: RedisClient,
-    private readonly options: { intervalMs?: number; commandTimeoutMs: number; logger?: Logger },
+    private readonly options: { intervalMs?: number; commandTimeoutMs: number; logger?: Logger; events?: ServiceEvents },
   ) {
     this.#logger = options.logger ?? silentLogger;
+    this.#events = options.events ?? noServiceEvents;
+    client.on("error", this.#onError);
     client.on("close", this.#onClose);
     client.on("end", this.#onClose);
     client.on("ready", this.#onReady);
@@ -33,6 +47,14 @@ export class RedisHealth {
 
   get up(): boolean {
     return this.#up;
+  }
+
+  /**
+   * A failure that retrying cannot cure and that must not be served through: Redis refused the
+   * database index (ioredis then goes on, silently, on db 0). Never up while it is set.
+   */
+  get fatal(): RedisFailure | undefined {
+    return this.#fatal;
   }
 
   /** Calls `listener` on every change of `up`. */
@@ -46,10 +68,13 @@ export class RedisHealth {
     if (this.#probing || this.#stopped) return this.#up;
     this.#probing = true;
     try {
+      const started = performance.now();
       await withDeadline(() => this.client.ping(), this.options.commandTimeoutMs);
+      this.#events.redisLatency((performance.now() - started) / 1000);
+      if (this.#fatal !== undefined) throw new Error(this.#fatal.message);
       this.#set(true);
     } catch (err) {
-      this.#set(false, err instanceof Error ? err.message : "unavailable");
+      this.#set(false, this.#failure(err));
     } finally {
       this.#probing = false;
     }
@@ -79,14 +104,46 @@ export class RedisHealth {
     this.client.off("close", this.#onClose);
     this.client.off("end", this.#onClose);
     this.client.off("ready", this.#onReady);
+    this.client.off("error", this.#onError);
     this.#listeners.clear();
   }
 
-  #set(up: boolean, reason?: string): void {
+  /** The last failure that says more than "closed", for the log; logs it when its kind changed, else at a bounded rate. */
+  #failure(err: unknown): RedisFailure {
+    const failure = this.#fatal ?? classifyRedisFailure(err, this.#where());
+    if (failure.kind === "bad_db_index" && this.#fatal === undefined) {
+      this.#fatal = failure;
+      this.#set(false, failure);
+    }
+    const known = this.#lastFailure;
+    // A closed connection or a PING on one says nothing new once the cause is known.
+    const shown = failure.kind === "connection_closed" && known !== undefined ? known : failure;
+    const now = Date.now();
+    if (!this.#stopped && (shown.kind !== known?.kind || now - this.#lastLoggedAt >= REPEAT_MS)) {
+      this.#lastLoggedAt = now;
+      this.#logger.error(shown.message, { reason: shown.kind });
+    }
+    this.#lastFailure = shown;
+    return shown;
+  }
+
+  /** host:port of a standalone client (Sentinel and Cluster name theirs in their errors). */
+  #where(): string | undefined {
+    const options = (this.client as { options?: { host?: unknown; port?: unknown; sentinels?: unknown } }).options;
+    if (options === undefined || options.sentinels || typeof options.host !== "string") return undefined;
+    return `${options.host}:${String(options.port)}`;
+  }
+
+  #set(up: boolean, failure?: RedisFailure): void {
     if (this.#stopped || up === this.#up) return;
     this.#up = up;
-    if (up) this.#logger.info("redis available");
-    else this.#logger.warn("redis unavailable", { reason: reason ?? "unknown" });
+    if (up) {
+      this.#lastFailure = undefined;
+      this.#logger.info("redis available");
+    } else if (failure === undefined) {
+      // A failure with a cause was logged by #failure already.
+      this.#logger.warn("redis unavailable: the connection closed", { reason: "connection_closed" });
+    }
     for (const listener of this.#listeners) listener(up);
   }
 }

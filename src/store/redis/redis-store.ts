@@ -2,6 +2,7 @@ import { DEFAULTS } from "../../config/defaults.js";
 import type { RedisConfig } from "../../config/types.js";
 import type { Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 import type { AuthThrottleOptions } from "../memory/auth-throttle.js";
 import { RedisAuthThrottle } from "./auth-throttle.js";
 import { RedisDenyList } from "./deny-list.js";
@@ -45,6 +46,8 @@ export interface RedisStoreOptions {
   lossCheckMs?: number;
   clock?: Clock;
   logger?: Logger;
+  /** Where Redis latency and the revocation feed's lag are reported (metrics). */
+  events?: ServiceEvents;
 }
 
 /** Tessera's shared state in one Redis (standalone, Sentinel or Cluster). */
@@ -88,9 +91,10 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
     ...(options.holdRevocations !== undefined ? { holdRevocations: options.holdRevocations } : {}),
     ...(options.lossCheckMs !== undefined ? { lossCheckMs: options.lossCheckMs } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    events: options.events,
     logger,
   });
-  const health = new RedisHealth(client, { commandTimeoutMs, logger });
+  const health = new RedisHealth(client, { commandTimeoutMs, logger, ...(options.events !== undefined ? { events: options.events } : {}) });
   const authThrottle =
     rateLimit.failures > 0
       ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) })

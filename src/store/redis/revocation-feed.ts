@@ -2,6 +2,7 @@
 // revocations in force, then XREAD BLOCK on a connection of its own, resyncing
 // after a gap in the sequence numbers.
 import type { Logger } from "../../internal/logger.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 import type { RevocationEvent, RevocationSubscriberHooks } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { FEED_INTACT, FEED_SNAPSHOT } from "./lua-scripts.js";
@@ -22,6 +23,8 @@ export interface FeedSubscriptionOptions {
   commandTimeoutMs: number;
   /** How long one read blocks (the heartbeat of a quiet feed). Default 5000. */
   feedBlockMs?: number | undefined;
+  /** Where the feed's lag is reported (metrics). */
+  events?: ServiceEvents | undefined;
 }
 
 /** Entries one read of the feed returns at most. */
@@ -138,6 +141,8 @@ export class FeedSubscription {
               await this.#resync();
               break;
             }
+            // A stream id starts with Redis' clock (ms) when the entry was written.
+            this.options.events?.revocationFeedLag(Math.max(0, Date.now() - Number(id.slice(0, id.indexOf("-")))) / 1000);
             this.#lastId = id;
             this.#lastSeq += 1;
             this.#position("entry");

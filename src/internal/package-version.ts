@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The version in Tessera's package.json. Looked up from this module upwards, since it sits at
- * src/cli/ in a checkout but at dist/src/cli/ in an installed package.
+ * src/internal/ in a checkout but at dist/src/internal/ in an installed package.
  */
 export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

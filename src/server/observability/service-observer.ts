@@ -1,0 +1,69 @@
+import type { Logger } from "../../internal/logger.js";
+import { noServiceEvents, type ServiceEvents } from "../../internal/service-events.js";
+import type { AuditLog } from "./audit-log.js";
+import type { ServerMetrics } from "./server-metrics.js";
+
+/** What the observer reports to; each part is optional. */
+export interface ServiceObserverTargets {
+  metrics?: ServerMetrics | undefined;
+  audit?: AuditLog | undefined;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The ServiceEvents the server wires into the core: each event goes to the
+ * metrics, the audit stream and (refused authentications, key changes) the
+ * log. A throttle block is audited once per (client, source) while it lasts.
+ */
+export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents {
+  const { metrics, audit, logger } = targets;
+  const now = targets.now ?? Date.now;
+  const m = metrics?.events ?? noServiceEvents;
+  const blockedUntil = new Map<string, number>();
+  return {
+    tokenIssued: (e) => {
+      m.tokenIssued(e);
+      audit?.record("token.issued", {
+        client_id: e.clientId,
+        audience: e.audience,
+        scopes: e.scopes,
+        jti: e.jti,
+        kid: e.kid,
+        grant_type: e.grantType,
+        auth_method: e.authMethod,
+        source: e.source,
+        expires_at: new Date(e.expiresAt * 1000).toISOString(),
+        ...(e.workload === undefined ? {} : { workload_issuer: e.workload.issuer, workload_subject: e.workload.subject }),
+        ...(e.delegation === undefined ? {} : { sub: e.delegation.subject, actors: e.delegation.actors, subject_token_jti: e.delegation.subjectTokenId }),
+      });
+    },
+    clientAuthRefused: (e) => {
+      const fields = { client_id: e.claimedClientId, method: e.method, reason: e.reason, detail: e.detail, source: e.source };
+      audit?.record("client_auth.refused", fields);
+      logger.warn("client authentication refused", fields);
+    },
+    tokenRevoked: (e) => {
+      m.tokenRevoked(e);
+      audit?.record("token.revoked", { client_id: e.clientId, jti: e.jti, audience: e.audience, source: e.source });
+    },
+    throttleBlocked: (e) => {
+      m.throttleBlocked(e);
+      const key = `${e.clientId}\u0000${e.source}`;
+      const t = now();
+      if ((blockedUntil.get(key) ?? 0) > t) return;
+      for (const [k, until] of blockedUntil) if (until <= t) blockedUntil.delete(k);
+      blockedUntil.set(key, t + e.retryAfterSeconds * 1000);
+      audit?.record("throttle.blocked", { client_id: e.clientId, source: e.source, retry_after_seconds: e.retryAfterSeconds });
+      logger.warn("failed client authentications throttled", { client_id: e.clientId, source: e.source, retry_after_seconds: e.retryAfterSeconds });
+    },
+    introspectionCache: (hit) => m.introspectionCache(hit),
+    keyChanged: (e) => {
+      audit?.record(`key.${e.change}`, { kid: e.kid, alg: e.alg, previous_kid: e.previousKid });
+      logger.info(`signing key ${e.change}`, { kid: e.kid, ...(e.previousKid !== undefined ? { previous_kid: e.previousKid } : {}) });
+    },
+    watcherConnected: (stream) => m.watcherConnected(stream),
+    revocationFeedLag: (seconds) => m.revocationFeedLag(seconds),
+    redisLatency: (seconds) => m.redisLatency(seconds),
+  };
+}
