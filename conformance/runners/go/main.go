@@ -1,0 +1,126 @@
+// The Go conformance runner: serves tessera.conformance.v1 with the Go SDK's
+// interceptors, as test/e2e/conformance.test.ts drives it.
+//
+//	runner -issuer URL -token-service HOST:PORT -guard ConformanceService[,...] [-revocations -client-id ID -client-secret S]
+//
+// Prints "LISTENING host:port" once serving, or "RULE_ERROR m1,m2" and exits 3
+// when the interceptor refuses the rules.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/local"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	conformancev1 "tessera/fixtures/conformancev1"
+	"tessera/sdk/go/tessera"
+)
+
+type handlers struct {
+	conformancev1.UnimplementedConformanceServiceServer
+}
+
+func echo(ctx context.Context) *conformancev1.CallResponse {
+	p, ok := tessera.PrincipalFrom(ctx)
+	if !ok {
+		return &conformancev1.CallResponse{}
+	}
+	return &conformancev1.CallResponse{ClientId: p.ClientID, Subject: p.Subject, Scopes: p.Scopes, Audience: p.Audience}
+}
+
+func (handlers) AllOf(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) AnyOf(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) OnlyAnyOf(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) ServiceDefault(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) Public(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) ClientAuth(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) OtherAudience(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) AnyToken(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+func (handlers) Watch(_ *conformancev1.CallRequest, stream conformancev1.ConformanceService_WatchServer) error {
+	return stream.Send(echo(stream.Context()))
+}
+
+type unprotected struct {
+	conformancev1.UnimplementedUnprotectedServiceServer
+}
+
+func (unprotected) Open(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
+	return echo(ctx), nil
+}
+
+func main() {
+	issuer := flag.String("issuer", "", "the issuer identifier")
+	tokenService := flag.String("token-service", "", "Tessera's gRPC address")
+	guard := flag.String("guard", "ConformanceService", "services given to the interceptor")
+	revocations := flag.Bool("revocations", false, "follow WatchRevocations and WatchKeys")
+	clientID := flag.String("client-id", "", "the runner's client id, for the watch streams")
+	clientSecret := flag.String("client-secret", "", "the runner's client secret")
+	flag.Parse()
+
+	services := []protoreflect.ServiceDescriptor{}
+	for _, name := range strings.Split(*guard, ",") {
+		services = append(services, conformancev1.File_conformance_v1_conformance_proto.Services().ByName(protoreflect.Name(name)))
+	}
+	conn, err := grpc.Dial(*tokenService, grpc.WithTransportCredentials(local.NewCredentials()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	keys := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0)
+	options := tessera.VerifierOptions{Issuer: *issuer, Keys: keys}
+	if *revocations {
+		options.Revocations = tessera.NewRevocations(0)
+		credentials := tessera.ClientSecret(*clientID, *clientSecret)
+		ctx := context.Background()
+		go tessera.WatchRevocations(ctx, conn, credentials, options.Revocations)
+		go tessera.WatchKeys(ctx, conn, credentials, keys)
+	}
+	verifier, err := tessera.NewVerifier(options)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	g, err := tessera.NewGuard(verifier, services...)
+	if ruleErr, ok := err.(*tessera.RuleError); ok {
+		fmt.Printf("RULE_ERROR %s\n", strings.Join(ruleErr.Methods, ","))
+		os.Exit(3)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	server := grpc.NewServer(grpc.UnaryInterceptor(g.Unary), grpc.StreamInterceptor(g.Stream),
+		grpc.ConnectionTimeout(10*time.Second))
+	conformancev1.RegisterConformanceServiceServer(server, handlers{})
+	conformancev1.RegisterUnprotectedServiceServer(server, unprotected{})
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("LISTENING %s\n", listener.Addr())
+	_ = server.Serve(listener)
+}

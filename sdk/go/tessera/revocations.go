@@ -1,0 +1,124 @@
+package tessera
+
+import (
+	"sync"
+	"time"
+)
+
+// Revocations is a verifier's deny set: revoked tokens (iss, jti), keys
+// (iss, kid) and client cut-offs (iss, client_id, issued_before), fed by
+// WatchRevocations. Until it is loaded, and once its feed has been silent
+// longer than the staleness bound, the verifier fails closed (UNAVAILABLE)
+// unless told to fail open.
+type Revocations struct {
+	staleAfter time.Duration
+	now        func() time.Time
+
+	mu        sync.Mutex
+	tokens    map[[2]string]int64
+	keys      map[[2]string]int64
+	clients   map[[2]string]int64
+	loaded    bool
+	lastSync  time.Time
+	listeners map[int]func()
+	nextID    int
+}
+
+// DefaultStaleAfter is how long a silent feed is trusted, as in the Node verifier.
+const DefaultStaleAfter = 30 * time.Second
+
+// NewRevocations is an empty, not yet loaded deny set; staleAfter 0 means DefaultStaleAfter.
+func NewRevocations(staleAfter time.Duration) *Revocations {
+	if staleAfter <= 0 {
+		staleAfter = DefaultStaleAfter
+	}
+	r := &Revocations{staleAfter: staleAfter, now: time.Now, listeners: map[int]func(){}}
+	r.reset()
+	return r
+}
+
+func (r *Revocations) reset() {
+	r.tokens, r.keys, r.clients = map[[2]string]int64{}, map[[2]string]int64{}, map[[2]string]int64{}
+}
+
+// RevokeToken denies the token (iss, jti).
+func (r *Revocations) RevokeToken(issuer, jti string, expiresAt int64) {
+	r.apply(func() { r.tokens[[2]string{issuer, jti}] = expiresAt })
+}
+
+// RevokeKey denies every token signed with the key (iss, kid).
+func (r *Revocations) RevokeKey(issuer, kid string, expiresAt int64) {
+	r.apply(func() { r.keys[[2]string{issuer, kid}] = expiresAt })
+}
+
+// CutOffClient denies every token of the client issued before issuedBefore (epoch seconds).
+func (r *Revocations) CutOffClient(issuer, clientID string, issuedBefore int64) {
+	r.apply(func() {
+		key := [2]string{issuer, clientID}
+		if issuedBefore > r.clients[key] {
+			r.clients[key] = issuedBefore
+		}
+	})
+}
+
+func (r *Revocations) apply(change func()) {
+	r.mu.Lock()
+	change()
+	listeners := make([]func(), 0, len(r.listeners))
+	for _, l := range r.listeners {
+		listeners = append(listeners, l)
+	}
+	r.mu.Unlock()
+	for _, l := range listeners {
+		l()
+	}
+}
+
+// Reset drops every revocation held (a snapshot follows).
+func (r *Revocations) Reset() {
+	r.mu.Lock()
+	r.reset()
+	r.mu.Unlock()
+}
+
+// Synced records that the set is up to date with the token service now.
+func (r *Revocations) Synced() {
+	r.mu.Lock()
+	r.loaded, r.lastSync = true, r.now()
+	r.mu.Unlock()
+}
+
+// Current says whether the set is loaded and its feed confirmed it recently.
+func (r *Revocations) Current() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.loaded && r.now().Sub(r.lastSync) <= r.staleAfter
+}
+
+// Denied says whether the principal's token is revoked (itself, its key, or its client's cut-off).
+func (r *Revocations) Denied(p *Principal) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.tokens[[2]string{p.Issuer, p.JTI}]; ok {
+		return true
+	}
+	if _, ok := r.keys[[2]string{p.Issuer, p.KeyID}]; ok {
+		return true
+	}
+	cutOff, ok := r.clients[[2]string{p.Issuer, p.ClientID}]
+	return ok && p.IssuedAt.Unix() < cutOff
+}
+
+// onChange calls listener after every revocation until the returned function is called.
+func (r *Revocations) onChange(listener func()) func() {
+	r.mu.Lock()
+	id := r.nextID
+	r.nextID++
+	r.listeners[id] = listener
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.listeners, id)
+		r.mu.Unlock()
+	}
+}
