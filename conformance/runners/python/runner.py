@@ -71,7 +71,9 @@ def main():
     except tessera_grpc.RuleError as err:
         print("RULE_ERROR " + ",".join(err.methods), flush=True)
         sys.exit(3)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[interceptor])
+    # grpcio refuses metadata over 8 KiB before any interceptor (RESOURCE_EXHAUSTED): let oversized tokens reach it.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[interceptor],
+                         options=[("grpc.max_metadata_size", 64 * 1024)])
     conformance_pb2_grpc.add_ConformanceServiceServicer_to_server(Conformance(), server)
     conformance_pb2_grpc.add_UnprotectedServiceServicer_to_server(Unprotected(), server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -121,7 +121,8 @@ func (g *Guard) Stream(srv any, stream grpc.ServerStream, info *grpc.StreamServe
 	}
 	done := make(chan error, 1)
 	go func() { done <- handler(srv, &guardedStream{stream, ctx}) }()
-	expiry := time.NewTimer(time.Until(p.Expiry))
+	// A token accepted within the clock tolerance is not cut off at once: the stream ends when that tolerance is spent too.
+	expiry := time.NewTimer(time.Until(p.Expiry.Add(g.verifier.clockTolerance)))
 	defer expiry.Stop()
 	select {
 	case err := <-done:

@@ -184,5 +184,5 @@ func (v *Verifier) Check(ctx context.Context, authorization []string, rule *Rule
 
 // StillValid says whether a verified token is still good now (not expired, not revoked): for long streams.
 func (v *Verifier) StillValid(p *Principal) bool {
-	return p.Expiry.After(v.now()) && (v.revocations == nil || !v.revocations.Denied(p))
+	return p.Expiry.Add(v.clockTolerance).After(v.now()) && (v.revocations == nil || !v.revocations.Denied(p))
 }

@@ -355,4 +355,4 @@ class Verifier:
         return principal
 
     def still_valid(self, principal):
-        return principal.expires_at > self._clock() and not (self.revocations and self.revocations.denied(principal))
+        return principal.expires_at + self._tolerance > self._clock() and not (self.revocations and self.revocations.denied(principal))
