@@ -2,6 +2,7 @@
 // interceptors, as test/e2e/conformance.test.ts drives it.
 //
 //	runner -issuer URL -token-service HOST:PORT -guard ConformanceService[,...] [-revocations -client-id ID -client-secret S]
+//	runner -call HOST:PORT -token-service HOST:PORT -client-id ID -client-secret S   (client.go)
 //
 // Prints "LISTENING host:port" once serving, or "RULE_ERROR m1,m2" and exits 3
 // when the interceptor refuses the rules.
@@ -79,6 +80,7 @@ func main() {
 	revocations := flag.Bool("revocations", false, "follow WatchRevocations and WatchKeys")
 	clientID := flag.String("client-id", "", "the runner's client id, for the watch streams")
 	clientSecret := flag.String("client-secret", "", "the runner's client secret")
+	callTarget := flag.String("call", "", "run as a client of this address (commands on stdin)")
 	flag.Parse()
 
 	services := []protoreflect.ServiceDescriptor{}
@@ -89,6 +91,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *callTarget != "" {
+		runClient(*callTarget, conn, tessera.ClientSecret(*clientID, *clientSecret))
+		return
 	}
 	keys := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0)
 	options := tessera.VerifierOptions{Issuer: *issuer, Keys: keys}

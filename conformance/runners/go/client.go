@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/local"
+	"google.golang.org/grpc/status"
+
+	conformancev1 "tessera/fixtures/conformancev1"
+	"tessera/sdk/go/tessera"
+)
+
+type result struct {
+	Method   string   `json:"method"`
+	Code     string   `json:"code"`
+	Error    string   `json:"error"`
+	ClientID string   `json:"clientId"`
+	Scopes   []string `json:"scopes"`
+	Fetches  int      `json:"fetches"`
+	Calls    int      `json:"calls"`
+}
+
+// runClient calls target with the SDK's client side, one command per stdin
+// line: "METHOD", "PARALLEL METHOD N" or "PERRPC METHOD"; one JSON result per line.
+func runClient(target string, conn *grpc.ClientConn, auth tessera.ClientAuth) {
+	tokens := tessera.NewTokenSource(conn, auth)
+	caller := tessera.NewCaller(tokens)
+	intercepted, err := grpc.Dial(target, grpc.WithTransportCredentials(local.NewCredentials()),
+		grpc.WithUnaryInterceptor(caller.Unary), grpc.WithStreamInterceptor(caller.Stream))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	perRPC, err := grpc.Dial(target, grpc.WithTransportCredentials(local.NewCredentials()), grpc.WithPerRPCCredentials(caller.PerRPCCredentials()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		fields := strings.Fields(lines.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		conn, method, parallel := intercepted, fields[0], 1
+		switch fields[0] {
+		case "PARALLEL":
+			method = fields[1]
+			parallel, _ = strconv.Atoi(fields[2])
+		case "PERRPC":
+			conn, method = perRPC, fields[1]
+		}
+		results := make([]result, parallel)
+		var wg sync.WaitGroup
+		for i := 0; i < parallel; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i] = callMethod(conformancev1.NewConformanceServiceClient(conn), method)
+			}(i)
+		}
+		wg.Wait()
+		out := results[0]
+		for _, r := range results[1:] {
+			if r.Code != "OK" {
+				out = r
+			}
+		}
+		out.Fetches, out.Calls = tokens.Fetches(), parallel
+		encoded, _ := json.Marshal(out)
+		fmt.Println(string(encoded))
+	}
+}
+
+func callMethod(client conformancev1.ConformanceServiceClient, method string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	request := &conformancev1.CallRequest{Text: "hi"}
+	var res *conformancev1.CallResponse
+	var err error
+	switch method {
+	case "AllOf":
+		res, err = client.AllOf(ctx, request)
+	case "AnyOf":
+		res, err = client.AnyOf(ctx, request)
+	case "OnlyAnyOf":
+		res, err = client.OnlyAnyOf(ctx, request)
+	case "ServiceDefault":
+		res, err = client.ServiceDefault(ctx, request)
+	case "Public":
+		res, err = client.Public(ctx, request)
+	case "OtherAudience":
+		res, err = client.OtherAudience(ctx, request)
+	case "Watch":
+		var stream conformancev1.ConformanceService_WatchClient
+		if stream, err = client.Watch(ctx, request); err == nil {
+			res, err = stream.Recv()
+		}
+	default:
+		return result{Method: method, Code: "UNKNOWN_METHOD"}
+	}
+	if err != nil {
+		r := result{Method: method, Code: status.Code(err).String()}
+		if detail := tessera.AuthErrorDetailOf(err); detail != nil {
+			r.Error = detail.GetError()
+		}
+		return r
+	}
+	scopes := append([]string{}, res.GetScopes()...)
+	sort.Strings(scopes)
+	return result{Method: method, Code: "OK", ClientID: res.GetClientId(), Scopes: scopes}
+}

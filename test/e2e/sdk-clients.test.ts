@@ -1,0 +1,83 @@
+// The Go and Python SDKs' client side against real servers of every runtime:
+// least-privilege tokens from the called method's rule, one token per
+// (audience, scopes) however many calls run at once, and one retry with a
+// fresh token after invalid_token (a revoked token, on the Node server that follows revocations).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { CALLER, ConformanceWorld, type Runtime } from "../helpers/conformance-runners.js";
+
+const world = new ConformanceWorld();
+const runtimes: Runtime[] = [];
+
+before(
+  async () => {
+    await world.start();
+    runtimes.push(...(await world.startRuntimes()));
+  },
+  { timeout: 300_000 },
+);
+
+after(async () => {
+  for (const runtime of runtimes) await runtime.stop();
+  await world.stop();
+});
+
+/** Scopes each method's rule makes a client ask for: all-of plus the first any-of alternative. */
+const LEAST_PRIVILEGE: Record<string, string[]> = {
+  AllOf: ["conf.read", "conf.write"],
+  AnyOf: ["conf.a", "conf.base"],
+  OnlyAnyOf: ["conf.x"],
+  ServiceDefault: ["conf.default"],
+  OtherAudience: ["conf.read"],
+  Watch: ["conf.read"],
+};
+
+for (const language of ["go", "python"] as const) {
+  describe(`${language} SDK client`, () => {
+    for (const server of ["node (grpc-js)", "go (grpc-go)", "python (grpcio)"]) {
+      test(`→ ${server}: each method gets a token with exactly its rule's scopes, one fetch per (audience, scopes)`, async () => {
+        const runtime = runtimes.find((r) => r.name === server) as Runtime;
+        const client = world.client(language, runtime.address);
+        let fetches = 0;
+        for (const [method, scopes] of Object.entries(LEAST_PRIVILEGE)) {
+          const result = await client.run(method);
+          assert.equal(result.code, "OK", `${method}: ${JSON.stringify(result)}`);
+          assert.equal(result.clientId, CALLER.id);
+          assert.deepEqual(result.scopes, scopes, method);
+          fetches++;
+          assert.equal(result.fetches, fetches, `${method}: one new token`);
+          assert.equal((await client.run(method)).fetches, fetches, `${method} again: the cached token`);
+        }
+        const pub = await client.run("Public");
+        assert.equal(pub.code, "OK");
+        assert.equal(pub.clientId, "", "a public method gets no token");
+        assert.equal(pub.fetches, fetches);
+        const credentials = await client.run(language === "go" ? "PERRPC AllOf" : "PLUGIN AllOf");
+        assert.equal(credentials.code, "OK", `as call credentials: ${JSON.stringify(credentials)}`);
+        assert.deepEqual(credentials.scopes, LEAST_PRIVILEGE.AllOf);
+      });
+    }
+
+    test("50 concurrent cold calls share one token fetch (single-flight)", async () => {
+      const client = world.client(language, (runtimes[0] as Runtime).address);
+      const result = await client.run("PARALLEL ServiceDefault 50");
+      assert.equal(result.code, "OK", JSON.stringify(result));
+      assert.equal(result.calls, 50);
+      assert.equal(result.fetches, 1);
+    });
+
+    test("a revoked token: the call is retried once with a fresh token and succeeds", async () => {
+      const node = runtimes.find((r) => r.name === "node (grpc-js)") as Runtime;
+      const client = world.client(language, node.address);
+      const first = await client.run("AllOf");
+      assert.equal(first.code, "OK");
+      assert.equal(first.fetches, 1);
+      const jti = world.lastJti as string;
+      await world.denyList.revoke(world.tessera.issuer, jti, Math.floor(Date.now() / 1000) + 600);
+      const second = await client.run("AllOf");
+      assert.equal(second.code, "OK", JSON.stringify(second));
+      assert.equal(second.fetches, 2, "a fresh token after invalid_token");
+      assert.notEqual(world.lastJti, jti);
+    });
+  });
+}

@@ -1,0 +1,284 @@
+// The conformance runners of every runtime, on loopback: the Node grpc-js
+// interceptor in this process, and the Go and Python SDK runners as children
+// (conformance/runners). One Tessera (in this process) issues and publishes the keys.
+import { type ChildProcess, spawn } from "node:child_process";
+import { create, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { validateConfig } from "../../src/config/validate.js";
+import { authServerInterceptor, grpcPrincipal } from "../../src/grpc.js";
+import { httpJwksFetcher, RemoteKeySet, rulesByPath, TokenVerifier } from "../../src/index.js";
+import { MemoryKeyStore } from "../../src/keys/key-store.js";
+import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
+import { hashClientSecret } from "../../src/registry/client-secret.js";
+import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import { REPO_ROOT } from "./child-process.js";
+import { buildFixtureRegistry } from "./proto-registry.js";
+import { buildDir, buildGoRunner, buildPythonFixture } from "./sdk-builds.js";
+
+export const CONFORMANCE_SERVICE = "tessera.conformance.v1.ConformanceService";
+/** The client the SDK clients call as, with grants for every scope of the conformance rules. */
+export const CALLER = { id: "conformance-caller", secret: "conformance-caller-secret-0123456789abcdef0123456789" };
+
+const registry = buildFixtureRegistry(["conformance/v1/conformance.proto"]);
+export const fixtureService = (name: string) => registry.getService(`tessera.conformance.v1.${name}`) as DescService;
+export const fixtureMessages = {
+  request: registry.getMessage("tessera.conformance.v1.CallRequest") as DescMessage,
+  response: registry.getMessage("tessera.conformance.v1.CallResponse") as DescMessage,
+};
+
+/** A server of the conformance service with one runtime's interceptor. */
+export interface Runtime {
+  name: string;
+  address: string;
+  /** Whether the runtime follows the token service's revocations. */
+  revocations: boolean;
+  stop(): Promise<void>;
+}
+
+/** What a runner started with: its address, or the methods its interceptor refused at start. */
+export interface Started {
+  address?: string;
+  ruleError?: string[];
+  child: ChildProcess;
+}
+
+/** Tessera, the SDK builds and the runners of one test file. Call stop() in after(). */
+export class ConformanceWorld {
+  tessera!: TesseraServer;
+  signingKey!: SigningKey;
+  readonly denyList = new MemoryDenyList();
+  /** jti of the last token each Node runner's handler saw. */
+  lastJti: string | undefined;
+  readonly #build = buildDir();
+  readonly #children: ChildProcess[] = [];
+  readonly #stops: (() => Promise<void>)[] = [];
+  #goRunner = "";
+  #pythonPath = "";
+
+  /** Starts Tessera and builds the Go runner and the Python fixture code (once per test file). */
+  async start(): Promise<void> {
+    this.signingKey = await generateSigningKey("ES256");
+    const scopes = ["conf.read", "conf.write", "conf.base", "conf.a", "conf.default", "conf.x"];
+    const config = validateConfig(
+      {
+        http: { port: 0 },
+        grpc: { port: 0 },
+        clients: [
+          {
+            id: CALLER.id,
+            authMethod: "client_secret_post",
+            secretHashes: [hashClientSecret(CALLER.secret)],
+            grants: [
+              { audience: CONFORMANCE_SERVICE, scopes },
+              { audience: "https://conformance.example.com", scopes: ["conf.read"] },
+            ],
+          },
+        ],
+      },
+      {},
+      () => "",
+    );
+    this.tessera = await createTesseraServer({ config, keys: MemoryKeyStore.single(this.signingKey), denyList: this.denyList });
+    this.#stops.push(() => this.tessera.stop());
+    this.#goRunner = buildGoRunner(this.#build.dir);
+    this.#pythonPath = buildPythonFixture(this.#build.dir);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#children.map(stopChild));
+    for (const stop of this.#stops.reverse()) await stop();
+    this.#build.remove();
+  }
+
+  #serverArgs(guard: readonly string[]): string[] {
+    return ["--issuer", this.tessera.issuer, "--token-service", this.tessera.grpcAddress, "--guard", guard.join(",")];
+  }
+
+  #clientArgs(target: string): string[] {
+    return ["--call", target, "--token-service", this.tessera.grpcAddress, "--client-id", CALLER.id, "--client-secret", CALLER.secret];
+  }
+
+  /** The Go runner serving, with the Go SDK's interceptor over the given services. */
+  startGo(guard: readonly string[]): Promise<Started> {
+    return this.#spawnServer(this.#goRunner, goFlags(this.#serverArgs(guard)), process.env);
+  }
+
+  /** The Python runner serving, with the Python SDK's interceptor over the given services. */
+  startPython(guard: readonly string[]): Promise<Started> {
+    return this.#spawnServer("/usr/bin/python3", [`${REPO_ROOT}conformance/runners/python/runner.py`, ...this.#serverArgs(guard)], this.#pythonEnv());
+  }
+
+  /** A Go or Python SDK client of `target`, driven line by line. */
+  client(language: "go" | "python", target: string): SdkClient {
+    const child =
+      language === "go"
+        ? spawn(this.#goRunner, goFlags(this.#clientArgs(target)), { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] })
+        : spawn("/usr/bin/python3", [`${REPO_ROOT}conformance/runners/python/client.py`, ...this.#clientArgs(target)], {
+            cwd: REPO_ROOT,
+            env: this.#pythonEnv(),
+            stdio: ["pipe", "pipe", "pipe"],
+          });
+    this.#children.push(child);
+    return new SdkClient(child);
+  }
+
+  #pythonEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, PYTHONPATH: this.#pythonPath };
+  }
+
+  #spawnServer(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Started> {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    this.#children.push(child);
+    let stdout = "";
+    let stderr = "";
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`${command} did not start within 20 s\n${stdout}\n${stderr}`));
+      }, 20_000);
+      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.stdout!.on("data", (c: Buffer) => {
+        stdout += c.toString();
+        const listening = /LISTENING (\S+)/.exec(stdout);
+        const ruleError = /RULE_ERROR (\S+)/.exec(stdout);
+        if (listening || ruleError) {
+          clearTimeout(timer);
+          resolve({ child, ...(listening ? { address: listening[1] } : {}), ...(ruleError ? { ruleError: (ruleError[1] ?? "").split(",") } : {}) });
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        if (!/LISTENING|RULE_ERROR/.test(stdout)) reject(new Error(`${command} exited with ${code}\n${stdout}\n${stderr}`));
+      });
+    });
+  }
+
+  /** Every runtime serving the conformance service: Node (grpc-js), Go (grpc-go), Python (grpcio). */
+  async startRuntimes(): Promise<Runtime[]> {
+    const runtimes = [await this.startNode(["ConformanceService"])];
+    for (const [name, start] of [
+      ["go (grpc-go)", (g: readonly string[]) => this.startGo(g)],
+      ["python (grpcio)", (g: readonly string[]) => this.startPython(g)],
+    ] as const) {
+      const { address, child } = await start(["ConformanceService"]);
+      runtimes.push({ name, address: address as string, revocations: false, stop: () => stopChild(child) });
+    }
+    return runtimes;
+  }
+
+  /** A grpc-js server with the Node interceptor: the Node runner. */
+  async startNode(guard: readonly string[]): Promise<Runtime> {
+    const { tessera } = this;
+    const verifier = new TokenVerifier({
+      issuer: tessera.issuer,
+      keys: new RemoteKeySet({ fetch: httpJwksFetcher(`${tessera.httpUrl}/.well-known/jwks.json`) }),
+      ...(tessera.revocations ? { revocations: tessera.revocations } : {}),
+    });
+    await verifier.start();
+    const server = new grpc.Server({ interceptors: [authServerInterceptor({ verifier, rules: rulesByPath(guard.map(fixtureService)) })] });
+    const reply = (call: { metadata: grpc.Metadata }) => {
+      const caller = grpcPrincipal(call);
+      if (caller) this.lastJti = caller.claims.jti;
+      const response = {
+        clientId: caller?.clientId ?? "",
+        subject: caller?.subject ?? "",
+        scopes: [...(caller?.scopes ?? [])],
+        audience: caller?.audience ?? "",
+      };
+      return Buffer.from(toBinary(fixtureMessages.response, create(fixtureMessages.response, response)));
+    };
+    for (const name of ["ConformanceService", "UnprotectedService"]) {
+      const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+      const implementation: grpc.UntypedServiceImplementation = {};
+      for (const method of fixtureService(name).methods) {
+        const streaming = method.methodKind === "server_streaming";
+        definition[method.name] = {
+          path: `/${fixtureService(name).typeName}/${method.name}`,
+          requestStream: false,
+          responseStream: streaming,
+          requestSerialize: (v: Buffer) => v,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (v: Buffer) => v,
+          responseDeserialize: (b: Buffer) => b,
+        };
+        implementation[method.name] = streaming
+          ? (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+              call.write(reply(call));
+              call.end();
+            }
+          : (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, reply(call));
+      }
+      server.addService(definition as grpc.ServiceDefinition, implementation);
+    }
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const stop = async () => {
+      verifier.stop();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    };
+    this.#stops.push(stop);
+    return { name: "node (grpc-js)", address: `127.0.0.1:${port}`, revocations: true, stop: async () => {} };
+  }
+}
+
+/** Go's flag package takes -name. */
+function goFlags(args: string[]): string[] {
+  return args.map((a) => a.replace(/^--/, "-"));
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+/** One SDK client command's result. */
+export interface ClientResult {
+  method: string;
+  code: string;
+  error?: string;
+  clientId?: string;
+  scopes?: string[] | null;
+  /** Tokens the client's token source has fetched so far. */
+  fetches: number;
+  calls: number;
+}
+
+/** A Go or Python SDK client process: one command in, one JSON result out. */
+export class SdkClient {
+  readonly #child: ChildProcess;
+  #buffer = "";
+  #stderr = "";
+  #waiting: ((line: string) => void)[] = [];
+
+  constructor(child: ChildProcess) {
+    this.#child = child;
+    child.stderr!.on("data", (c: Buffer) => (this.#stderr += c.toString()));
+    child.stdout!.on("data", (c: Buffer) => {
+      this.#buffer += c.toString();
+      let newline = this.#buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = this.#buffer.slice(0, newline);
+        this.#buffer = this.#buffer.slice(newline + 1);
+        this.#waiting.shift()?.(line);
+        newline = this.#buffer.indexOf("\n");
+      }
+    });
+  }
+
+  /** Sends a command ("AllOf", "PARALLEL AllOf 50", "PERRPC AllOf" / "PLUGIN AllOf"); resolves with its result within 20 s. */
+  run(command: string): Promise<ClientResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${command} within 20 s\n${this.#stderr}`)), 20_000);
+      this.#waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as ClientResult);
+      });
+      this.#child.stdin!.write(`${command}\n`);
+    });
+  }
+}
