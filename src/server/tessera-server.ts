@@ -30,7 +30,9 @@ import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
 import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
+import { RevocationFanout } from "./revocation-fanout.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
+import { watchHandlers } from "./watch-handlers.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
@@ -195,15 +197,26 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     clock,
   };
   const handlers = tokenServiceHandlers(context);
+  // One subscription to the revocation feed per replica, fanned out to every WatchRevocations stream.
+  const fanout = new RevocationFanout(state.revocations, {
+    ...config.watch,
+    readiness: state.redisHealth === undefined ? [] : sharedStateReadiness(state.redisHealth, keyManager, state.redis?.denyList),
+    clock,
+    logger,
+  });
+  fanout.start();
+  // Like the revocations held above: watchers arriving right after start find the feed followed.
+  if (redisUpAtStart) await fanout.waitUntilSubscribed(2000);
+  const watch = watchHandlers(context, fanout, config.watch.heartbeatMs, keyManager);
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
-    routes: connectRoutes(handlers, health),
+    routes: connectRoutes(handlers, watch, health),
     readMaxBytes: MAX_REQUEST_BYTES,
     contextValues: connectContextValues(addresses),
     fallback: httpRoutes({ ctx: context, config, health, addresses }),
   });
-  addGrpcRoutes(grpc, handlers, health, addresses, config.grpc.reflection);
+  addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
 
   let grpcPort: number;
   try {
@@ -211,6 +224,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     refuseRepeatedAuthorization(grpc);
   } catch (err) {
     await grpcListener.close();
+    fanout.close();
     keyManager?.stop();
     await Promise.all([http.close(), state.close()]);
     throw err;
@@ -249,6 +263,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         const graceMs = options.graceMs ?? config.shutdown.graceMs;
         stopFollowingRedis();
         setServing(false);
+        // Watch streams never finish by themselves: they end now (UNAVAILABLE), so that verifiers move to
+        // another replica during the drain and no stream holds the listeners open.
+        fanout.close();
         if (drainMs > 0) {
           logger.info("tessera draining", { drainMs, graceMs });
           http.drain();
