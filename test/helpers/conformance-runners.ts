@@ -19,6 +19,8 @@ import { buildDir, buildGoRunner, buildPythonFixture } from "./sdk-builds.js";
 export const CONFORMANCE_SERVICE = "tessera.conformance.v1.ConformanceService";
 /** The client the SDK clients call as, with grants for every scope of the conformance rules. */
 export const CALLER = { id: "conformance-caller", secret: "conformance-caller-secret-0123456789abcdef0123456789" };
+/** The resource server the Go and Python runners watch revocations and keys as. */
+export const VERIFIER = { id: "conformance-verifier", secret: "conformance-verifier-secret-0123456789abcdef01234567" };
 
 const registry = buildFixtureRegistry(["conformance/v1/conformance.proto"]);
 export const fixtureService = (name: string) => registry.getService(`tessera.conformance.v1.${name}`) as DescService;
@@ -74,6 +76,13 @@ export class ConformanceWorld {
               { audience: "https://conformance.example.com", scopes: ["conf.read"] },
             ],
           },
+          {
+            id: VERIFIER.id,
+            authMethod: "client_secret_post",
+            secretHashes: [hashClientSecret(VERIFIER.secret)],
+            audiences: [CONFORMANCE_SERVICE],
+            grants: [],
+          },
         ],
       },
       {},
@@ -91,22 +100,24 @@ export class ConformanceWorld {
     this.#build.remove();
   }
 
-  #serverArgs(guard: readonly string[]): string[] {
-    return ["--issuer", this.tessera.issuer, "--token-service", this.tessera.grpcAddress, "--guard", guard.join(",")];
+  #serverArgs(guard: readonly string[], revocations: boolean): string[] {
+    const args = ["--issuer", this.tessera.issuer, "--token-service", this.tessera.grpcAddress, "--guard", guard.join(",")];
+    return revocations ? [...args, "--revocations", "--client-id", VERIFIER.id, "--client-secret", VERIFIER.secret] : args;
   }
 
   #clientArgs(target: string): string[] {
     return ["--call", target, "--token-service", this.tessera.grpcAddress, "--client-id", CALLER.id, "--client-secret", CALLER.secret];
   }
 
-  /** The Go runner serving, with the Go SDK's interceptor over the given services. */
-  startGo(guard: readonly string[]): Promise<Started> {
-    return this.#spawnServer(this.#goRunner, goFlags(this.#serverArgs(guard)), process.env);
+  /** The Go runner serving, with the Go SDK's interceptor over the given services; with `revocations`, following WatchRevocations and WatchKeys. */
+  startGo(guard: readonly string[], revocations = false): Promise<Started> {
+    return this.#spawnServer(this.#goRunner, goFlags(this.#serverArgs(guard, revocations)), process.env);
   }
 
-  /** The Python runner serving, with the Python SDK's interceptor over the given services. */
-  startPython(guard: readonly string[]): Promise<Started> {
-    return this.#spawnServer("/usr/bin/python3", [`${REPO_ROOT}conformance/runners/python/runner.py`, ...this.#serverArgs(guard)], this.#pythonEnv());
+  /** The Python runner serving, with the Python SDK's interceptor over the given services; with `revocations`, following the streams. */
+  startPython(guard: readonly string[], revocations = false): Promise<Started> {
+    const runner = `${REPO_ROOT}conformance/runners/python/runner.py`;
+    return this.#spawnServer("/usr/bin/python3", [runner, ...this.#serverArgs(guard, revocations)], this.#pythonEnv());
   }
 
   /** A Go or Python SDK client of `target`, driven line by line. */
@@ -158,11 +169,11 @@ export class ConformanceWorld {
   async startRuntimes(): Promise<Runtime[]> {
     const runtimes = [await this.startNode(["ConformanceService"])];
     for (const [name, start] of [
-      ["go (grpc-go)", (g: readonly string[]) => this.startGo(g)],
-      ["python (grpcio)", (g: readonly string[]) => this.startPython(g)],
+      ["go (grpc-go)", (g: readonly string[]) => this.startGo(g, true)],
+      ["python (grpcio)", (g: readonly string[]) => this.startPython(g, true)],
     ] as const) {
       const { address, child } = await start(["ConformanceService"]);
-      runtimes.push({ name, address: address as string, revocations: false, stop: () => stopChild(child) });
+      runtimes.push({ name, address: address as string, revocations: true, stop: () => stopChild(child) });
     }
     return runtimes;
   }
@@ -185,6 +196,7 @@ export class ConformanceWorld {
         subject: caller?.subject ?? "",
         scopes: [...(caller?.scopes ?? [])],
         audience: caller?.audience ?? "",
+        jti: caller?.claims.jti ?? "",
       };
       return Buffer.from(toBinary(fixtureMessages.response, create(fixtureMessages.response, response)));
     };
@@ -243,6 +255,8 @@ export interface ClientResult {
   error?: string;
   clientId?: string;
   scopes?: string[] | null;
+  /** The jti of the token the server saw. */
+  jti?: string;
   /** Tokens the client's token source has fetched so far. */
   fetches: number;
   calls: number;

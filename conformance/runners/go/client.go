@@ -26,6 +26,7 @@ type result struct {
 	Error    string   `json:"error"`
 	ClientID string   `json:"clientId"`
 	Scopes   []string `json:"scopes"`
+	JTI      string   `json:"jti"`
 	Fetches  int      `json:"fetches"`
 	Calls    int      `json:"calls"`
 }
@@ -118,5 +119,5 @@ func callMethod(client conformancev1.ConformanceServiceClient, method string) re
 	}
 	scopes := append([]string{}, res.GetScopes()...)
 	sort.Strings(scopes)
-	return result{Method: method, Code: "OK", ClientID: res.GetClientId(), Scopes: scopes}
+	return result{Method: method, Code: "OK", ClientID: res.GetClientId(), Scopes: scopes, JTI: res.GetJti()}
 }

@@ -34,7 +34,7 @@ func echo(ctx context.Context) *conformancev1.CallResponse {
 	if !ok {
 		return &conformancev1.CallResponse{}
 	}
-	return &conformancev1.CallResponse{ClientId: p.ClientID, Subject: p.Subject, Scopes: p.Scopes, Audience: p.Audience}
+	return &conformancev1.CallResponse{ClientId: p.ClientID, Subject: p.Subject, Scopes: p.Scopes, Audience: p.Audience, Jti: p.JTI}
 }
 
 func (handlers) AllOf(ctx context.Context, _ *conformancev1.CallRequest) (*conformancev1.CallResponse, error) {
@@ -104,6 +104,13 @@ func main() {
 		ctx := context.Background()
 		go tessera.WatchRevocations(ctx, conn, credentials, options.Revocations)
 		go tessera.WatchKeys(ctx, conn, credentials, keys)
+		loading, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := options.Revocations.WaitLoaded(loading)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "revocations not loaded:", err)
+			os.Exit(1)
+		}
 	}
 	verifier, err := tessera.NewVerifier(options)
 	if err != nil {

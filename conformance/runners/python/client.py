@@ -25,7 +25,8 @@ def call(stub, method):
     except grpc.RpcError as err:
         detail = tessera_grpc.auth_error_detail(err)
         return {"method": method, "code": err.code().name, "error": detail.error if detail else ""}
-    return {"method": method, "code": "OK", "clientId": response.client_id, "scopes": sorted(response.scopes)}
+    return {"method": method, "code": "OK", "clientId": response.client_id, "scopes": sorted(response.scopes),
+            "jti": response.jti}
 
 
 def main():

@@ -23,7 +23,8 @@ def echo(context):
     if caller is None:
         return conformance_pb2.CallResponse()
     return conformance_pb2.CallResponse(client_id=caller.client_id, subject=caller.subject,
-                                        scopes=sorted(caller.scopes), audience=caller.audience)
+                                        scopes=sorted(caller.scopes), audience=caller.audience,
+                                        jti=caller.jti)
 
 
 class Conformance(conformance_pb2_grpc.ConformanceServiceServicer):
@@ -65,6 +66,8 @@ def main():
         for target in (tessera_grpc.watch_revocations, tessera_grpc.watch_keys):
             threading.Thread(target=target, args=(channel, credentials, revocations if target is tessera_grpc.watch_revocations else keys),
                              daemon=True).start()
+        if not revocations.wait_loaded(10):
+            sys.exit("revocations not loaded")
     verifier = tessera_grpc.Verifier(args.issuer, keys, revocations=revocations)
     try:
         interceptor = tessera_grpc.AuthServerInterceptor(verifier, services)

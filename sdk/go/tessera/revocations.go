@@ -1,6 +1,7 @@
 package tessera
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -22,6 +23,7 @@ type Revocations struct {
 	lastSync  time.Time
 	listeners map[int]func()
 	nextID    int
+	loadedCh  chan struct{}
 }
 
 // DefaultStaleAfter is how long a silent feed is trusted, as in the Node verifier.
@@ -32,7 +34,7 @@ func NewRevocations(staleAfter time.Duration) *Revocations {
 	if staleAfter <= 0 {
 		staleAfter = DefaultStaleAfter
 	}
-	r := &Revocations{staleAfter: staleAfter, now: time.Now, listeners: map[int]func(){}}
+	r := &Revocations{staleAfter: staleAfter, now: time.Now, listeners: map[int]func(){}, loadedCh: make(chan struct{})}
 	r.reset()
 	return r
 }
@@ -84,8 +86,23 @@ func (r *Revocations) Reset() {
 // Synced records that the set is up to date with the token service now.
 func (r *Revocations) Synced() {
 	r.mu.Lock()
+	if !r.loaded {
+		close(r.loadedCh)
+	}
 	r.loaded, r.lastSync = true, r.now()
 	r.mu.Unlock()
+}
+
+// WaitLoaded returns once the revocations in force are loaded (the first
+// snapshot), or ctx's error: wait for it before serving, as the verifier
+// answers UNAVAILABLE until then.
+func (r *Revocations) WaitLoaded(ctx context.Context) error {
+	select {
+	case <-r.loadedCh:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Current says whether the set is loaded and its feed confirmed it recently.

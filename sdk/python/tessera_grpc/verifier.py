@@ -177,6 +177,12 @@ class Revocations:
         self._tokens, self._keys, self._clients = {}, {}, {}
         self._loaded = False
         self._last_sync = None
+        self._loaded_event = threading.Event()
+
+    def wait_loaded(self, timeout=None):
+        """Whether the revocations in force were loaded (the first snapshot) within timeout seconds: wait for it
+        before serving, as the verifier answers UNAVAILABLE until then."""
+        return self._loaded_event.wait(timeout)
 
     def reset(self):
         with self._lock:
@@ -197,6 +203,7 @@ class Revocations:
     def synced(self):
         with self._lock:
             self._loaded, self._last_sync = True, self._clock()
+        self._loaded_event.set()
 
     def current(self):
         with self._lock:
