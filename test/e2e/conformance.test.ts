@@ -1,7 +1,8 @@
 // One corpus, every enforcement point: conformance/cases.json run against the
-// Node grpc-js interceptor, the Go SDK (grpc-go) and the Python SDK (grpcio),
-// each a real server verifying tokens against a real Tessera on loopback.
-// Every case must get the decision the corpus expects, in all three.
+// Node grpc-js and Connect interceptors, the Go SDK (grpc-go) and the Python
+// SDK (grpcio), each a real server verifying tokens against a real Tessera on
+// loopback (the Go and Python ones following WatchRevocations and WatchKeys).
+// Every case must get the decision the corpus expects, in every runtime.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";

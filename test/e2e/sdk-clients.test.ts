@@ -35,7 +35,7 @@ const LEAST_PRIVILEGE: Record<string, string[]> = {
 
 for (const language of ["go", "python"] as const) {
   describe(`${language} SDK client`, () => {
-    for (const server of ["node (grpc-js)", "go (grpc-go)", "python (grpcio)"]) {
+    for (const server of ["node (grpc-js)", "node (connect)", "go (grpc-go)", "python (grpcio)"]) {
       test(`→ ${server}: each method gets a token with exactly its rule's scopes, one fetch per (audience, scopes)`, async () => {
         const runtime = runtimes.find((r) => r.name === server) as Runtime;
         const client = world.client(language, runtime.address);
@@ -67,7 +67,7 @@ for (const language of ["go", "python"] as const) {
       assert.equal(result.fetches, 1);
     });
 
-    for (const server of ["node (grpc-js)", "go (grpc-go)", "python (grpcio)"]) {
+    for (const server of ["node (grpc-js)", "node (connect)", "go (grpc-go)", "python (grpcio)"]) {
       test(`→ ${server}: a token revoked after use is refused, and the call is retried once with a fresh token`, async () => {
         const runtime = runtimes.find((r) => r.name === server) as Runtime;
         const client = world.client(language, runtime.address);

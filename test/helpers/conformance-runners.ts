@@ -3,15 +3,20 @@
 // (conformance/runners). One Tessera (in this process) issues and publishes the keys.
 import { type ChildProcess, spawn } from "node:child_process";
 import { create, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import { authContextValues, authInterceptor, principalKey, protect } from "../../src/connect.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { authServerInterceptor, grpcPrincipal } from "../../src/grpc.js";
 import { httpJwksFetcher, RemoteKeySet, rulesByPath, TokenVerifier } from "../../src/index.js";
 import { MemoryKeyStore } from "../../src/keys/key-store.js";
 import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
+import { createHttpListener } from "../../src/server/http-listener.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import type { Principal } from "../../src/verifier/principal.js";
 import { REPO_ROOT } from "./child-process.js";
 import { buildFixtureRegistry } from "./proto-registry.js";
 import { buildDir, buildGoRunner, buildPythonFixture } from "./sdk-builds.js";
@@ -165,9 +170,9 @@ export class ConformanceWorld {
     });
   }
 
-  /** Every runtime serving the conformance service: Node (grpc-js), Go (grpc-go), Python (grpcio). */
+  /** Every runtime serving the conformance service: Node (grpc-js and Connect), Go (grpc-go), Python (grpcio). */
   async startRuntimes(): Promise<Runtime[]> {
-    const runtimes = [await this.startNode(["ConformanceService"])];
+    const runtimes = [await this.startNode(["ConformanceService"]), await this.startNodeConnect()];
     for (const [name, start] of [
       ["go (grpc-go)", (g: readonly string[]) => this.startGo(g, true)],
       ["python (grpcio)", (g: readonly string[]) => this.startPython(g, true)],
@@ -178,8 +183,8 @@ export class ConformanceWorld {
     return runtimes;
   }
 
-  /** A grpc-js server with the Node interceptor: the Node runner. */
-  async startNode(guard: readonly string[]): Promise<Runtime> {
+  /** A Node verifier following this Tessera's keys and revocations, stopped with the world. */
+  async #nodeVerifier(): Promise<TokenVerifier> {
     const { tessera } = this;
     const verifier = new TokenVerifier({
       issuer: tessera.issuer,
@@ -187,19 +192,62 @@ export class ConformanceWorld {
       ...(tessera.revocations ? { revocations: tessera.revocations } : {}),
     });
     await verifier.start();
-    const server = new grpc.Server({ interceptors: [authServerInterceptor({ verifier, rules: rulesByPath(guard.map(fixtureService)) })] });
-    const reply = (call: { metadata: grpc.Metadata }) => {
-      const caller = grpcPrincipal(call);
-      if (caller) this.lastJti = caller.claims.jti;
-      const response = {
-        clientId: caller?.clientId ?? "",
-        subject: caller?.subject ?? "",
-        scopes: [...(caller?.scopes ?? [])],
-        audience: caller?.audience ?? "",
-        jti: caller?.claims.jti ?? "",
-      };
-      return Buffer.from(toBinary(fixtureMessages.response, create(fixtureMessages.response, response)));
+    this.#stops.push(async () => verifier.stop());
+    return verifier;
+  }
+
+  /** What a handler answers: the caller it saw (empty in public methods). */
+  #echo(caller: Principal | undefined): Record<string, unknown> {
+    if (caller) this.lastJti = caller.claims.jti;
+    return {
+      clientId: caller?.clientId ?? "",
+      subject: caller?.subject ?? "",
+      scopes: [...(caller?.scopes ?? [])],
+      audience: caller?.audience ?? "",
+      jti: caller?.claims.jti ?? "",
     };
+  }
+
+  /**
+   * A connect-node server with the Connect interceptor (protect()), serving gRPC, Connect and gRPC-Web;
+   * UnprotectedService is served with the interceptor but without protect(), so its path has no rule.
+   */
+  async startNodeConnect(): Promise<Runtime> {
+    const verifier = await this.#nodeVerifier();
+    type Context = { values: { get(key: typeof principalKey): Principal | undefined } };
+    const echo = (ctx: Context) => this.#echo(ctx.values.get(principalKey));
+    const implementation = (name: string) => {
+      const impl: Record<string, unknown> = {};
+      for (const method of fixtureService(name).methods) {
+        impl[method.localName] =
+          method.methodKind === "server_streaming"
+            ? async function* (_req: unknown, ctx: Context) {
+                yield echo(ctx);
+              }
+            : (_req: unknown, ctx: Context) => echo(ctx);
+      }
+      return impl as ServiceImpl<DescService>;
+    };
+    const listener = createHttpListener(
+      connectNodeAdapter({
+        routes: (router) => {
+          protect(verifier, (r) => r.service(fixtureService("ConformanceService"), implementation("ConformanceService")))(router);
+          router.service(fixtureService("UnprotectedService"), implementation("UnprotectedService"), { interceptors: [authInterceptor(verifier)] });
+        },
+        contextValues: (req) => authContextValues(req),
+      }),
+    );
+    const address = await listener.listen("127.0.0.1", 0);
+    this.#stops.push(() => listener.close());
+    return { name: "node (connect)", address: `127.0.0.1:${address.port}`, revocations: true, stop: async () => {} };
+  }
+
+  /** A grpc-js server with the Node interceptor: the Node runner. */
+  async startNode(guard: readonly string[]): Promise<Runtime> {
+    const verifier = await this.#nodeVerifier();
+    const server = new grpc.Server({ interceptors: [authServerInterceptor({ verifier, rules: rulesByPath(guard.map(fixtureService)) })] });
+    const reply = (call: { metadata: grpc.Metadata }) =>
+      Buffer.from(toBinary(fixtureMessages.response, create(fixtureMessages.response, this.#echo(grpcPrincipal(call)))));
     for (const name of ["ConformanceService", "UnprotectedService"]) {
       const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
       const implementation: grpc.UntypedServiceImplementation = {};
@@ -226,11 +274,7 @@ export class ConformanceWorld {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
-    const stop = async () => {
-      verifier.stop();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    };
-    this.#stops.push(stop);
+    this.#stops.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
     return { name: "node (grpc-js)", address: `127.0.0.1:${port}`, revocations: true, stop: async () => {} };
   }
 }
