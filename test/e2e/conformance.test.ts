@@ -75,6 +75,32 @@ describe("conformance corpus", () => {
     if (pending.length > 0) console.log(`conformance: ${pending.length} revocation decisions wait for WatchRevocations:\n  ${pending.join("\n  ")}`);
   });
 
+  test("an open stream ends with UNAUTHENTICATED once its token is revoked, in every runtime", async () => {
+    for (const runtime of runtimes) {
+      const minted = mint({ scopes: ["conf.read"] }, world.signingKey, world.tessera.issuer, corpus.service);
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${minted.token}`);
+      const client = clients.get(runtime.name) as grpc.Client;
+      const stream = client.makeServerStreamRequest(
+        `/${corpus.service}/Follow`,
+        (v: Buffer) => v,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        metadata,
+        { deadline: Date.now() + 12_000 },
+      );
+      const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+        stream.on("error", (err: grpc.ServiceError) => resolve(err));
+        stream.on("end", () => resolve(undefined));
+        stream.on("data", () => {});
+      });
+      await new Promise<void>((resolve) => stream.once("data", () => resolve()));
+      await world.denyList.revoke(world.tessera.issuer, minted.jti, minted.exp);
+      const err = await ended;
+      assert.equal(err?.code, grpc.status.UNAUTHENTICATED, `${runtime.name}: ${err?.message}`);
+    }
+  });
+
   for (const s of corpus.startup) {
     test(`startup: ${s.name}`, async () => {
       for (const [name, start] of [

@@ -221,8 +221,16 @@ export class ConformanceWorld {
       for (const method of fixtureService(name).methods) {
         impl[method.localName] =
           method.methodKind === "server_streaming"
-            ? async function* (_req: unknown, ctx: Context) {
+            ? async function* (_req: unknown, ctx: Context & { signal: AbortSignal }) {
                 yield echo(ctx);
+                if (method.name !== "Follow") return;
+                await new Promise<void>((resolve) => {
+                  const timer = setTimeout(resolve, 15_000);
+                  ctx.signal.addEventListener("abort", () => {
+                    clearTimeout(timer);
+                    resolve();
+                  });
+                });
               }
             : (_req: unknown, ctx: Context) => echo(ctx);
       }
@@ -265,7 +273,13 @@ export class ConformanceWorld {
         implementation[method.name] = streaming
           ? (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
               call.write(reply(call));
-              call.end();
+              if (method.name !== "Follow") {
+                call.end();
+                return;
+              }
+              const timer = setTimeout(() => call.end(), 15_000);
+              call.on("cancelled", () => clearTimeout(timer));
+              call.on("finish", () => clearTimeout(timer));
             }
           : (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, reply(call));
       }

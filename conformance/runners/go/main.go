@@ -65,6 +65,17 @@ func (handlers) Watch(_ *conformancev1.CallRequest, stream conformancev1.Conform
 	return stream.Send(echo(stream.Context()))
 }
 
+func (handlers) Follow(_ *conformancev1.CallRequest, stream conformancev1.ConformanceService_FollowServer) error {
+	if err := stream.Send(echo(stream.Context())); err != nil {
+		return err
+	}
+	select {
+	case <-stream.Context().Done():
+	case <-time.After(15 * time.Second):
+	}
+	return nil
+}
+
 type unprotected struct {
 	conformancev1.UnimplementedUnprotectedServiceServer
 }

@@ -40,6 +40,12 @@ class Conformance(conformance_pb2_grpc.ConformanceServiceServicer):
     def Watch(self, request, context):
         yield echo(context)
 
+    def Follow(self, request, context):
+        yield echo(context)
+        ended = threading.Event()
+        context.add_callback(ended.set)
+        ended.wait(15)
+
 
 class Unprotected(conformance_pb2_grpc.UnprotectedServiceServicer):
     def Open(self, request, context): return echo(context)

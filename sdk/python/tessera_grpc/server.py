@@ -1,5 +1,6 @@
 """grpcio server interceptor enforcing the rules declared in the proto."""
 
+import queue
 import threading
 import weakref
 
@@ -73,12 +74,51 @@ class AuthServerInterceptor(grpc.ServerInterceptor):
 
         def streamed_response(request, context):
             caller = self._admit(rule, context)
-            for response in behavior(request, context):
-                if caller is not None and not verifier.still_valid(caller):
+            if caller is None:
+                yield from behavior(request, context)
+                return
+            # The handler runs in a thread of its own, so that an idle stream is ended too once its token expires
+            # or is revoked (checked every STREAM_CHECK_SECONDS).
+            items = queue.Queue(maxsize=1)
+
+            def produce():
+                try:
+                    for response in behavior(request, context):
+                        while not _put(items, ("item", response), context):
+                            if not context.is_active():
+                                return
+                    _put(items, ("end", None), context)
+                except Exception as err:  # noqa: BLE001 - re-raised in the serving thread
+                    _put(items, ("error", err), context)
+
+            threading.Thread(target=produce, daemon=True).start()
+            while True:
+                try:
+                    kind, value = items.get(timeout=STREAM_CHECK_SECONDS)
+                except queue.Empty:
+                    kind, value = "idle", None
+                if not verifier.still_valid(caller):
                     context.abort_with_status(_Status(errors.invalid_token("the token expired or was revoked during the stream")))
-                yield response
+                if kind == "item":
+                    yield value
+                elif kind == "end":
+                    return
+                elif kind == "error":
+                    raise value
 
         return streamed_response
+
+
+STREAM_CHECK_SECONDS = 0.25
+
+
+def _put(items, item, context):
+    """Queues an item for the serving thread; False while the queue stays full (the call may have ended)."""
+    try:
+        items.put(item, timeout=STREAM_CHECK_SECONDS)
+        return True
+    except queue.Full:
+        return not context.is_active()
 
 
 class _Status(grpc.Status):
