@@ -338,10 +338,11 @@ class Verifier:
             if not _B64TOKEN.match(token):
                 raise errors.invalid_token("the bearer token is malformed")
             principal = self._verify(token)
-            with self._lock:
-                if len(self._cache) >= self._cache_size:
-                    self._cache.clear()
-                self._cache[token] = principal
+            if self._cache_size > 0:
+                with self._lock:
+                    if len(self._cache) >= self._cache_size:
+                        self._cache.clear()
+                    self._cache[token] = principal
         self._check_revocation(principal)
         return principal
 
