@@ -4,7 +4,7 @@
 // fresh token after invalid_token (a token revoked after use, on each server).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CALLER, ConformanceWorld, type Runtime } from "../helpers/conformance-runners.js";
+import { CALLER, ConformanceWorld, KEYED_CALLER, type Runtime } from "../helpers/conformance-runners.js";
 import { until } from "../helpers/wait.js";
 
 const world = new ConformanceWorld();
@@ -58,6 +58,16 @@ for (const language of ["go", "python"] as const) {
         assert.deepEqual(credentials.scopes, LEAST_PRIVILEGE.AllOf);
       });
     }
+
+    test("private_key_jwt: tokens for a client that authenticates with a signed assertion", async () => {
+      const client = world.client(language, (runtimes[0] as Runtime).address, "private_key_jwt");
+      for (const method of ["AllOf", "Watch"]) {
+        const result = await client.run(method);
+        assert.equal(result.code, "OK", JSON.stringify(result));
+        assert.equal(result.clientId, KEYED_CALLER.id);
+        assert.deepEqual(result.scopes, LEAST_PRIVILEGE[method]);
+      }
+    });
 
     test("50 concurrent cold calls share one token fetch (single-flight)", async () => {
       const client = world.client(language, (runtimes[0] as Runtime).address);

@@ -2,6 +2,9 @@
 // interceptor in this process, and the Go and Python SDK runners as children
 // (conformance/runners). One Tessera (in this process) issues and publishes the keys.
 import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { create, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -24,6 +27,8 @@ import { buildDir, buildGoRunner, buildPythonFixture } from "./sdk-builds.js";
 export const CONFORMANCE_SERVICE = "tessera.conformance.v1.ConformanceService";
 /** The client the SDK clients call as, with grants for every scope of the conformance rules. */
 export const CALLER = { id: "conformance-caller", secret: "conformance-caller-secret-0123456789abcdef0123456789" };
+/** The same grants for a client that authenticates with private_key_jwt (its key is made per world). */
+export const KEYED_CALLER = { id: "conformance-keyed", kid: "conformance-keyed-key" };
 /** The resource server the Go and Python runners watch revocations and keys as. */
 export const VERIFIER = { id: "conformance-verifier", secret: "conformance-verifier-secret-0123456789abcdef01234567" };
 
@@ -66,6 +71,9 @@ export class ConformanceWorld {
   /** Starts Tessera and builds the Go runner and the Python fixture code (once per test file). */
   async start(): Promise<void> {
     this.signingKey = await generateSigningKey("ES256");
+    const clientKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    writeFileSync(this.#keyFile, clientKey.privateKey.export({ format: "pem", type: "pkcs8" }));
+    const publicJwk = { ...clientKey.publicKey.export({ format: "jwk" }), kid: KEYED_CALLER.kid, alg: "ES256" };
     const scopes = ["conf.read", "conf.write", "conf.base", "conf.a", "conf.default", "conf.x"];
     const config = validateConfig(
       {
@@ -80,6 +88,12 @@ export class ConformanceWorld {
               { audience: CONFORMANCE_SERVICE, scopes },
               { audience: "https://conformance.example.com", scopes: ["conf.read"] },
             ],
+          },
+          {
+            id: KEYED_CALLER.id,
+            authMethod: "private_key_jwt",
+            jwks: { keys: [publicJwk] },
+            grants: [{ audience: CONFORMANCE_SERVICE, scopes }],
           },
           {
             id: VERIFIER.id,
@@ -110,8 +124,14 @@ export class ConformanceWorld {
     return revocations ? [...args, "--revocations", "--client-id", VERIFIER.id, "--client-secret", VERIFIER.secret] : args;
   }
 
-  #clientArgs(target: string): string[] {
-    return ["--call", target, "--token-service", this.tessera.grpcAddress, "--client-id", CALLER.id, "--client-secret", CALLER.secret];
+  get #keyFile(): string {
+    return join(this.#build.dir, "keyed-client.pem");
+  }
+
+  #clientArgs(target: string, auth: ClientAuthMethod): string[] {
+    const args = ["--call", target, "--token-service", this.tessera.grpcAddress];
+    if (auth === "client_secret_post") return [...args, "--client-id", CALLER.id, "--client-secret", CALLER.secret];
+    return [...args, "--client-id", KEYED_CALLER.id, "--issuer", this.tessera.issuer, "--key-file", this.#keyFile, "--key-id", KEYED_CALLER.kid];
   }
 
   /** The Go runner serving, with the Go SDK's interceptor over the given services; with `revocations`, following WatchRevocations and WatchKeys. */
@@ -126,11 +146,11 @@ export class ConformanceWorld {
   }
 
   /** A Go or Python SDK client of `target`, driven line by line. */
-  client(language: "go" | "python", target: string): SdkClient {
+  client(language: "go" | "python", target: string, auth: ClientAuthMethod = "client_secret_post"): SdkClient {
     const child =
       language === "go"
-        ? spawn(this.#goRunner, goFlags(this.#clientArgs(target)), { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] })
-        : spawn("/usr/bin/python3", [`${REPO_ROOT}conformance/runners/python/client.py`, ...this.#clientArgs(target)], {
+        ? spawn(this.#goRunner, goFlags(this.#clientArgs(target, auth)), { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] })
+        : spawn("/usr/bin/python3", [`${REPO_ROOT}conformance/runners/python/client.py`, ...this.#clientArgs(target, auth)], {
             cwd: REPO_ROOT,
             env: this.#pythonEnv(),
             stdio: ["pipe", "pipe", "pipe"],
@@ -305,6 +325,9 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.kill("SIGKILL");
   });
 }
+
+/** How an SDK client authenticates to Tessera. */
+export type ClientAuthMethod = "client_secret_post" | "private_key_jwt";
 
 /** One SDK client command's result. */
 export interface ClientResult {

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -29,6 +31,23 @@ type result struct {
 	JTI      string   `json:"jti"`
 	Fetches  int      `json:"fetches"`
 	Calls    int      `json:"calls"`
+}
+
+// privateKeyJWT authenticates with a PKCS#8 PEM key (ES256).
+func privateKeyJWT(clientID, issuer, keyFile, keyID string) (tessera.ClientAuth, error) {
+	raw, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, fmt.Errorf("%s holds no PEM block", keyFile)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return tessera.PrivateKeyJWT(clientID, issuer, key, "ES256", keyID)
 }
 
 // runClient calls target with the SDK's client side, one command per stdin

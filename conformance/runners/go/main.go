@@ -92,6 +92,8 @@ func main() {
 	clientID := flag.String("client-id", "", "the runner's client id, for the watch streams")
 	clientSecret := flag.String("client-secret", "", "the runner's client secret")
 	callTarget := flag.String("call", "", "run as a client of this address (commands on stdin)")
+	keyFile := flag.String("key-file", "", "with -call: private_key_jwt with this PKCS#8 PEM key instead of the secret")
+	keyID := flag.String("key-id", "", "the kid of -key-file in the client's registered JWKS")
 	flag.Parse()
 
 	services := []protoreflect.ServiceDescriptor{}
@@ -104,7 +106,14 @@ func main() {
 		os.Exit(1)
 	}
 	if *callTarget != "" {
-		runClient(*callTarget, conn, tessera.ClientSecret(*clientID, *clientSecret))
+		auth := tessera.ClientSecret(*clientID, *clientSecret)
+		if *keyFile != "" {
+			if auth, err = privateKeyJWT(*clientID, *issuer, *keyFile, *keyID); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		runClient(*callTarget, conn, auth)
 		return
 	}
 	keys := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0)

@@ -1,7 +1,7 @@
 """The Python client runner: calls a conformance server with the SDK's client side, one command per stdin line
 ("METHOD", "PARALLEL METHOD N" or "PLUGIN METHOD"), printing one JSON result per line.
 
-    client.py --call HOST:PORT --token-service HOST:PORT --client-id ID --client-secret S
+    client.py --call HOST:PORT --token-service HOST:PORT --client-id ID (--client-secret S | --issuer URL --key-file PEM --key-id KID)
 """
 
 import argparse
@@ -34,11 +34,17 @@ def main():
     parser.add_argument("--call", required=True)
     parser.add_argument("--token-service", required=True)
     parser.add_argument("--client-id", required=True)
-    parser.add_argument("--client-secret", required=True)
+    parser.add_argument("--client-secret", default="")
+    parser.add_argument("--issuer", default="")
+    parser.add_argument("--key-file", help="private_key_jwt with this PEM key instead of the secret")
+    parser.add_argument("--key-id", default="")
     args = parser.parse_args()
 
-    tokens = tessera_grpc.TokenSource(grpc.insecure_channel(args.token_service),
-                                      tessera_grpc.client_secret(args.client_id, args.client_secret))
+    credentials = tessera_grpc.client_secret(args.client_id, args.client_secret)
+    if args.key_file:
+        with open(args.key_file, encoding="ascii") as key_file:
+            credentials = tessera_grpc.private_key_jwt(args.client_id, args.issuer, key_file.read(), args.key_id)
+    tokens = tessera_grpc.TokenSource(grpc.insecure_channel(args.token_service), credentials)
     intercepted = conformance_pb2_grpc.ConformanceServiceStub(
         grpc.intercept_channel(grpc.insecure_channel(args.call), tessera_grpc.BearerTokenInterceptor(tokens)))
     credentials = grpc.composite_channel_credentials(

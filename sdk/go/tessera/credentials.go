@@ -38,9 +38,9 @@ func PrivateKeyJWT(clientID, issuer string, privateKey any, alg, kid string) (Cl
 		if _, err := rand.Read(id); err != nil {
 			return nil, err
 		}
-		now := time.Now()
-		claims := jwt.Claims{Issuer: clientID, Subject: clientID, Audience: jwt.Audience{issuer}, ID: hex.EncodeToString(id),
-			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(60 * time.Second))}
+		now := time.Now().Unix()
+		// aud as one string: go-jose's jwt.Claims writes an array, which Tessera's strict check refuses.
+		claims := map[string]any{"iss": clientID, "sub": clientID, "aud": issuer, "jti": hex.EncodeToString(id), "iat": now, "exp": now + 60}
 		assertion, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
 		if err != nil {
 			return nil, err
