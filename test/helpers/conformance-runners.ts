@@ -10,6 +10,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { authContextValues, authInterceptor, principalKey, protect } from "../../src/connect.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { validateConfig } from "../../src/config/validate.js";
 import { authServerInterceptor, grpcPrincipal } from "../../src/grpc.js";
 import { httpJwksFetcher, RemoteKeySet, rulesByPath, TokenVerifier } from "../../src/index.js";
@@ -261,6 +262,8 @@ export class ConformanceWorld {
         routes: (router) => {
           protect(verifier, (r) => r.service(fixtureService("ConformanceService"), implementation("ConformanceService")))(router);
           router.service(fixtureService("UnprotectedService"), implementation("UnprotectedService"), { interceptors: [authInterceptor(verifier)] });
+          // Allow-listed without a rule: the interceptor lets it through.
+          router.service(Health, { check: () => ({}), watch: async function* () {} }, { interceptors: [authInterceptor(verifier)] });
         },
         contextValues: (req) => authContextValues(req),
       }),
@@ -307,6 +310,21 @@ export class ConformanceWorld {
     }
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    // grpc.health.v1.Health, allow-listed: an empty HealthCheckResponse, no rule given to the interceptor.
+    server.addService(
+      {
+        Check: {
+          path: "/grpc.health.v1.Health/Check",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (v: Buffer) => v,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (v: Buffer) => v,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      } as grpc.ServiceDefinition,
+      { Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.alloc(0)) },
     );
     this.#stops.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
     return { name: "node (grpc-js)", address: `127.0.0.1:${port}`, revocations: true, stop: async () => {} };

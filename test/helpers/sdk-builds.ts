@@ -64,6 +64,9 @@ export function buildGoRunner(dir: string): string {
 export function buildPythonFixture(dir: string): string {
   const out = join(dir, "python");
   mkdirSync(out, { recursive: true });
-  protoc(["--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", `--python_out=${out}`, `--grpc_python_out=${out}`]);
+  const plugin = ["--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", `--python_out=${out}`, `--grpc_python_out=${out}`];
+  protoc(plugin);
+  // The vendored health service, rooted at proto/grpc so that its module is health.v1, not grpcio's grpc.*.
+  execFileSync("protoc", ["-I", join(REPO_ROOT, "proto/grpc"), ...plugin, "health/v1/health.proto"], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
   return `${out}:${join(REPO_ROOT, "sdk/python")}`;
 }

@@ -19,6 +19,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/local"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	conformancev1 "tessera/fixtures/conformancev1"
@@ -74,6 +75,15 @@ func (handlers) Follow(_ *conformancev1.CallRequest, stream conformancev1.Confor
 	case <-time.After(15 * time.Second):
 	}
 	return nil
+}
+
+// health answers an empty HealthCheckResponse: allow-listed, it needs no rule and no token.
+type health struct {
+	healthpb.UnimplementedHealthServer
+}
+
+func (health) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	return &healthpb.HealthCheckResponse{}, nil
 }
 
 type unprotected struct {
@@ -149,6 +159,7 @@ func main() {
 		grpc.ConnectionTimeout(10*time.Second))
 	conformancev1.RegisterConformanceServiceServer(server, handlers{})
 	conformancev1.RegisterUnprotectedServiceServer(server, unprotected{})
+	healthpb.RegisterHealthServer(server, health{})
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -15,6 +15,7 @@ import grpc
 
 import tessera_grpc
 from conformance.v1 import conformance_pb2, conformance_pb2_grpc
+from health.v1 import health_pb2, health_pb2_grpc  # proto/grpc/health/v1, generated from proto/grpc (grpc.* is grpcio's)
 from tessera.v1 import token_service_pb2, token_service_pb2_grpc
 
 
@@ -45,6 +46,12 @@ class Conformance(conformance_pb2_grpc.ConformanceServiceServicer):
         ended = threading.Event()
         context.add_callback(ended.set)
         ended.wait(15)
+
+
+class Health(health_pb2_grpc.HealthServicer):
+    """An empty HealthCheckResponse: allow-listed, it needs no rule and no token."""
+
+    def Check(self, request, context): return health_pb2.HealthCheckResponse()
 
 
 class Unprotected(conformance_pb2_grpc.UnprotectedServiceServicer):
@@ -85,6 +92,7 @@ def main():
                          options=[("grpc.max_metadata_size", 64 * 1024)])
     conformance_pb2_grpc.add_ConformanceServiceServicer_to_server(Conformance(), server)
     conformance_pb2_grpc.add_UnprotectedServiceServicer_to_server(Unprotected(), server)
+    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(f"LISTENING 127.0.0.1:{port}", flush=True)
