@@ -38,7 +38,7 @@ export { RemoteKeySet } from "./keys/remote-key-set.js";
 export type { RemoteKeySetOptions, JwksFetcher } from "./keys/remote-key-set.js";
 export { httpJwksFetcher } from "./keys/http-jwks-fetcher.js";
 export type { HttpJwksFetcherOptions } from "./keys/http-jwks-fetcher.js";
-export type { RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "./store/types.js";
+export type { FeedPosition, RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "./store/types.js";
 
 export { AuthRuleError } from "./policy/read-auth-rules.js";
 export { rulesByPath, servicesFromDescriptorSet } from "./policy/rules-by-path.js";

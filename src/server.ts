@@ -46,6 +46,7 @@ export type { RedisClient } from "./store/redis/redis-client.js";
 export type {
   AuthThrottle,
   DenyList,
+  FeedPosition,
   IntrospectionCache,
   IntrospectionCacheKey,
   IntrospectionCacheLookup,

@@ -6,11 +6,10 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RevocationSchema, WatchRevocationsResponseSchema } from "../../gen/tessera/v1/token_service_pb.js";
 import { RateLimitedError, TemporarilyUnavailableError, type TesseraError } from "../errors/tessera-error.js";
 import type { Clock } from "../internal/clock.js";
-import { delay } from "../internal/delay.js";
 import { ExpiringMap } from "../internal/expiring-map.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 import { mergeClientRevocation, revocationKind } from "../store/revocation-kinds.js";
-import type { RevocationEvent, RevocationFeed } from "../store/types.js";
+import type { FeedPosition, RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { ReadinessSource } from "./readiness.js";
 
 type WatchRevocationsMessage = MessageInitShape<typeof WatchRevocationsResponseSchema>;
@@ -48,26 +47,46 @@ export interface WatchCall {
 interface Entry {
   readonly seq: number;
   readonly event: RevocationEvent;
+  /** The event as the stream carries it, made once for every watcher. */
+  readonly message: RevocationMessage;
 }
+
+type RevocationMessage = MessageInitShape<typeof RevocationSchema>;
 
 /** Waits between two attempts to subscribe to an unreachable feed: 100 ms, doubling, at most this. */
 const MAX_RETRY_DELAY_MS = 2000;
 
 /**
- * The fan-out of one replica. A cursor is `<epoch>.<position>`: the epoch is
- * random per process, so a cursor from another replica or an earlier life of
- * this one (or one older than the history) starts a snapshot; within the
- * epoch, positions increase by one per revocation the replica learned.
+ * The fan-out of one replica. A cursor is `<feed>.<position>`. For a feed
+ * that numbers its revocations (the Redis feed: its stream's sequence numbers
+ * and the store's revocation epoch marker) these are the feed's own, the same
+ * on every replica, so a watcher resumes on any replica whose history still
+ * holds its position. Otherwise (a feed without numbers, or a Redis store
+ * without the marker) the feed is this process's random epoch and positions
+ * count what it learned: a cursor resumes on this replica only. A cursor of
+ * another feed, or older than the history, starts a snapshot.
  */
 export class RevocationFanout {
   readonly epoch = randomBytes(9).toString("base64url");
   readonly #feed: RevocationFeed | undefined;
   readonly #options: RevocationFanoutOptions;
   readonly #logger: Logger;
-  readonly #inForce: ExpiringMap<RevocationEvent>;
+  /** The revocations in force, each with its message (shared by every snapshot). */
+  readonly #inForce: ExpiringMap<Entry>;
   readonly #history: (Entry | undefined)[];
   readonly #watchers = new Set<{ fail(error: TesseraError): void }>();
+  /** The feed's identity in cursors. */
+  #feedId: string;
+  /** The position of the last revocation learned. */
   #seq = 0;
+  /** The history holds every position after this one (up to its size). */
+  #base = 0;
+  /** Whether the feed numbers its revocations (it called onPosition). */
+  #numbered = false;
+  /** The position of the revocation the feed delivers next (announced by onPosition "entry"). */
+  #next: number | undefined;
+  /** New revocations of a snapshot being delivered by a numbered feed: pushed once its position is known. */
+  #pending: Entry[] = [];
   #subscribed = false;
   #syncedAt = Number.NEGATIVE_INFINITY;
   #unsubscribe: (() => void) | undefined;
@@ -75,6 +94,8 @@ export class RevocationFanout {
   #healthTimer: NodeJS.Timeout | undefined;
   #stopReadiness: (() => void)[] = [];
   #closed: TesseraError | undefined;
+  #subscribedNow: () => void = () => {};
+  readonly #firstSubscription = new Promise<void>((resolve) => (this.#subscribedNow = resolve));
 
   /** Without a feed (a deny-list given that is not one) the replica never serves watchers: they are refused UNAVAILABLE. */
   constructor(feed: RevocationFeed | undefined, options: RevocationFanoutOptions) {
@@ -83,6 +104,7 @@ export class RevocationFanout {
     this.#logger = options.logger ?? silentLogger;
     this.#inForce = new ExpiringMap(options.clock);
     this.#history = new Array<Entry | undefined>(Math.max(1, options.historySize));
+    this.#feedId = this.epoch;
   }
 
   /** Subscribes to the feed (retrying in the background while it cannot be reached) and starts watching its health. */
@@ -93,11 +115,15 @@ export class RevocationFanout {
     const attempt = async () => {
       this.#retryTimer = undefined;
       try {
-        const unsubscribe = await feed.subscribe((event) => this.#learn(event), { onSynced: () => (this.#syncedAt = performance.now()) });
+        const unsubscribe = await feed.subscribe((event) => this.#learn(event), {
+          onSynced: () => (this.#syncedAt = performance.now()),
+          onPosition: (position, kind) => this.#moveTo(position, kind),
+        });
         if (this.#closed !== undefined) return unsubscribe();
         this.#unsubscribe = unsubscribe;
         this.#subscribed = true;
         this.#syncedAt = performance.now();
+        this.#subscribedNow();
       } catch (err) {
         if (this.#closed !== undefined) return;
         failures++;
@@ -118,8 +144,10 @@ export class RevocationFanout {
 
   /** Resolves once subscribed to the feed (true), or after `timeoutMs` (false). */
   async waitUntilSubscribed(timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    while (!this.#subscribed && this.#closed === undefined && performance.now() < deadline) await delay(10);
+    if (this.#subscribed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstSubscription, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return this.#subscribed;
   }
 
@@ -141,7 +169,11 @@ export class RevocationFanout {
 
   /** The current position as a cursor. */
   get cursor(): string {
-    return `${this.epoch}.${this.#seq}`;
+    return this.#cursorOf(this.#seq);
+  }
+
+  #cursorOf(seq: number): string {
+    return `${this.#feedId}.${seq}`;
   }
 
   /** Stops the subscription and ends every stream with `reason` (UNAVAILABLE on shutdown). */
@@ -176,23 +208,77 @@ export class RevocationFanout {
     for (const watcher of [...this.#watchers]) watcher.fail(error);
   }
 
+  /** A numbered feed's position: of the next revocation ("entry"), or of a snapshot just delivered. */
+  #moveTo(position: FeedPosition, kind: "entry" | "snapshot"): void {
+    const feedId = position.feed === "" ? this.epoch : position.feed;
+    this.#numbered = true;
+    if (feedId !== this.#feedId) {
+      // The store's revocations were replaced (or this is the first position): cursors of the old feed mean
+      // nothing any more, so watchers start over with a snapshot on their next stream.
+      this.#feedId = feedId;
+      this.#restartHistory(kind === "entry" ? position.seq - 1 : position.seq);
+      for (const watcher of [...this.#watchers]) {
+        if (watcher instanceof RevocationWatcher) watcher.fail(new TemporarilyUnavailableError("the revocation feed was replaced; resubscribe"));
+      }
+    }
+    if (kind === "entry") {
+      this.#next = position.seq;
+      return;
+    }
+    // After a snapshot: what it brought that was new is pushed at its position; the history restarts there if it left a gap.
+    if (position.seq !== this.#seq) this.#restartHistory(position.seq);
+    const pending = this.#pending.map((e) => ({ ...e, seq: position.seq }));
+    this.#pending = [];
+    for (const entry of pending) this.#deliver(entry);
+  }
+
+  #restartHistory(seq: number): void {
+    this.#seq = seq;
+    this.#base = seq;
+    this.#history.fill(undefined);
+  }
+
   #learn(event: RevocationEvent): void {
     const key = `${event.issuer}\u0000${event.jti}`;
-    const held = this.#inForce.get(key);
+    const held = this.#inForce.get(key)?.event;
     let next: RevocationEvent | undefined = event;
     if (event.issuedBefore !== undefined) next = mergeClientRevocation(held, event);
     else if (held !== undefined && held.expiresAt >= event.expiresAt) next = undefined;
+    const position = this.#next;
+    this.#next = undefined;
+    if (position !== undefined) {
+      // A numbered revocation: it takes its place in the history even if known (the history stays contiguous).
+      const entry: Entry = { seq: position, event: next ?? event, message: revocationMessage(next ?? event) };
+      if (position !== this.#seq + 1) this.#base = position - 1;
+      this.#seq = position;
+      this.#history[position % this.#history.length] = entry;
+      if (next === undefined) return;
+      this.#inForce.set(key, entry, next.expiresAt);
+      this.#deliver(entry);
+      return;
+    }
     // Known already (a resync of the feed delivers everything in force again): nothing new for watchers.
     if (next === undefined) return;
-    this.#inForce.set(key, next, next.expiresAt);
-    const entry: Entry = { seq: ++this.#seq, event: next };
+    if (this.#numbered) {
+      // Part of a snapshot: its position comes once the snapshot is delivered.
+      const entry: Entry = { seq: this.#seq, event: next, message: revocationMessage(next) };
+      this.#inForce.set(key, entry, next.expiresAt);
+      this.#pending.push(entry);
+      return;
+    }
+    const entry: Entry = { seq: ++this.#seq, event: next, message: revocationMessage(next) };
+    this.#inForce.set(key, entry, next.expiresAt);
     this.#history[entry.seq % this.#history.length] = entry;
+    this.#deliver(entry);
+  }
+
+  #deliver(entry: Entry): void {
     for (const watcher of this.#watchers) if (watcher instanceof RevocationWatcher) watcher.push(entry);
   }
 
   /** The entries after `seq`, if the history still holds every one of them. */
   #since(seq: number): Entry[] | undefined {
-    if (seq > this.#seq || seq < this.#seq - this.#history.length) return undefined;
+    if (seq > this.#seq || seq < this.#base || seq < this.#seq - this.#history.length) return undefined;
     const entries: Entry[] = [];
     for (let s = seq + 1; s <= this.#seq; s++) {
       const entry = this.#history[s % this.#history.length];
@@ -202,10 +288,10 @@ export class RevocationFanout {
     return entries;
   }
 
-  /** The position a cursor of this replica's epoch names, else undefined. */
+  /** The position a cursor of the current feed names, else undefined. */
   #position(cursor: string): number | undefined {
     const dot = cursor.lastIndexOf(".");
-    if (dot < 0 || cursor.slice(0, dot) !== this.epoch) return undefined;
+    if (dot < 0 || cursor.slice(0, dot) !== this.#feedId) return undefined;
     const seq = Number(cursor.slice(dot + 1));
     return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
   }
@@ -219,8 +305,12 @@ export class RevocationFanout {
     this.#refuseNewWatcher();
     const position = this.#position(cursor);
     const missed = position === undefined ? undefined : this.#since(position);
-    const snapshot = missed === undefined ? [...this.#inForce.values()] : undefined;
-    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, () => this.#watchers.delete(watcher), this.epoch);
+    const snapshot = missed === undefined ? Array.from(this.#inForce.values(), (e) => e.message) : undefined;
+    const watcher = new RevocationWatcher(this.#options, call, this.#seq, snapshot, {
+      leave: () => this.#watchers.delete(watcher),
+      available: () => this.available,
+      cursorOf: (seq) => this.#cursorOf(seq),
+    });
     for (const entry of missed ?? []) watcher.push(entry);
     this.#watchers.add(watcher);
     return watcher.messages();
@@ -238,9 +328,8 @@ class RevocationWatcher {
     private readonly options: RevocationFanoutOptions,
     private readonly call: WatchCall,
     startSeq: number,
-    private snapshot: RevocationEvent[] | undefined,
-    private readonly leave: () => void,
-    private readonly epoch: string,
+    private snapshot: RevocationMessage[] | undefined,
+    private readonly fanout: { leave(): void; available(): boolean; cursorOf(seq: number): string },
   ) {
     this.#sentSeq = startSeq;
   }
@@ -261,16 +350,16 @@ class RevocationWatcher {
     this.#failed = error;
     this.#queue.length = 0;
     this.snapshot = undefined;
-    this.leave();
+    this.fanout.leave();
     this.#wake?.();
   }
 
-  #message(revocations: readonly RevocationEvent[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
+  #message(revocations: RevocationMessage[], fields: { reset?: boolean; synced: boolean; cursor: boolean }): WatchRevocationsMessage {
     return {
       reset: fields.reset ?? false,
-      revocations: revocations.map(revocationMessage),
+      revocations,
       synced: fields.synced,
-      cursor: fields.cursor ? `${this.epoch}.${this.#sentSeq}` : "",
+      cursor: fields.cursor ? this.fanout.cursorOf(this.#sentSeq) : "",
       heartbeatIntervalMs: this.options.heartbeatMs,
     };
   }
@@ -295,12 +384,16 @@ class RevocationWatcher {
           const entries = this.#queue.splice(0, batch);
           this.#sentSeq = entries[entries.length - 1]!.seq;
           yield this.#message(
-            entries.map((e) => e.event),
+            entries.map((e) => e.message),
             { synced: this.#queue.length === 0, cursor: true },
           );
           continue;
         }
-        if (await this.#idle()) yield this.#message([], { synced: true, cursor: true });
+        if (!(await this.#idle())) continue;
+        // A heartbeat claims sync: never sent by a replica that cannot vouch for it (its health check may lag).
+        if (!this.fanout.available())
+          throw new TemporarilyUnavailableError("this replica has lost its revocation store; reconnect, to another replica if need be");
+        yield this.#message([], { synced: true, cursor: true });
       }
     } finally {
       this.call.signal.removeEventListener("abort", onAbort);
@@ -325,7 +418,7 @@ class RevocationWatcher {
 }
 
 /** A revocation as the stream carries it. */
-export function revocationMessage(event: RevocationEvent): MessageInitShape<typeof RevocationSchema> {
+export function revocationMessage(event: RevocationEvent): RevocationMessage {
   const kind = revocationKind(event);
   const expiresAt = BigInt(Math.ceil(kind.expiresAt));
   switch (kind.kind) {

@@ -71,8 +71,28 @@ export interface RevocationFeed {
   subscribe(listener: (event: RevocationEvent) => void, hooks?: RevocationSubscriberHooks): Promise<() => void>;
 }
 
+/**
+ * A point in a feed that numbers its revocations: the feed's identity (a new
+ * one when the store lost its revocations) and a sequence number. Every
+ * subscriber of one store sees the same numbers, so a position learned from
+ * one replica's subscription names the same point on another's.
+ */
+export interface FeedPosition {
+  /** The feed's identity; empty when the store cannot tell (then positions are not comparable across subscriptions). */
+  readonly feed: string;
+  readonly seq: number;
+}
+
 /** What a feed tells a subscriber besides the revocations themselves. */
 export interface RevocationSubscriberHooks {
+  /**
+   * For a feed that numbers its revocations: called with `"entry"` just
+   * before each new revocation reaches the listener (its position), and with
+   * `"snapshot"` once the revocations in force have been delivered (on
+   * subscribe and after a gap), with the position they reflect. A feed that
+   * does not number them never calls it.
+   */
+  onPosition?(position: FeedPosition, kind: "entry" | "snapshot"): void;
   /**
    * The subscription is up to date with the feed as of now: called once the
    * revocations in force are delivered, after each catch-up, and (for a feed

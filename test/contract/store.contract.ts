@@ -198,6 +198,26 @@ export function storeContract(name: string, harness: StoreHarness): void {
         stopSecond();
       });
 
+      test("positions: the snapshot's, then each new revocation's just before it, the same for every subscriber", async () => {
+        const { denyList } = await fresh();
+        await denyList.revoke(ISS, "before", nowSeconds() + 60);
+        const logs: string[][] = [[], []];
+        const stops = await Promise.all(
+          logs.map((log) =>
+            denyList.subscribe((e) => void log.push(`event ${e.jti}`), { onPosition: (p, kind) => void log.push(`${kind} ${p.feed} ${p.seq}`) }),
+          ),
+        );
+        const snapshot = logs[0]!.find((l) => l.startsWith("snapshot "));
+        assert.ok(snapshot !== undefined, "the snapshot's position");
+        assert.deepEqual(logs[0], ["event before", snapshot], "after the revocations in force");
+        const seq = Number(snapshot.split(" ")[2]);
+        await denyList.revoke(ISS, "next", nowSeconds() + 60);
+        await until(() => (logs.every((log) => log.includes("event next")) ? true : undefined), "the new revocation on both subscribers");
+        const feed = snapshot.split(" ")[1];
+        for (const log of logs) assert.deepEqual(log.slice(-2), [`entry ${feed} ${seq + 1}`, "event next"]);
+        for (const stop of stops) stop();
+      });
+
       if (harness.disconnectSubscribers !== undefined) {
         test("a subscriber cut off catches up on what it missed", async () => {
           const stores = await fresh();

@@ -91,9 +91,9 @@ return seq`,
 /**
  * The starting point of a feed subscription, in one atomic read: the
  * revocations in force (member, end in ms, …), the id of the feed's last
- * entry ("0-0" when empty) and the sequence counter. Everything after that
- * entry is new to the subscriber.
- * KEYS: revoked, feed, seq.
+ * entry ("0-0" when empty), the sequence counter and the revocation epoch
+ * marker ('' when unset). Everything after that entry is new to the subscriber.
+ * KEYS: revoked, feed, seq, epoch.
  */
 export const FEED_SNAPSHOT = new LuaScript(
   "feed-snapshot",
@@ -103,7 +103,8 @@ local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local lastId = '0-0'
 if #last > 0 then lastId = last[1][1] end
 local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
-return {lastId, seq, inforce}`,
+local epoch = redis.call('GET', KEYS[4]) or ''
+return {lastId, seq, inforce, epoch}`,
 );
 
 /**

@@ -33,6 +33,8 @@ export class FeedSubscription {
   readonly #blockMs: number;
   #lastId = "0-0";
   #lastSeq = 0;
+  /** The revocation epoch marker read with the last snapshot: the feed's identity in positions. */
+  #feed = "";
   #stopped = false;
 
   constructor(
@@ -67,11 +69,11 @@ export class FeedSubscription {
 
   /** Delivers the revocations in force and moves to the end of the feed, atomically read. */
   async #snapshot(): Promise<void> {
-    const [lastId, seq, inForce] = (await FEED_SNAPSHOT.run(this.#connection, [this.keys.revoked, this.keys.feed, this.keys.feedSeq], [])) as [
-      string,
-      number,
-      string[],
-    ];
+    const [lastId, seq, inForce, epoch] = (await FEED_SNAPSHOT.run(
+      this.#connection,
+      [this.keys.revoked, this.keys.feed, this.keys.feedSeq, this.keys.revocationEpoch],
+      [],
+    )) as [string, number, string[], string];
     for (let i = 0; i + 1 < inForce.length; i += 2) {
       const [issuer, jti, issuedBeforeMs] = JSON.parse(inForce[i]!) as [string, string, number?];
       const expiresAt = Number(inForce[i + 1]) / 1000;
@@ -79,6 +81,8 @@ export class FeedSubscription {
     }
     this.#lastId = lastId;
     this.#lastSeq = Number(seq);
+    this.#feed = epoch;
+    this.#position("snapshot");
     this.#synced();
   }
 
@@ -89,6 +93,15 @@ export class FeedSubscription {
       this.hooks.onSynced?.();
     } catch (err) {
       this.logger.error("revocation feed sync hook failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  #position(kind: "entry" | "snapshot"): void {
+    if (this.#stopped || this.hooks.onPosition === undefined) return;
+    try {
+      this.hooks.onPosition({ feed: this.#feed, seq: this.#lastSeq }, kind);
+    } catch (err) {
+      this.logger.error("revocation feed position hook failed", { error: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -125,9 +138,10 @@ export class FeedSubscription {
               await this.#resync();
               break;
             }
-            this.#deliver(eventOf(entry));
             this.#lastId = id;
             this.#lastSeq += 1;
+            this.#position("entry");
+            this.#deliver(eventOf(entry));
           }
         }
         // A full batch may have more behind it: in sync only once a read comes back short.
