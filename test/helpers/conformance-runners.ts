@@ -109,9 +109,18 @@ export class ConformanceWorld {
       () => "",
     );
     this.tessera = await createTesseraServer({ config, keys: MemoryKeyStore.single(this.signingKey), denyList: this.denyList });
-    this.#stops.push(() => this.tessera.stop());
+    this.#stops.push(() => this.stopTessera());
     this.#goRunner = buildGoRunner(this.#build.dir);
     this.#pythonPath = buildPythonFixture(this.#build.dir);
+  }
+
+  #tesseraStopped = false;
+
+  /** Stops Tessera (once): its watchers' streams break. */
+  async stopTessera(): Promise<void> {
+    if (this.#tesseraStopped) return;
+    this.#tesseraStopped = true;
+    await this.tessera.stop();
   }
 
   async stop(): Promise<void> {
@@ -120,9 +129,11 @@ export class ConformanceWorld {
     this.#build.remove();
   }
 
-  #serverArgs(guard: readonly string[], revocations: boolean): string[] {
+  #serverArgs(guard: readonly string[], revocations: RevocationOptions | boolean): string[] {
     const args = ["--issuer", this.tessera.issuer, "--token-service", this.tessera.grpcAddress, "--guard", guard.join(",")];
-    return revocations ? [...args, "--revocations", "--client-id", VERIFIER.id, "--client-secret", VERIFIER.secret] : args;
+    if (revocations === false) return args;
+    const stale = revocations === true || revocations.staleAfterMs === undefined ? [] : ["--stale-after-ms", String(revocations.staleAfterMs)];
+    return [...args, "--revocations", "--client-id", VERIFIER.id, "--client-secret", VERIFIER.secret, ...stale];
   }
 
   get #keyFile(): string {
@@ -136,12 +147,12 @@ export class ConformanceWorld {
   }
 
   /** The Go runner serving, with the Go SDK's interceptor over the given services; with `revocations`, following WatchRevocations and WatchKeys. */
-  startGo(guard: readonly string[], revocations = false): Promise<Started> {
+  startGo(guard: readonly string[], revocations: RevocationOptions | boolean = false): Promise<Started> {
     return this.#spawnServer(this.#goRunner, goFlags(this.#serverArgs(guard, revocations)), process.env);
   }
 
   /** The Python runner serving, with the Python SDK's interceptor over the given services; with `revocations`, following the streams. */
-  startPython(guard: readonly string[], revocations = false): Promise<Started> {
+  startPython(guard: readonly string[], revocations: RevocationOptions | boolean = false): Promise<Started> {
     const runner = `${REPO_ROOT}conformance/runners/python/runner.py`;
     return this.#spawnServer("/usr/bin/python3", [runner, ...this.#serverArgs(guard, revocations)], this.#pythonEnv());
   }
@@ -342,6 +353,11 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGKILL");
   });
+}
+
+/** How a Go or Python runner follows revocations: its staleness bound (default 30 s). */
+export interface RevocationOptions {
+  staleAfterMs?: number;
 }
 
 /** How an SDK client authenticates to Tessera. */

@@ -99,6 +99,7 @@ func main() {
 	tokenService := flag.String("token-service", "", "Tessera's gRPC address")
 	guard := flag.String("guard", "ConformanceService", "services given to the interceptor")
 	revocations := flag.Bool("revocations", false, "follow WatchRevocations and WatchKeys")
+	staleAfterMs := flag.Int("stale-after-ms", 0, "with -revocations: the staleness bound (default 30 s)")
 	clientID := flag.String("client-id", "", "the runner's client id, for the watch streams")
 	clientSecret := flag.String("client-secret", "", "the runner's client secret")
 	callTarget := flag.String("call", "", "run as a client of this address (commands on stdin)")
@@ -129,7 +130,7 @@ func main() {
 	keys := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0)
 	options := tessera.VerifierOptions{Issuer: *issuer, Keys: keys}
 	if *revocations {
-		options.Revocations = tessera.NewRevocations(0)
+		options.Revocations = tessera.NewRevocations(time.Duration(*staleAfterMs) * time.Millisecond)
 		credentials := tessera.ClientSecret(*clientID, *clientSecret)
 		ctx := context.Background()
 		go tessera.WatchRevocations(ctx, conn, credentials, options.Revocations)

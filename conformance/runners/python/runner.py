@@ -64,6 +64,7 @@ def main():
     parser.add_argument("--token-service", required=True)
     parser.add_argument("--guard", default="ConformanceService")
     parser.add_argument("--revocations", action="store_true")
+    parser.add_argument("--stale-after-ms", type=int, default=0, help="with --revocations: the staleness bound (default 30 s)")
     parser.add_argument("--client-id", default="")
     parser.add_argument("--client-secret", default="")
     args = parser.parse_args()
@@ -74,7 +75,7 @@ def main():
     keys = tessera_grpc.KeySet(lambda: tokens.GetJwks(token_service_pb2.GetJwksRequest(), timeout=5).jwks_json)
     revocations = None
     if args.revocations:
-        revocations = tessera_grpc.Revocations()
+        revocations = tessera_grpc.Revocations(**({"stale_after": args.stale_after_ms / 1000} if args.stale_after_ms else {}))
         credentials = tessera_grpc.client_secret(args.client_id, args.client_secret)
         for target in (tessera_grpc.watch_revocations, tessera_grpc.watch_keys):
             threading.Thread(target=target, args=(channel, credentials, revocations if target is tessera_grpc.watch_revocations else keys),
