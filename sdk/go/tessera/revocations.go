@@ -15,15 +15,17 @@ type Revocations struct {
 	staleAfter time.Duration
 	now        func() time.Time
 
-	mu        sync.Mutex
-	tokens    map[[2]string]int64
-	keys      map[[2]string]int64
-	clients   map[[2]string]int64
-	loaded    bool
-	lastSync  time.Time
-	listeners map[int]func()
-	nextID    int
-	loadedCh  chan struct{}
+	mu      sync.Mutex
+	tokens  map[[2]string]int64
+	keys    map[[2]string]int64
+	clients map[[2]string]int64
+	// clientExpiry is when each client cut-off can be dropped (no token it covers is unexpired).
+	clientExpiry map[[2]string]int64
+	loaded       bool
+	lastSync     time.Time
+	listeners    map[int]func()
+	nextID       int
+	loadedCh     chan struct{}
 }
 
 // DefaultStaleAfter is how long a silent feed is trusted, as in the Node verifier.
@@ -40,7 +42,7 @@ func NewRevocations(staleAfter time.Duration) *Revocations {
 }
 
 func (r *Revocations) reset() {
-	r.tokens, r.keys, r.clients = map[[2]string]int64{}, map[[2]string]int64{}, map[[2]string]int64{}
+	r.tokens, r.keys, r.clients, r.clientExpiry = map[[2]string]int64{}, map[[2]string]int64{}, map[[2]string]int64{}, map[[2]string]int64{}
 }
 
 // RevokeToken denies the token (iss, jti).
@@ -54,11 +56,14 @@ func (r *Revocations) RevokeKey(issuer, kid string, expiresAt int64) {
 }
 
 // CutOffClient denies every token of the client issued before issuedBefore (epoch seconds).
-func (r *Revocations) CutOffClient(issuer, clientID string, issuedBefore int64) {
+func (r *Revocations) CutOffClient(issuer, clientID string, issuedBefore, expiresAt int64) {
 	r.apply(func() {
 		key := [2]string{issuer, clientID}
 		if issuedBefore > r.clients[key] {
 			r.clients[key] = issuedBefore
+		}
+		if expiresAt > r.clientExpiry[key] {
+			r.clientExpiry[key] = expiresAt
 		}
 	})
 }
@@ -90,6 +95,7 @@ func (r *Revocations) Synced() {
 		close(r.loadedCh)
 	}
 	r.loaded, r.lastSync = true, r.now()
+	r.prune()
 	r.mu.Unlock()
 }
 
@@ -102,6 +108,25 @@ func (r *Revocations) WaitLoaded(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// prune drops entries whose tokens have all expired anyway (r.mu is held).
+// An entry without an expiry (0) is kept.
+func (r *Revocations) prune() {
+	now := r.now().Unix()
+	for _, entries := range []map[[2]string]int64{r.tokens, r.keys} {
+		for key, expiresAt := range entries {
+			if expiresAt > 0 && expiresAt < now {
+				delete(entries, key)
+			}
+		}
+	}
+	for key, expiresAt := range r.clientExpiry {
+		if expiresAt > 0 && expiresAt < now {
+			delete(r.clientExpiry, key)
+			delete(r.clients, key)
+		}
 	}
 }
 

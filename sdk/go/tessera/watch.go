@@ -115,7 +115,7 @@ func WatchRevocations(ctx context.Context, conn grpc.ClientConnInterface, auth C
 			case r.GetKey() != nil:
 				revocations.RevokeKey(r.GetKey().GetIssuer(), r.GetKey().GetKid(), r.GetKey().GetExpiresAt())
 			case r.GetClient() != nil:
-				revocations.CutOffClient(r.GetClient().GetIssuer(), r.GetClient().GetClientId(), r.GetClient().GetIssuedBefore())
+				revocations.CutOffClient(r.GetClient().GetIssuer(), r.GetClient().GetClientId(), r.GetClient().GetIssuedBefore(), r.GetClient().GetExpiresAt())
 			}
 		}
 		if message.GetCursor() != "" {

@@ -196,13 +196,24 @@ class Revocations:
         with self._lock:
             self._keys[(issuer, kid)] = expires_at
 
-    def cut_off_client(self, issuer, client_id, issued_before):
+    def cut_off_client(self, issuer, client_id, issued_before, expires_at=0):
         with self._lock:
-            self._clients[(issuer, client_id)] = max(issued_before, self._clients.get((issuer, client_id), 0))
+            before, until = self._clients.get((issuer, client_id), (0, 0))
+            self._clients[(issuer, client_id)] = (max(issued_before, before), max(expires_at, until))
 
     def synced(self):
         with self._lock:
             self._loaded, self._last_sync = True, self._clock()
+            self._prune()
+
+    def _prune(self):
+        """Drops entries whose tokens have all expired anyway (an entry without an expiry, 0, is kept)."""
+        now = time.time()
+        for entries in (self._tokens, self._keys):
+            for key in [k for k, expires_at in entries.items() if 0 < expires_at < now]:
+                del entries[key]
+        for key in [k for k, (_, expires_at) in self._clients.items() if 0 < expires_at < now]:
+            del self._clients[key]
         self._loaded_event.set()
 
     def current(self):
@@ -214,7 +225,7 @@ class Revocations:
             if (principal.issuer, principal.jti) in self._tokens or (principal.issuer, principal.kid) in self._keys:
                 return True
             cut_off = self._clients.get((principal.issuer, principal.client_id))
-            return cut_off is not None and principal.issued_at < cut_off
+            return cut_off is not None and principal.issued_at < cut_off[0]
 
 
 class Verifier:

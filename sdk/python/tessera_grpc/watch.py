@@ -62,7 +62,7 @@ def watch_revocations(channel, credentials, revocations, stop=None):
                 revocations.revoke_key(revocation.key.issuer, revocation.key.kid, revocation.key.expires_at)
             elif kind == "client":
                 revocations.cut_off_client(revocation.client.issuer, revocation.client.client_id,
-                                           revocation.client.issued_before)
+                                           revocation.client.issued_before, revocation.client.expires_at)
         if message.cursor:
             cursor[0] = message.cursor
         if message.synced:
