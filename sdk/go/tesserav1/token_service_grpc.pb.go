@@ -43,6 +43,11 @@ type TokenServiceClient interface {
 	// standby key, rotation, retirement, emergency revocation). Same callers as
 	// WatchRevocations.
 	WatchKeys(ctx context.Context, in *WatchKeysRequest, opts ...grpc.CallOption) (TokenService_WatchKeysClient, error)
+	// ExchangeToken is token exchange (RFC 8693) for delegation: the
+	// authenticated client (the actor) presents an access token it received
+	// (the subject token) and gets a token for another audience on the
+	// subject's behalf, with an `act` claim naming it. Scopes only shrink.
+	ExchangeToken(ctx context.Context, in *ExchangeTokenRequest, opts ...grpc.CallOption) (*ExchangeTokenResponse, error)
 }
 
 type tokenServiceClient struct {
@@ -153,6 +158,15 @@ func (x *tokenServiceWatchKeysClient) Recv() (*WatchKeysResponse, error) {
 	return m, nil
 }
 
+func (c *tokenServiceClient) ExchangeToken(ctx context.Context, in *ExchangeTokenRequest, opts ...grpc.CallOption) (*ExchangeTokenResponse, error) {
+	out := new(ExchangeTokenResponse)
+	err := c.cc.Invoke(ctx, "/tessera.v1.TokenService/ExchangeToken", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TokenServiceServer is the server API for TokenService service.
 // All implementations must embed UnimplementedTokenServiceServer
 // for forward compatibility
@@ -183,6 +197,11 @@ type TokenServiceServer interface {
 	// standby key, rotation, retirement, emergency revocation). Same callers as
 	// WatchRevocations.
 	WatchKeys(*WatchKeysRequest, TokenService_WatchKeysServer) error
+	// ExchangeToken is token exchange (RFC 8693) for delegation: the
+	// authenticated client (the actor) presents an access token it received
+	// (the subject token) and gets a token for another audience on the
+	// subject's behalf, with an `act` claim naming it. Scopes only shrink.
+	ExchangeToken(context.Context, *ExchangeTokenRequest) (*ExchangeTokenResponse, error)
 	mustEmbedUnimplementedTokenServiceServer()
 }
 
@@ -207,6 +226,9 @@ func (UnimplementedTokenServiceServer) WatchRevocations(*WatchRevocationsRequest
 }
 func (UnimplementedTokenServiceServer) WatchKeys(*WatchKeysRequest, TokenService_WatchKeysServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchKeys not implemented")
+}
+func (UnimplementedTokenServiceServer) ExchangeToken(context.Context, *ExchangeTokenRequest) (*ExchangeTokenResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ExchangeToken not implemented")
 }
 func (UnimplementedTokenServiceServer) mustEmbedUnimplementedTokenServiceServer() {}
 
@@ -335,6 +357,24 @@ func (x *tokenServiceWatchKeysServer) Send(m *WatchKeysResponse) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _TokenService_ExchangeToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TokenServiceServer).ExchangeToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/tessera.v1.TokenService/ExchangeToken",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TokenServiceServer).ExchangeToken(ctx, req.(*ExchangeTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _TokenService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "tessera.v1.TokenService",
 	HandlerType: (*TokenServiceServer)(nil),
@@ -354,6 +394,10 @@ var _TokenService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Revoke",
 			Handler:    _TokenService_Revoke_Handler,
+		},
+		{
+			MethodName: "ExchangeToken",
+			Handler:    _TokenService_ExchangeToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

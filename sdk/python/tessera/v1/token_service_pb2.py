@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from tessera.v1 import options_pb2 as tessera_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etessera/v1/token_service.proto\x12\ntessera.v1\x1a\x18tessera/v1/options.proto\"v\n\x11\x43lientCredentials\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\x12\x1d\n\x15\x63lient_assertion_type\x18\x03 \x01(\t\x12\x18\n\x10\x63lient_assertion\x18\x04 \x01(\t\"\x9d\x01\n\x11IssueTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12-\n\x06\x63lient\x18\x02 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x10\n\x08\x61udience\x18\x04 \x01(\t\x12\x0e\n\x06scopes\x18\x05 \x03(\t\x12\x11\n\tassertion\x18\x06 \x01(\t\"t\n\x12IssueTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08\x61udience\x18\x05 \x01(\t\"j\n\x11IntrospectRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0ftoken_type_hint\x18\x03 \x01(\t\"\xb5\x01\n\x12IntrospectResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\ntoken_type\x18\x04 \x01(\t\x12\x0b\n\x03\x65xp\x18\x05 \x01(\x03\x12\x0b\n\x03iat\x18\x06 \x01(\x03\x12\x0b\n\x03nbf\x18\x07 \x01(\x03\x12\x0b\n\x03sub\x18\x08 \x01(\t\x12\x0b\n\x03\x61ud\x18\t \x01(\t\x12\x0b\n\x03iss\x18\n \x01(\t\x12\x0b\n\x03jti\x18\x0b \x01(\t\"\x10\n\x0eGetJwksRequest\"J\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12$\n\x04keys\x18\x02 \x03(\x0b\x32\x16.tessera.v1.JsonWebKey\"y\n\nJsonWebKey\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x0b\n\x03kty\x18\x02 \x01(\t\x12\x0b\n\x03\x61lg\x18\x03 \x01(\t\x12\x0b\n\x03use\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t\"f\n\rRevokeRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0ftoken_type_hint\x18\x03 \x01(\t\"\x10\n\x0eRevokeResponse\"o\n\x0f\x41uthErrorDetail\x12\r\n\x05\x65rror\x18\x01 \x01(\t\x12\x19\n\x11\x65rror_description\x18\x02 \x01(\t\x12\x17\n\x0frequired_scopes\x18\x03 \x03(\t\x12\x19\n\x11required_audience\x18\x04 \x01(\t\"X\n\x17WatchRevocationsRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\x95\x01\n\x18WatchRevocationsResponse\x12\r\n\x05reset\x18\x01 \x01(\x08\x12+\n\x0brevocations\x18\x02 \x03(\x0b\x32\x16.tessera.v1.Revocation\x12\x0e\n\x06synced\x18\x03 \x01(\x08\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x05 \x01(\r\"\x9c\x01\n\nRevocation\x12,\n\x05token\x18\x01 \x01(\x0b\x32\x1b.tessera.v1.TokenRevocationH\x00\x12(\n\x03key\x18\x02 \x01(\x0b\x32\x19.tessera.v1.KeyRevocationH\x00\x12.\n\x06\x63lient\x18\x03 \x01(\x0b\x32\x1c.tessera.v1.ClientRevocationH\x00\x42\x06\n\x04kind\"B\n\x0fTokenRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0b\n\x03jti\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\x03\"@\n\rKeyRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\x03\"`\n\x10\x43lientRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x15\n\rissued_before\x18\x03 \x01(\x03\x12\x12\n\nexpires_at\x18\x04 \x01(\x03\"A\n\x10WatchKeysRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\"s\n\x11WatchKeysResponse\x12)\n\x04jwks\x18\x01 \x01(\x0b\x32\x1b.tessera.v1.GetJwksResponse\x12\x14\n\x0crevoked_kids\x18\x02 \x03(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r2\x8a\x04\n\x0cTokenService\x12S\n\nIssueToken\x12\x1d.tessera.v1.IssueTokenRequest\x1a\x1e.tessera.v1.IssueTokenResponse\"\x06\xe2\xe0\x18\x02\x08\x01\x12S\n\nIntrospect\x12\x1d.tessera.v1.IntrospectRequest\x1a\x1e.tessera.v1.IntrospectResponse\"\x06\xe2\xe0\x18\x02(\x01\x12J\n\x07GetJwks\x12\x1a.tessera.v1.GetJwksRequest\x1a\x1b.tessera.v1.GetJwksResponse\"\x06\xe2\xe0\x18\x02\x08\x01\x12G\n\x06Revoke\x12\x19.tessera.v1.RevokeRequest\x1a\x1a.tessera.v1.RevokeResponse\"\x06\xe2\xe0\x18\x02(\x01\x12g\n\x10WatchRevocations\x12#.tessera.v1.WatchRevocationsRequest\x1a$.tessera.v1.WatchRevocationsResponse\"\x06\xe2\xe0\x18\x02(\x01\x30\x01\x12R\n\tWatchKeys\x12\x1c.tessera.v1.WatchKeysRequest\x1a\x1d.tessera.v1.WatchKeysResponse\"\x06\xe2\xe0\x18\x02(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etessera/v1/token_service.proto\x12\ntessera.v1\x1a\x18tessera/v1/options.proto\"v\n\x11\x43lientCredentials\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\x12\x1d\n\x15\x63lient_assertion_type\x18\x03 \x01(\t\x12\x18\n\x10\x63lient_assertion\x18\x04 \x01(\t\"\x9d\x01\n\x11IssueTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12-\n\x06\x63lient\x18\x02 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x10\n\x08\x61udience\x18\x04 \x01(\t\x12\x0e\n\x06scopes\x18\x05 \x03(\t\x12\x11\n\tassertion\x18\x06 \x01(\t\"t\n\x12IssueTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x03\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08\x61udience\x18\x05 \x01(\t\"j\n\x11IntrospectRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0ftoken_type_hint\x18\x03 \x01(\t\"\xc5\x01\n\x12IntrospectResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\ntoken_type\x18\x04 \x01(\t\x12\x0b\n\x03\x65xp\x18\x05 \x01(\x03\x12\x0b\n\x03iat\x18\x06 \x01(\x03\x12\x0b\n\x03nbf\x18\x07 \x01(\x03\x12\x0b\n\x03sub\x18\x08 \x01(\t\x12\x0b\n\x03\x61ud\x18\t \x01(\t\x12\x0b\n\x03iss\x18\n \x01(\t\x12\x0b\n\x03jti\x18\x0b \x01(\t\x12\x0e\n\x06\x61\x63tors\x18\x0c \x03(\t\"\x10\n\x0eGetJwksRequest\"J\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12$\n\x04keys\x18\x02 \x03(\x0b\x32\x16.tessera.v1.JsonWebKey\"y\n\nJsonWebKey\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x0b\n\x03kty\x18\x02 \x01(\t\x12\x0b\n\x03\x61lg\x18\x03 \x01(\t\x12\x0b\n\x03use\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t\"f\n\rRevokeRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0ftoken_type_hint\x18\x03 \x01(\t\"\x10\n\x0eRevokeResponse\"\xf9\x01\n\x14\x45xchangeTokenRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\x15\n\rsubject_token\x18\x02 \x01(\t\x12\x1a\n\x12subject_token_type\x18\x03 \x01(\t\x12\x13\n\x0b\x61\x63tor_token\x18\x04 \x01(\t\x12\x18\n\x10\x61\x63tor_token_type\x18\x05 \x01(\t\x12\x1c\n\x14requested_token_type\x18\x06 \x01(\t\x12\x10\n\x08resource\x18\x07 \x01(\t\x12\x10\n\x08\x61udience\x18\x08 \x01(\t\x12\x0e\n\x06scopes\x18\t \x03(\t\"\x92\x01\n\x15\x45xchangeTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x19\n\x11issued_token_type\x18\x02 \x01(\t\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\nexpires_in\x18\x04 \x01(\x03\x12\x0e\n\x06scopes\x18\x05 \x03(\t\x12\x10\n\x08\x61udience\x18\x06 \x01(\t\"o\n\x0f\x41uthErrorDetail\x12\r\n\x05\x65rror\x18\x01 \x01(\t\x12\x19\n\x11\x65rror_description\x18\x02 \x01(\t\x12\x17\n\x0frequired_scopes\x18\x03 \x03(\t\x12\x19\n\x11required_audience\x18\x04 \x01(\t\"X\n\x17WatchRevocationsRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\x95\x01\n\x18WatchRevocationsResponse\x12\r\n\x05reset\x18\x01 \x01(\x08\x12+\n\x0brevocations\x18\x02 \x03(\x0b\x32\x16.tessera.v1.Revocation\x12\x0e\n\x06synced\x18\x03 \x01(\x08\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x05 \x01(\r\"\x9c\x01\n\nRevocation\x12,\n\x05token\x18\x01 \x01(\x0b\x32\x1b.tessera.v1.TokenRevocationH\x00\x12(\n\x03key\x18\x02 \x01(\x0b\x32\x19.tessera.v1.KeyRevocationH\x00\x12.\n\x06\x63lient\x18\x03 \x01(\x0b\x32\x1c.tessera.v1.ClientRevocationH\x00\x42\x06\n\x04kind\"B\n\x0fTokenRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0b\n\x03jti\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\x03\"@\n\rKeyRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\x03\"`\n\x10\x43lientRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x15\n\rissued_before\x18\x03 \x01(\x03\x12\x12\n\nexpires_at\x18\x04 \x01(\x03\"A\n\x10WatchKeysRequest\x12-\n\x06\x63lient\x18\x01 \x01(\x0b\x32\x1d.tessera.v1.ClientCredentials\"s\n\x11WatchKeysResponse\x12)\n\x04jwks\x18\x01 \x01(\x0b\x32\x1b.tessera.v1.GetJwksResponse\x12\x14\n\x0crevoked_kids\x18\x02 \x03(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r2\xe8\x04\n\x0cTokenService\x12S\n\nIssueToken\x12\x1d.tessera.v1.IssueTokenRequest\x1a\x1e.tessera.v1.IssueTokenResponse\"\x06\xe2\xe0\x18\x02\x08\x01\x12S\n\nIntrospect\x12\x1d.tessera.v1.IntrospectRequest\x1a\x1e.tessera.v1.IntrospectResponse\"\x06\xe2\xe0\x18\x02(\x01\x12J\n\x07GetJwks\x12\x1a.tessera.v1.GetJwksRequest\x1a\x1b.tessera.v1.GetJwksResponse\"\x06\xe2\xe0\x18\x02\x08\x01\x12G\n\x06Revoke\x12\x19.tessera.v1.RevokeRequest\x1a\x1a.tessera.v1.RevokeResponse\"\x06\xe2\xe0\x18\x02(\x01\x12g\n\x10WatchRevocations\x12#.tessera.v1.WatchRevocationsRequest\x1a$.tessera.v1.WatchRevocationsResponse\"\x06\xe2\xe0\x18\x02(\x01\x30\x01\x12R\n\tWatchKeys\x12\x1c.tessera.v1.WatchKeysRequest\x1a\x1d.tessera.v1.WatchKeysResponse\"\x06\xe2\xe0\x18\x02(\x01\x30\x01\x12\\\n\rExchangeToken\x12 .tessera.v1.ExchangeTokenRequest\x1a!.tessera.v1.ExchangeTokenResponse\"\x06\xe2\xe0\x18\x02\x08\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tessera.v1.token_service_pb2', globals())
@@ -33,6 +33,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _TOKENSERVICE.methods_by_name['WatchRevocations']._serialized_options = b'\342\340\030\002(\001'
   _TOKENSERVICE.methods_by_name['WatchKeys']._options = None
   _TOKENSERVICE.methods_by_name['WatchKeys']._serialized_options = b'\342\340\030\002(\001'
+  _TOKENSERVICE.methods_by_name['ExchangeToken']._options = None
+  _TOKENSERVICE.methods_by_name['ExchangeToken']._serialized_options = b'\342\340\030\002\010\001'
   _CLIENTCREDENTIALS._serialized_start=72
   _CLIENTCREDENTIALS._serialized_end=190
   _ISSUETOKENREQUEST._serialized_start=193
@@ -42,35 +44,39 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _INTROSPECTREQUEST._serialized_start=470
   _INTROSPECTREQUEST._serialized_end=576
   _INTROSPECTRESPONSE._serialized_start=579
-  _INTROSPECTRESPONSE._serialized_end=760
-  _GETJWKSREQUEST._serialized_start=762
-  _GETJWKSREQUEST._serialized_end=778
-  _GETJWKSRESPONSE._serialized_start=780
-  _GETJWKSRESPONSE._serialized_end=854
-  _JSONWEBKEY._serialized_start=856
-  _JSONWEBKEY._serialized_end=977
-  _REVOKEREQUEST._serialized_start=979
-  _REVOKEREQUEST._serialized_end=1081
-  _REVOKERESPONSE._serialized_start=1083
-  _REVOKERESPONSE._serialized_end=1099
-  _AUTHERRORDETAIL._serialized_start=1101
-  _AUTHERRORDETAIL._serialized_end=1212
-  _WATCHREVOCATIONSREQUEST._serialized_start=1214
-  _WATCHREVOCATIONSREQUEST._serialized_end=1302
-  _WATCHREVOCATIONSRESPONSE._serialized_start=1305
-  _WATCHREVOCATIONSRESPONSE._serialized_end=1454
-  _REVOCATION._serialized_start=1457
-  _REVOCATION._serialized_end=1613
-  _TOKENREVOCATION._serialized_start=1615
-  _TOKENREVOCATION._serialized_end=1681
-  _KEYREVOCATION._serialized_start=1683
-  _KEYREVOCATION._serialized_end=1747
-  _CLIENTREVOCATION._serialized_start=1749
-  _CLIENTREVOCATION._serialized_end=1845
-  _WATCHKEYSREQUEST._serialized_start=1847
-  _WATCHKEYSREQUEST._serialized_end=1912
-  _WATCHKEYSRESPONSE._serialized_start=1914
-  _WATCHKEYSRESPONSE._serialized_end=2029
-  _TOKENSERVICE._serialized_start=2032
-  _TOKENSERVICE._serialized_end=2554
+  _INTROSPECTRESPONSE._serialized_end=776
+  _GETJWKSREQUEST._serialized_start=778
+  _GETJWKSREQUEST._serialized_end=794
+  _GETJWKSRESPONSE._serialized_start=796
+  _GETJWKSRESPONSE._serialized_end=870
+  _JSONWEBKEY._serialized_start=872
+  _JSONWEBKEY._serialized_end=993
+  _REVOKEREQUEST._serialized_start=995
+  _REVOKEREQUEST._serialized_end=1097
+  _REVOKERESPONSE._serialized_start=1099
+  _REVOKERESPONSE._serialized_end=1115
+  _EXCHANGETOKENREQUEST._serialized_start=1118
+  _EXCHANGETOKENREQUEST._serialized_end=1367
+  _EXCHANGETOKENRESPONSE._serialized_start=1370
+  _EXCHANGETOKENRESPONSE._serialized_end=1516
+  _AUTHERRORDETAIL._serialized_start=1518
+  _AUTHERRORDETAIL._serialized_end=1629
+  _WATCHREVOCATIONSREQUEST._serialized_start=1631
+  _WATCHREVOCATIONSREQUEST._serialized_end=1719
+  _WATCHREVOCATIONSRESPONSE._serialized_start=1722
+  _WATCHREVOCATIONSRESPONSE._serialized_end=1871
+  _REVOCATION._serialized_start=1874
+  _REVOCATION._serialized_end=2030
+  _TOKENREVOCATION._serialized_start=2032
+  _TOKENREVOCATION._serialized_end=2098
+  _KEYREVOCATION._serialized_start=2100
+  _KEYREVOCATION._serialized_end=2164
+  _CLIENTREVOCATION._serialized_start=2166
+  _CLIENTREVOCATION._serialized_end=2262
+  _WATCHKEYSREQUEST._serialized_start=2264
+  _WATCHKEYSREQUEST._serialized_end=2329
+  _WATCHKEYSRESPONSE._serialized_start=2331
+  _WATCHKEYSRESPONSE._serialized_end=2446
+  _TOKENSERVICE._serialized_start=2449
+  _TOKENSERVICE._serialized_end=3065
 # @@protoc_insertion_point(module_scope)

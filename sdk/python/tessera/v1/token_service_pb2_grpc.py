@@ -47,6 +47,11 @@ class TokenServiceStub(object):
                 request_serializer=tessera_dot_v1_dot_token__service__pb2.WatchKeysRequest.SerializeToString,
                 response_deserializer=tessera_dot_v1_dot_token__service__pb2.WatchKeysResponse.FromString,
                 )
+        self.ExchangeToken = channel.unary_unary(
+                '/tessera.v1.TokenService/ExchangeToken',
+                request_serializer=tessera_dot_v1_dot_token__service__pb2.ExchangeTokenRequest.SerializeToString,
+                response_deserializer=tessera_dot_v1_dot_token__service__pb2.ExchangeTokenResponse.FromString,
+                )
 
 
 class TokenServiceServicer(object):
@@ -111,6 +116,16 @@ class TokenServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExchangeToken(self, request, context):
+        """ExchangeToken is token exchange (RFC 8693) for delegation: the
+        authenticated client (the actor) presents an access token it received
+        (the subject token) and gets a token for another audience on the
+        subject's behalf, with an `act` claim naming it. Scopes only shrink.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TokenServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -143,6 +158,11 @@ def add_TokenServiceServicer_to_server(servicer, server):
                     servicer.WatchKeys,
                     request_deserializer=tessera_dot_v1_dot_token__service__pb2.WatchKeysRequest.FromString,
                     response_serializer=tessera_dot_v1_dot_token__service__pb2.WatchKeysResponse.SerializeToString,
+            ),
+            'ExchangeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExchangeToken,
+                    request_deserializer=tessera_dot_v1_dot_token__service__pb2.ExchangeTokenRequest.FromString,
+                    response_serializer=tessera_dot_v1_dot_token__service__pb2.ExchangeTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -256,5 +276,22 @@ class TokenService(object):
         return grpc.experimental.unary_stream(request, target, '/tessera.v1.TokenService/WatchKeys',
             tessera_dot_v1_dot_token__service__pb2.WatchKeysRequest.SerializeToString,
             tessera_dot_v1_dot_token__service__pb2.WatchKeysResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ExchangeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tessera.v1.TokenService/ExchangeToken',
+            tessera_dot_v1_dot_token__service__pb2.ExchangeTokenRequest.SerializeToString,
+            tessera_dot_v1_dot_token__service__pb2.ExchangeTokenResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
