@@ -403,6 +403,17 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "Client assertions (RFC 7523 client authentication)." }),
+  admin: section({
+    enabled: flag().default(true).meta({
+      description:
+        "Serve tessera.admin.v1.ClientAdminService (clients, grants and secrets at run time) on both listeners. A caller needs a token for the audience tessera.admin.v1.ClientAdminService with tessera.clients.read or tessera.clients.write: only clients granted that audience are administrators.",
+    }),
+    resyncSeconds: int(1, 3600).default(30).meta({
+      description: "With Redis: how often each replica re-reads every client, in case a change message was lost (changes arrive by pub/sub at once).",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "The client admin API and its registry. See docs/client-admin.md." }),
   trustedProxies: list(
     z.string({ error: "must be an IP address or a CIDR range" }).refine(isAddressOrRange, { error: "must be an IP address or a CIDR range" }),
   )

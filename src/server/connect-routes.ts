@@ -37,7 +37,8 @@ function callInfo(ctx: HandlerContext): CallInfo {
   return ctx.values.get(CALL_INFO) ?? { authorization: authorization === null ? [] : [authorization] };
 }
 
-async function mapped<T>(run: () => Promise<T>): Promise<T> {
+/** Runs a Connect handler, its Tessera errors mapped to ConnectErrors. */
+export async function mapped<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

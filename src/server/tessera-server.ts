@@ -15,7 +15,6 @@ import { loadSigningKeyFile } from "../keys/signing-key.js";
 import { keyRevocationJti } from "../verifier/key-revocation.js";
 import { RedisKeyRing } from "../store/redis/key-ring.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
-import { StaticClientRegistry } from "../registry/client-registry.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
@@ -31,6 +30,10 @@ import { httpRoutes } from "./http-routes.js";
 import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
+import { authContextValues } from "../interceptors/connect/server.js";
+import { GrpcClientAdminGate } from "./client-admin-routes.js";
+import { startClientAdmin, type ClientAdminServer } from "./client-admin-server.js";
+import { openClientRegistry } from "./client-registry-state.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
@@ -151,7 +154,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     res.end();
   };
   const http = createHttpListener((req, res) => serveHttp(req, res), config.http.tls, config.http.limits);
-  const grpcListener = createGrpcListener(config.grpc.limits, MAX_REQUEST_BYTES, config.grpc.tls);
+  const adminGate = config.admin.enabled ? new GrpcClientAdminGate() : undefined;
+  const grpcListener = createGrpcListener(config.grpc.limits, MAX_REQUEST_BYTES, config.grpc.tls, adminGate ? [adminGate.interceptor] : []);
   const grpc = grpcListener.server;
   let httpAddress: Awaited<ReturnType<typeof http.listen>>;
   try {
@@ -169,6 +173,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const redisUpAtStart = state.redisHealth === undefined ? true : await state.redisHealth.waitUntilUp(2000);
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
   if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
+  const clients = openClientRegistry(config, state, clock, logger);
+  if (redisUpAtStart) await clients.waitUntilLoaded(2000);
   let keys: KeyStore;
   let keyManager: KeyManager | undefined;
   try {
@@ -176,13 +182,14 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
     else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger);
   } catch (err) {
+    clients.close();
     await Promise.all([http.close(), grpcListener.close(), state.close()]);
     throw err;
   }
   const context: IssuerContext = {
     issuer,
     tokens: config.tokens,
-    clients: new StaticClientRegistry(config.clients),
+    clients: clients.registry,
     trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
     keys,
     replay: state.replay,
@@ -195,12 +202,20 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     clock,
   };
   const handlers = tokenServiceHandlers(context);
+  let clientAdmin: ClientAdminServer | undefined;
+  if (adminGate !== undefined) {
+    clientAdmin = await startClientAdmin({ config, issuer, keys, clients, revocations: state.revocations, clock, logger });
+    clientAdmin.serveGrpc(grpc, adminGate);
+  }
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
-    routes: connectRoutes(handlers, health),
+    routes: (router) => {
+      connectRoutes(handlers, health)(router);
+      clientAdmin?.connectRoutes(router);
+    },
     readMaxBytes: MAX_REQUEST_BYTES,
-    contextValues: connectContextValues(addresses),
+    contextValues: (req) => authContextValues(req, connectContextValues(addresses)(req)),
     fallback: httpRoutes({ ctx: context, config, health, addresses }),
   });
   addGrpcRoutes(grpc, handlers, health, addresses, config.grpc.reflection);
@@ -212,6 +227,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   } catch (err) {
     await grpcListener.close();
     keyManager?.stop();
+    clientAdmin?.stop();
+    clients.close();
     await Promise.all([http.close(), state.close()]);
     throw err;
   }
@@ -256,6 +273,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         }
         await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);
         keyManager?.stop();
+        clientAdmin?.stop();
+        clients.close();
         await state.close();
         logger.info("tessera stopped");
       })();
