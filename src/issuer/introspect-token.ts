@@ -36,7 +36,8 @@ export const INACTIVE: IntrospectionResult = Object.freeze({ active: false });
  * Token introspection (RFC 7662). The caller authenticates as a client that
  * may introspect, and learns about a token only if the token was issued for
  * one of its own audiences; anything else is `{ active: false }`. The
- * deny-list is consulted, and its failure is an error, never "inactive".
+ * deny-list is consulted (the token's own entry, and a cut-off of its
+ * client), and its failure is an error, never "inactive".
  *
  * With an introspection cache, the answer for (iss, jti, caller) is looked up
  * first, in one step with the deny-list (a revoked token is inactive whatever
@@ -65,11 +66,14 @@ export async function introspectToken(ctx: IssuerContext, input: IntrospectInput
     const found = await (claimed === caller.id && early !== undefined ? early : cache.lookup({ ...id, caller: caller.id }));
     if (found.revoked) return INACTIVE;
     const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
-    if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) return hit;
+    if (hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud)) {
+      return (await ctx.denyList.isClientRevoked(hit.iss, hit.client_id, hit.iat)) ? INACTIVE : hit;
+    }
   }
 
   const claims = await verifyOwnToken(ctx, input.token);
   if (claims === undefined || !caller.resourceAudiences.has(claims.aud)) return INACTIVE;
+  if (await ctx.denyList.isClientRevoked(claims.iss, claims.clientId, claims.iat)) return INACTIVE;
   const result: ActiveIntrospection = {
     active: true,
     scope: claims.scopes.join(" "),

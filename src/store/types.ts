@@ -14,20 +14,38 @@ export interface ReplayGuard {
   claim(key: string, expiresAt: number): Promise<boolean>;
 }
 
-/** Revoked tokens, keyed by (issuer, jti), kept until the token expires. */
+/**
+ * Revoked tokens, keyed by (issuer, jti), kept until the token expires; and
+ * client-wide cut-offs, "every token of client X (issuer) issued before T",
+ * kept until T plus the longest token lifetime.
+ */
 export interface DenyList {
   /** Records a revocation; resolves only once it is stored. */
   revoke(issuer: string, jti: string, expiresAt: number): Promise<void>;
   /** Whether the token is revoked. */
   isRevoked(issuer: string, jti: string): Promise<boolean>;
+  /**
+   * Revokes every token of `clientId` from `issuer` whose iat is strictly before `issuedBefore`
+   * (epoch seconds), until `expiresAt` (epoch seconds: issuedBefore + the longest token lifetime).
+   * A later cut-off of the same client never moves an earlier one back; resolves only once stored.
+   */
+  revokeClient(issuer: string, clientId: string, issuedBefore: number, expiresAt: number): Promise<void>;
+  /** Whether a token of `clientId` from `issuer` issued at `issuedAt` (epoch seconds) is cut off. */
+  isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean>;
 }
 
-/** One revocation, as pushed to verifiers. */
+/**
+ * One revocation, as pushed to verifiers: a token (issuer, jti); a signing
+ * key (jti `kid:<kid>`); or, with `issuedBefore`, a client-wide cut-off (jti
+ * `client:<client id>`).
+ */
 export interface RevocationEvent {
   readonly issuer: string;
   readonly jti: string;
   /** Epoch seconds after which the token is expired anyway and the entry can be dropped. */
   readonly expiresAt: number;
+  /** Set on a client-wide cut-off: tokens of the client with iat strictly before this (epoch seconds) are revoked. */
+  readonly issuedBefore?: number;
 }
 
 /**

@@ -1,7 +1,15 @@
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import type { Clock } from "../internal/clock.js";
 import { ExpiringMap } from "../internal/expiring-map.js";
+import { clientRevocationJti, keyRevocationJti } from "../store/revocation-kinds.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
+import type { AccessTokenClaims } from "./access-token-claims.js";
+
+/** What of a token's claims decides whether a revocation covers it. */
+export type RevocableClaims = Pick<AccessTokenClaims, "iss" | "jti" | "kid" | "clientId" | "iat">;
+
+/** Which revocation covers a token: the token itself, its signing key, or a cut-off of its client. */
+export type RevocationReason = "token" | "key" | "client";
 
 /** Waits between two attempts to subscribe to an unreachable feed: 100 ms, doubling, at most this. */
 const MAX_RETRY_DELAY_MS = 2000;
@@ -24,6 +32,8 @@ interface FollowRun {
  */
 export class DenySet {
   readonly #revoked: ExpiringMap<true>;
+  /** Client cut-offs: (issuer, client id) → tokens issued before this (epoch seconds) are revoked. */
+  readonly #cutOffs: ExpiringMap<number>;
   readonly #listeners = new Set<(event: RevocationEvent) => void>();
   #loaded = false;
   #syncedAt = Number.NEGATIVE_INFINITY;
@@ -33,6 +43,7 @@ export class DenySet {
 
   constructor(clock: Clock) {
     this.#revoked = new ExpiringMap(clock);
+    this.#cutOffs = new ExpiringMap(clock);
   }
 
   /**
@@ -105,7 +116,13 @@ export class DenySet {
   }
 
   add(event: RevocationEvent): void {
-    this.#revoked.set(key(event.issuer, event.jti), true, event.expiresAt);
+    const k = key(event.issuer, event.jti);
+    if (event.issuedBefore === undefined) {
+      this.#revoked.set(k, true, event.expiresAt);
+    } else {
+      // A cut-off never moves back: a resync may deliver an older one after a newer.
+      this.#cutOffs.set(k, Math.max(event.issuedBefore, this.#cutOffs.get(k) ?? 0), event.expiresAt);
+    }
     for (const listener of this.#listeners) listener(event);
   }
 
@@ -113,11 +130,28 @@ export class DenySet {
     return this.#revoked.size > 0 && this.#revoked.has(key(issuer, jti));
   }
 
+  /** Which revocation held here covers the token, if any. */
+  refusal(claims: RevocableClaims): RevocationReason | undefined {
+    if (this.has(claims.iss, claims.jti)) return "token";
+    if (this.has(claims.iss, keyRevocationJti(claims.kid))) return "key";
+    if (this.#cutOffs.size > 0 && claims.iat < (this.#cutOffs.get(key(claims.iss, clientRevocationJti(claims.clientId))) ?? Number.NEGATIVE_INFINITY)) {
+      return "client";
+    }
+    return undefined;
+  }
+
   /** Calls `listener` for every revocation added from now on (e.g. to end streams). */
   onRevoked(listener: (event: RevocationEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+/** Whether `event` revokes the token with these claims. */
+export function revocationCovers(event: RevocationEvent, claims: RevocableClaims): boolean {
+  if (event.issuer !== claims.iss) return false;
+  if (event.issuedBefore !== undefined) return event.jti === clientRevocationJti(claims.clientId) && claims.iat < event.issuedBefore;
+  return event.jti === claims.jti || event.jti === keyRevocationJti(claims.kid);
 }
 
 function key(issuer: string, jti: string): string {

@@ -2,11 +2,16 @@ import type { CryptoKey, JWSHeaderParameters, KeyObject } from "jose";
 import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { describeRequiredScopes, scopesSatisfy, type ResolvedAuthRule } from "../policy/auth-rule.js";
-import { keyRevocationJti } from "./key-revocation.js";
 import type { RevocationEvent, RevocationFeed } from "../store/types.js";
 import type { AccessTokenClaims } from "./access-token-claims.js";
 import { bearerCredential, isBearerTokenSyntax, type AuthorizationHeader } from "./bearer-token.js";
-import { DenySet } from "./deny-set.js";
+import { DenySet, revocationCovers, type RevocationReason } from "./deny-set.js";
+
+const REVOKED_MESSAGES: Readonly<Record<RevocationReason, string>> = {
+  token: "the token has been revoked",
+  key: "the token's signing key has been revoked",
+  client: "the token's client has had its tokens revoked",
+};
 import { principalOf, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 import { verifyAccessToken, verifyAccessTokenNow, type VerifyAccessTokenOptions } from "./verify-access-token.js";
@@ -199,8 +204,8 @@ export class TokenVerifier {
         this.#deny.ready ? "the revocation list is stale: its feed has been unreachable too long" : "the revocation list is not loaded yet",
       );
     }
-    if (this.#deny.has(claims.iss, claims.jti)) throw new InvalidTokenError("the token has been revoked");
-    if (this.#deny.has(claims.iss, keyRevocationJti(claims.kid))) throw new InvalidTokenError("the token's signing key has been revoked");
+    const refusal = this.#deny.refusal(claims);
+    if (refusal !== undefined) throw new InvalidTokenError(REVOKED_MESSAGES[refusal]);
   }
 
   /**
@@ -277,7 +282,7 @@ export class TokenVerifier {
 
   /** Whether a verified token is still good now (not expired, not revoked): for long streams. */
   stillValid(claims: AccessTokenClaims): boolean {
-    return claims.exp > this.#clock.now() / 1000 && !this.#deny.has(claims.iss, claims.jti) && !this.#deny.has(claims.iss, keyRevocationJti(claims.kid));
+    return claims.exp > this.#clock.now() / 1000 && this.#deny.refusal(claims) === undefined;
   }
 
   /** Calls `listener` for each revocation learned from now on. */
@@ -300,7 +305,7 @@ export class TokenVerifier {
     const msLeft = Math.max(0, claims.exp * 1000 - this.#clock.now());
     const timer = setTimeout(() => finish("expired"), Math.min(msLeft, 2 ** 31 - 1));
     const unsubscribe = this.onRevoked((event) => {
-      if (event.issuer === claims.iss && (event.jti === claims.jti || event.jti === keyRevocationJti(claims.kid))) finish("revoked");
+      if (revocationCovers(event, claims)) finish("revoked");
     });
     const stop = () => {
       clearTimeout(timer);

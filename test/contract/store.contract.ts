@@ -121,6 +121,58 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
     });
 
+    describe("client cut-offs", { concurrency: true }, () => {
+      test("tokens of the client issued strictly before the time are revoked; other clients and issuers are not", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 10), false);
+        await denyList.revokeClient(ISS, "billing", t, t + 300);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 1), true);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t), false, "iat equal to the cut-off is not before it");
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t + 1), false);
+        assert.equal(await denyList.isClientRevoked(ISS, "calendar", t - 1), false);
+        assert.equal(await denyList.isClientRevoked("https://other.example", "billing", t - 1), false);
+        assert.equal(await denyList.isRevoked(ISS, "billing"), false, "no token entry is made");
+      });
+
+      test("a later cut-off moves the time forward, an earlier one never moves it back", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        await denyList.revokeClient(ISS, "billing", t, t + 300);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 50), true);
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        assert.equal(await denyList.isClientRevoked(ISS, "billing", t - 50), true, "still cut off at the later time");
+      });
+
+      test("a cut-off ends at its end", async () => {
+        const { denyList } = await fresh();
+        const t = nowSeconds();
+        await denyList.revokeClient(ISS, "short", t, t + 0.4);
+        await denyList.revokeClient(ISS, "past", t, t - 1);
+        assert.equal(await denyList.isClientRevoked(ISS, "short", t - 1), true);
+        assert.equal(await denyList.isClientRevoked(ISS, "past", t - 1), false);
+        await until(async () => ((await denyList.isClientRevoked(ISS, "short", t - 1)) ? undefined : true), "the cut-off to end", 5000, 50);
+      });
+
+      test("subscribers get cut-offs in force and new ones, with issuedBefore; a newer one supersedes in the snapshot", async () => {
+        const { denyList } = await fresh();
+        const t = Math.floor(nowSeconds());
+        await denyList.revokeClient(ISS, "billing", t - 100, t + 200);
+        await denyList.revokeClient(ISS, "billing", t - 10, t + 290);
+        const seen = recorder();
+        const unsubscribe = await denyList.subscribe(seen.listener);
+        const inForce = seen.events.filter((e) => e.jti === "client:billing");
+        assert.equal(inForce.length, 1, "one entry per client in force");
+        assert.equal(inForce[0]!.issuedBefore, t - 10);
+        assert.ok(Math.abs(inForce[0]!.expiresAt - (t + 290)) < 0.01);
+        await denyList.revokeClient(ISS, "calendar", t, t + 300);
+        await seen.waitFor(["client:calendar"], "the new cut-off to be pushed");
+        assert.equal(seen.events.find((e) => e.jti === "client:calendar")!.issuedBefore, t);
+        unsubscribe();
+      });
+    });
+
     describe("revocation feed", { concurrency: true }, () => {
       test("in force first (before subscribe resolves), then each new one; unsubscribe stops it", async () => {
         const { denyList } = await fresh();

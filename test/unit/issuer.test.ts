@@ -7,6 +7,7 @@ import { getJwks } from "../../src/issuer/get-jwks.js";
 import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";
+import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { revokeToken } from "../../src/issuer/revoke-token.js";
 import type { DenyList } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
@@ -121,6 +122,12 @@ describe("introspectToken (RFC 7662)", () => {
       isRevoked: async () => {
         throw new TemporarilyUnavailableError("store down");
       },
+      revokeClient: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
+      isClientRevoked: async () => {
+        throw new TemporarilyUnavailableError("store down");
+      },
     };
     const broken: IssuerContext = { ...ctx, denyList: down };
     const issued = await billingToken();
@@ -138,6 +145,15 @@ describe("revokeToken (RFC 7009)", () => {
     await revokeToken(ctx, { credentials: billing, token: issued.accessToken });
     assert.deepEqual(await introspectToken(ctx, { credentials: calendar, token: issued.accessToken }), { active: false });
     assert.deepEqual(await introspectToken(ctx, { credentials: calendar, token: twin }), { active: false });
+  });
+
+  test("a client cut-off makes the client's earlier tokens inactive", async () => {
+    const own: IssuerContext = { ...ctx, denyList: new MemoryDenyList(ctx.clock) };
+    const issued = await billingToken();
+    assert.equal((await introspectToken(own, { credentials: calendar, token: issued.accessToken })).active, true);
+    const now = ctx.clock.now() / 1000;
+    await own.denyList.revokeClient(ctx.issuer, "billing", now + 1, now + 600);
+    assert.deepEqual(await introspectToken(own, { credentials: calendar, token: issued.accessToken }), { active: false });
   });
 
   test("a client revokes only its own tokens", async () => {

@@ -65,6 +65,24 @@ describe("TokenVerifier", () => {
     await assert.rejects(verifier.verify(t), InvalidTokenError);
   });
 
+  test("a client cut-off refuses the client's tokens issued before it, not later ones nor other clients'", async () => {
+    const clock = new FrozenClock();
+    const feed = new MemoryDenyList(clock);
+    const verifier = new TokenVerifier({ issuer: ISS, keys, revocations: feed, clock });
+    await verifier.start();
+    const before = await token(clock);
+    const other = await token(clock, { client_id: "other" });
+    const claims = await verifier.verify(before);
+    const reasons: string[] = [];
+    verifier.watch(claims, (r) => reasons.push(r));
+    clock.advance(2);
+    await feed.revokeClient(ISS, "caller", clock.seconds(), clock.seconds() + 600);
+    await assert.rejects(verifier.verify(before), /client has had its tokens revoked/, "also once cached");
+    assert.deepEqual(reasons, ["revoked"]);
+    assert.ok(await verifier.verify(other), "another client's token");
+    assert.ok(await verifier.verify(await token(clock)), "a token issued at the cut-off");
+  });
+
   test("the cache never serves an expired token and stays bounded", async () => {
     const clock = new FrozenClock();
     const verifier = new TokenVerifier({ issuer: ISS, keys, clock, cacheSize: 2, clockToleranceSeconds: 30 });

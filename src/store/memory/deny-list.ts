@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "../../internal/clock.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
+import { clientRevocationEvent, clientRevocationJti, mergeClientRevocation } from "../revocation-kinds.js";
 import type { DenyList, RevocationEvent, RevocationFeed } from "../types.js";
 
 /** Revocations for one process, pushed to in-process subscribers (e.g. interceptors beside the issuer). */
@@ -13,6 +14,17 @@ export class MemoryDenyList implements DenyList, RevocationFeed {
     const event: RevocationEvent = Object.freeze({ issuer, jti, expiresAt });
     this.#revoked.set(denyKey(issuer, jti), event, expiresAt);
     for (const listener of this.#listeners) listener(event);
+  }
+  async revokeClient(issuer: string, clientId: string, issuedBefore: number, expiresAt: number): Promise<void> {
+    const key = denyKey(issuer, clientRevocationJti(clientId));
+    const event = mergeClientRevocation(this.#revoked.get(key), clientRevocationEvent(issuer, clientId, issuedBefore, expiresAt));
+    if (event === undefined) return;
+    this.#revoked.set(key, event, event.expiresAt);
+    for (const listener of this.#listeners) listener(event);
+  }
+  async isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean> {
+    const cutOff = this.#revoked.get(denyKey(issuer, clientRevocationJti(clientId)))?.issuedBefore;
+    return cutOff !== undefined && issuedAt < cutOff;
   }
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
     return this.isRevokedNow(issuer, jti);

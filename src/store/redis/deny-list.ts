@@ -4,6 +4,7 @@ import { TemporarilyUnavailableError } from "../../errors/tessera-error.js";
 import { systemClock, type Clock } from "../../internal/clock.js";
 import { silentLogger, type Logger } from "../../internal/logger.js";
 import { ExpiringMap } from "../../internal/expiring-map.js";
+import { clientRevocationEvent, clientRevocationJti, mergeClientRevocation } from "../revocation-kinds.js";
 import type { DenyList, RevocationEvent, RevocationFeed, RevocationSubscriberHooks } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { isNoScript, REVOKE } from "./lua-scripts.js";
@@ -162,13 +163,38 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   }
 
   async revoke(issuer: string, jti: string, expiresAt: number): Promise<void> {
-    await this.#store(issuer, jti, expiresAt, await this.#waitReplicas());
-    this.#remember({ issuer, jti, expiresAt });
+    const event: RevocationEvent = { issuer, jti, expiresAt };
+    await this.#store(event, await this.#waitReplicas());
+    this.#remember(event);
   }
 
-  async #store(issuer: string, jti: string, expiresAt: number, waitReplicas: 0 | 1): Promise<void> {
+  async revokeClient(issuer: string, clientId: string, issuedBefore: number, expiresAt: number): Promise<void> {
+    const event = clientRevocationEvent(issuer, clientId, issuedBefore, expiresAt);
+    await this.#store(event, await this.#waitReplicas());
+    this.#remember(event);
+  }
+
+  async isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean> {
+    const jti = clientRevocationJti(clientId);
+    const held = this.#held?.get(heldKey(issuer, jti))?.issuedBefore;
+    if (held !== undefined && issuedAt < held) return true;
+    const stored = await redisCall(() => this.client.get(this.keys.deny(issuer, jti)), this.#deadlineMs);
+    return stored !== null && issuedAt * 1000 < Number(stored);
+  }
+
+  async #store(event: RevocationEvent, waitReplicas: 0 | 1): Promise<void> {
+    const { issuer, jti, expiresAt, issuedBefore } = event;
     const keys = [...this.keys.tokenKeys(issuer, jti), this.keys.revoked, this.keys.feed, this.keys.feedSeq];
-    const args = [Math.ceil(expiresAt * 1000), JSON.stringify([issuer, jti]), issuer, jti, Math.max(1, this.options.feedLength ?? 10_000)];
+    const member = JSON.stringify([issuer, jti]);
+    const args = [
+      Math.ceil(expiresAt * 1000),
+      member,
+      issuer,
+      jti,
+      Math.max(1, this.options.feedLength ?? 10_000),
+      issuedBefore === undefined ? "" : String(Math.round(issuedBefore * 1000)),
+      `${member.slice(0, -1)},`,
+    ];
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 500;
     if (waitReplicas === 0) {
       await redisCall(() => REVOKE.run(this.client, keys, args), this.options.commandTimeoutMs);
@@ -261,7 +287,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
       this.#setUnsure(true);
     }
     for (let i = 0; i < held.length; i += 500) {
-      await Promise.all(held.slice(i, i + 500).map((e) => this.#store(e.issuer, e.jti, e.expiresAt, 0)));
+      await Promise.all(held.slice(i, i + 500).map((e) => this.#store(e, 0)));
     }
     await redisCall(() => this.client.set(marker, randomBytes(16).toString("base64url"), "NX"), this.options.commandTimeoutMs);
     const current = await redisCall(() => this.client.get(marker), this.options.commandTimeoutMs);
@@ -292,7 +318,10 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   }
 
   #remember(event: RevocationEvent): void {
-    this.#held?.set(heldKey(event.issuer, event.jti), event, event.expiresAt);
+    if (this.#held === undefined) return;
+    const key = heldKey(event.issuer, event.jti);
+    const merged = event.issuedBefore === undefined ? event : mergeClientRevocation(this.#held.get(key), event);
+    if (merged !== undefined) this.#held.set(key, merged, merged.expiresAt);
   }
 
   #setUnsure(unsure: boolean): void {

@@ -40,22 +40,51 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * revocations in force, and appends it to the feed with the next sequence
  * number (the feed is capped at ARGV[5] entries). A token already revoked at
  * least as long is left as it is (nothing new is pushed).
- * KEYS: deny, introspection, revoked, feed, seq. ARGV: end (ms), member, iss, jti, feed length.
+ *
+ * A client-wide cut-off (ARGV[6], issued-before in ms, not empty) keeps that
+ * time as the deny entry's value, and the later time and end of the one held
+ * and the new one; its member in the index is ARGV[2] without its closing
+ * bracket, then "," and the time, then "]" (ARGV[7] is that prefix up to the
+ * comma), so that the member it replaces can be removed. Its feed entry
+ * carries the time as `ib`.
+ * KEYS: deny, introspection, revoked, feed, seq. ARGV: end (ms), member, iss, jti, feed length, issued-before (ms) or '', member prefix.
  * Returns the feed sequence number, or 0 when nothing was pushed.
  */
 export const REVOKE = new LuaScript(
   "revoke",
   `${NOW_MS}
 local ends = tonumber(ARGV[1])
+local endsText = ARGV[1]
+local before = ARGV[6] or ''
+local member = ARGV[2]
 redis.call('DEL', KEYS[2])
 if ends <= now then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -1 or (ttl >= 0 and now + ttl >= ends) then return 0 end
-redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
+if before == '' then
+  if ttl == -1 or (ttl >= 0 and now + ttl >= ends) then return 0 end
+  redis.call('SET', KEYS[1], '1', 'PXAT', endsText)
+else
+  local held = redis.call('GET', KEYS[1])
+  if held and ttl >= 0 then
+    if tonumber(held) >= tonumber(before) and now + ttl >= ends then return 0 end
+    redis.call('ZREM', KEYS[3], ARGV[7] .. held .. ']')
+    if tonumber(held) > tonumber(before) then before = held end
+    if now + ttl > ends then
+      ends = now + ttl
+      endsText = string.format('%d', ends)
+    end
+  end
+  member = ARGV[7] .. before .. ']'
+  redis.call('SET', KEYS[1], before, 'PXAT', endsText)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now))
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], endsText, member)
 local seq = redis.call('INCR', KEYS[5])
-redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], '*', 'seq', seq, 'iss', ARGV[3], 'jti', ARGV[4], 'exp', ARGV[1])
+if before == '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], '*', 'seq', seq, 'iss', ARGV[3], 'jti', ARGV[4], 'exp', endsText)
+else
+  redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[5], '*', 'seq', seq, 'iss', ARGV[3], 'jti', ARGV[4], 'exp', endsText, 'ib', before)
+end
 return seq`,
 );
 

@@ -73,8 +73,9 @@ export class FeedSubscription {
       string[],
     ];
     for (let i = 0; i + 1 < inForce.length; i += 2) {
-      const [issuer, jti] = JSON.parse(inForce[i]!) as [string, string];
-      this.#deliver({ issuer, jti, expiresAt: Number(inForce[i + 1]) / 1000 });
+      const [issuer, jti, issuedBeforeMs] = JSON.parse(inForce[i]!) as [string, string, number?];
+      const expiresAt = Number(inForce[i + 1]) / 1000;
+      this.#deliver(issuedBeforeMs === undefined ? { issuer, jti, expiresAt } : { issuer, jti, expiresAt, issuedBefore: issuedBeforeMs / 1000 });
     }
     this.#lastId = lastId;
     this.#lastSeq = Number(seq);
@@ -124,7 +125,7 @@ export class FeedSubscription {
               await this.#resync();
               break;
             }
-            this.#deliver({ issuer: entry.get("iss") ?? "", jti: entry.get("jti") ?? "", expiresAt: Number(entry.get("exp")) / 1000 });
+            this.#deliver(eventOf(entry));
             this.#lastId = id;
             this.#lastSeq += 1;
           }
@@ -160,6 +161,13 @@ export class FeedSubscription {
       this.#connection.on("ready", onReady);
     });
   }
+}
+
+/** The revocation a feed entry carries (fields iss, jti, exp in ms, and ib in ms for a client cut-off). */
+function eventOf(entry: Map<string, string>): RevocationEvent {
+  const event = { issuer: entry.get("iss") ?? "", jti: entry.get("jti") ?? "", expiresAt: Number(entry.get("exp")) / 1000 };
+  const issuedBefore = entry.get("ib");
+  return issuedBefore === undefined ? event : { ...event, issuedBefore: Number(issuedBefore) / 1000 };
 }
 
 function fieldMap(fields: string[]): Map<string, string> {
