@@ -6,7 +6,7 @@ import type { Logger } from "../internal/logger.js";
 import { CLOCK_SKEW_SECONDS } from "../issuer/issuer-context.js";
 import type { KeyStore } from "../keys/key-store.js";
 import { ClientAdmin } from "../registry/client-admin.js";
-import type { RevocationFeed } from "../store/types.js";
+import type { DenyList, RevocationFeed } from "../store/types.js";
 import { TokenVerifier } from "../verifier/token-verifier.js";
 import { clientAdminHandlers } from "./client-admin-handlers.js";
 import { connectClientAdminRoutes, type GrpcClientAdminGate } from "./client-admin-routes.js";
@@ -20,8 +20,8 @@ export interface ClientAdminSetup {
   clients: ClientRegistryState;
   /** The revocations the server records: an administrator's revoked token is refused like any other. */
   revocations: RevocationFeed | undefined;
-  /** Cuts a disabled or deleted client's tokens off (ClientAdminOptions.cutOff). */
-  cutOff?: ((clientId: string, beforeMs: number) => Promise<void>) | undefined;
+  /** Where a disabled or deleted client's tokens are cut off: a client-wide revocation every verifier receives. */
+  denyList: DenyList;
   clock: Clock;
   logger: Logger;
 }
@@ -59,7 +59,13 @@ export async function startClientAdmin(setup: ClientAdminSetup): Promise<ClientA
     registry: setup.clients.registry,
     maxTokenLifetimeSeconds: setup.config.tokens.maxLifetimeSeconds,
     clock: setup.clock,
-    cutOff: setup.cutOff,
+    // Other replicas may issue tokens until they learn of the change (measured in milliseconds): the cut-off reaches past it.
+    cutOffMarginMs: setup.clients.shared ? 1000 : 0,
+    // Tokens of the client issued before then (iat in whole seconds) are refused until the last of them would have expired.
+    cutOff: (clientId, beforeMs) => {
+      const issuedBefore = Math.ceil(beforeMs / 1000);
+      return setup.denyList.revokeClient(setup.issuer, clientId, issuedBefore, issuedBefore + setup.config.tokens.maxLifetimeSeconds + CLOCK_SKEW_SECONDS);
+    },
   });
   const handlers = clientAdminHandlers(admin, setup.logger);
   return {

@@ -14,6 +14,8 @@ import type { SharedState } from "./shared-state.js";
 export interface ClientRegistryState {
   readonly registry: LayeredClientRegistry;
   readonly store: ManagedClientStore;
+  /** Whether other replicas share the store (Redis). */
+  readonly shared: boolean;
   /** Resolves once this replica holds the stored clients (at once in memory); never rejects. */
   waitUntilLoaded(timeoutMs: number): Promise<boolean>;
   close(): void;
@@ -48,6 +50,7 @@ export function openClientRegistry(config: TesseraConfig, state: SharedState, cl
   return {
     registry: new LayeredClientRegistry(config.clients, store, remoteKeys),
     store,
+    shared: redis !== undefined,
     waitUntilLoaded: async (timeoutMs) => {
       if (store.loaded === undefined) return true;
       let timer: NodeJS.Timeout | undefined;

@@ -204,7 +204,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const handlers = tokenServiceHandlers(context);
   let clientAdmin: ClientAdminServer | undefined;
   if (adminGate !== undefined) {
-    clientAdmin = await startClientAdmin({ config, issuer, keys, clients, revocations: state.revocations, clock, logger });
+    clientAdmin = await startClientAdmin({ config, issuer, keys, clients, revocations: state.revocations, denyList: state.denyList, clock, logger });
     clientAdmin.serveGrpc(grpc, adminGate);
   }
   const addresses = new ClientAddressResolver(config);
