@@ -1,5 +1,6 @@
 import { Command, Help } from "commander";
 import { commandPath } from "./command-path.js";
+import { clientsCommand } from "./clients.js";
 import { configCommand } from "./config-check.js";
 import { alreadyReported, exitCodeOf, failureMessage } from "./exit-codes.js";
 import { keysCommand } from "./keys.js";
@@ -36,6 +37,7 @@ export function tesseraProgram(): Command {
     .addCommand(configCommand())
     .addCommand(secretCommand())
     .addCommand(keysCommand())
+    .addCommand(clientsCommand())
     .addHelpText(
       "after",
       "\nexit codes: 0 done; 1 failure; 2 usage error (unknown command or flag, missing argument);\n" +
