@@ -50,8 +50,22 @@ export async function serve(configPath: string | undefined): Promise<void> {
     );
   }
 
-  // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
-  const onHangup = () => stderrLogger.warn("SIGHUP ignored: tessera does not reload its configuration; restart it to apply changes");
+  // SIGHUP reloads the file's clients and token lifetimes; a file that does not load keeps the running configuration.
+  const onHangup = () => {
+    if (configPath === undefined) {
+      stderrLogger.warn("SIGHUP ignored: dev mode has no configuration file to reload");
+      return;
+    }
+    let next: TesseraConfig;
+    try {
+      next = loadConfigFile(configPath);
+    } catch (err) {
+      stderrLogger.warn("configuration not reloaded: the running one stays", { reason: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    const restartNeeded = server.reload(next);
+    if (restartNeeded.length > 0) stderrLogger.warn("changed settings that apply only after a restart", { sections: restartNeeded });
+  };
   process.on("SIGHUP", onHangup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", resolve);

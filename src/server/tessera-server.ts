@@ -78,6 +78,14 @@ export interface TesseraServer {
   /** The managed signing keys (rotate, revoke), unless keys were given or come from a file. */
   readonly keyManager: KeyManager | undefined;
   /**
+   * Applies a new configuration's clients (their grants and lifetimes) and
+   * token lifetimes at once, without a restart (`tessera serve` calls it on
+   * SIGHUP). Other settings keep their running values: the top-level
+   * sections that differ are returned, for the caller to say a restart is
+   * needed for them.
+   */
+  reload(next: TesseraConfig): string[];
+  /**
    * Stops: not ready at once (readiness 503, health NOT_SERVING), still
    * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
    * no new connections, HTTP/2 and gRPC connections get a GOAWAY, and
@@ -93,6 +101,15 @@ export interface StopOptions {
   drainMs?: number;
   /** Default: config.shutdown.graceMs. */
   graceMs?: number;
+}
+
+/** The top-level settings of two configurations that differ, leaving out `applied`. */
+function changedSections(before: TesseraConfig, after: TesseraConfig, applied: readonly string[]): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys]
+    .filter((key) => !applied.includes(key))
+    .filter((key) => JSON.stringify(before[key as keyof TesseraConfig]) !== JSON.stringify(after[key as keyof TesseraConfig]))
+    .sort();
 }
 
 /** Requests larger than this are refused on every surface. */
@@ -186,9 +203,13 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     await Promise.all([http.close(), grpcListener.close(), state.close()]);
     throw err;
   }
+  // What a reload may change: the file's clients (in the registry) and the token lifetimes.
+  let running = config;
   const context: IssuerContext = {
     issuer,
-    tokens: config.tokens,
+    get tokens() {
+      return running.tokens;
+    },
     clients: clients.registry,
     trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
     keys,
@@ -260,6 +281,13 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     context,
     revocations: state.revocations,
     keyManager,
+    reload: (next) => {
+      const restartNeeded = changedSections(running, next, ["clients", "tokens"]);
+      clients.registry.replaceFileClients(next.clients);
+      running = { ...running, clients: next.clients, tokens: next.tokens };
+      logger.info("configuration reloaded", { clients: next.clients.length, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
+      return restartNeeded;
+    },
     stop: (options = {}) => {
       stopping ??= (async () => {
         const drainMs = options.drainMs ?? 0;
