@@ -4,6 +4,7 @@ import { clientsCommand } from "./clients.js";
 import { configCommand } from "./config-check.js";
 import { alreadyReported, exitCodeOf, failureMessage } from "./exit-codes.js";
 import { keysCommand } from "./keys.js";
+import { policyCommand } from "./policy-check.js";
 import { secretCommand } from "./secret.js";
 import { serveCommand } from "./serve.js";
 import { packageVersion } from "./version.js";
@@ -38,6 +39,7 @@ export function tesseraProgram(): Command {
     .addCommand(secretCommand())
     .addCommand(keysCommand())
     .addCommand(clientsCommand())
+    .addCommand(policyCommand())
     .addHelpText(
       "after",
       "\nexit codes: 0 done; 1 failure; 2 usage error (unknown command or flag, missing argument);\n" +

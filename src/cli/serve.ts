@@ -56,14 +56,13 @@ export async function serve(configPath: string | undefined): Promise<void> {
       stderrLogger.warn("SIGHUP ignored: dev mode has no configuration file to reload");
       return;
     }
-    let next: TesseraConfig;
+    let restartNeeded: string[];
     try {
-      next = loadConfigFile(configPath);
+      restartNeeded = server.reload(loadConfigFile(configPath));
     } catch (err) {
       stderrLogger.warn("configuration not reloaded: the running one stays", { reason: err instanceof Error ? err.message : String(err) });
       return;
     }
-    const restartNeeded = server.reload(next);
     if (restartNeeded.length > 0) stderrLogger.warn("changed settings that apply only after a restart", { sections: restartNeeded });
   };
   process.on("SIGHUP", onHangup);

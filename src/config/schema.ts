@@ -403,6 +403,14 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "Client assertions (RFC 7523 client authentication)." }),
+  policy: section({
+    descriptorSets: list(text()).default([]).meta({
+      description:
+        "Descriptor sets (buf build -o, protoc --include_imports --descriptor_set_out) of the services Tessera issues tokens for: a grant (file or admin API) naming a scope that no method of a loaded service's audience declares is refused, with the nearest declared scope. Read at start and on reload.",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "What the protos of the services declare, checked against the grants. `tessera policy check` reports on the same sets." }),
   admin: section({
     enabled: flag().default(true).meta({
       description:

@@ -26,6 +26,8 @@ export interface ClientAdminOptions {
   registry: LayeredClientRegistry;
   /** tokens.maxLifetimeSeconds: the longest lifetime a client may be given. */
   maxTokenLifetimeSeconds: number;
+  /** Why a scope may not be granted for an audience (undeclared in the services' protos), or undefined. Asked on every write. */
+  scopeProblem?: ((audience: string, scope: string) => string | undefined) | undefined;
   clock: Clock;
   /**
    * Cuts a client off: tokens it was issued before `beforeMs` (epoch ms) must
@@ -169,7 +171,7 @@ export class ClientAdmin {
   }
 
   #limits() {
-    return { maxTokenLifetimeSeconds: this.#options.maxTokenLifetimeSeconds };
+    return { maxTokenLifetimeSeconds: this.#options.maxTokenLifetimeSeconds, scopeProblem: this.#options.scopeProblem };
   }
 
   #refuseFileClient(clientId: string, field: string): void {

@@ -26,6 +26,8 @@ export interface ClientSettingsInput {
 export interface SettingsLimits {
   /** tokens.maxLifetimeSeconds. */
   maxTokenLifetimeSeconds: number;
+  /** Why a scope may not be granted for an audience (the services' protos do not declare it), or undefined. */
+  scopeProblem?: ((audience: string, scope: string) => string | undefined) | undefined;
 }
 
 /** Refuses bad input, naming the field; the message never echoes key material. */
@@ -50,7 +52,7 @@ function checkAudience(audience: string, field: string): string {
   return audience;
 }
 
-function checkGrants(grants: ClientSettingsInput["grants"]): GrantConfig[] {
+function checkGrants(grants: ClientSettingsInput["grants"], limits: SettingsLimits): GrantConfig[] {
   const seen = new Set<string>();
   return grants.map((grant, i) => {
     const at = `client.grants[${i}]`;
@@ -59,6 +61,8 @@ function checkGrants(grants: ClientSettingsInput["grants"]): GrantConfig[] {
     seen.add(audience);
     grant.scopes.forEach((scope, j) => {
       if (!SCOPE_TOKEN.test(scope)) refuse(`${at}.scopes[${j}]`, "is not a valid scope token (RFC 6749 §3.3)");
+      const problem = limits.scopeProblem?.(audience, scope);
+      if (problem !== undefined) refuse(`${at}.scopes[${j}]`, problem);
     });
     return { audience, scopes: [...new Set(grant.scopes)] };
   });
@@ -107,7 +111,7 @@ export function checkSettings(input: ClientSettingsInput, limits: SettingsLimits
   input.grantTypes.forEach((type, i) => {
     if (!(GRANT_TYPES as readonly string[]).includes(type)) refuse(`client.grant_types[${i}]`, `must be one of ${GRANT_TYPES.join(", ")}`);
   });
-  const grants = checkGrants(input.grants);
+  const grants = checkGrants(input.grants, limits);
   const audiences = input.audiences.map((a, i) => checkAudience(a, `client.audiences[${i}]`));
   const lifetime = input.tokenLifetimeSeconds;
   if (!Number.isInteger(lifetime) || lifetime < 0 || lifetime > limits.maxTokenLifetimeSeconds)

@@ -20,6 +20,8 @@ export interface ClientAdminSetup {
   clients: ClientRegistryState;
   /** The revocations the server records: an administrator's revoked token is refused like any other. */
   revocations: RevocationFeed | undefined;
+  /** Why a scope may not be granted for an audience (the loaded descriptor sets do not declare it), or undefined. */
+  scopeProblem: (audience: string, scope: string) => string | undefined;
   /** Where a disabled or deleted client's tokens are cut off: a client-wide revocation every verifier receives. */
   denyList: DenyList;
   clock: Clock;
@@ -58,6 +60,7 @@ export async function startClientAdmin(setup: ClientAdminSetup): Promise<ClientA
     store: setup.clients.store,
     registry: setup.clients.registry,
     maxTokenLifetimeSeconds: setup.config.tokens.maxLifetimeSeconds,
+    scopeProblem: setup.scopeProblem,
     clock: setup.clock,
     // Other replicas may issue tokens until they learn of the change (measured in milliseconds): the cut-off reaches past it.
     cutOffMarginMs: setup.clients.shared ? 1000 : 0,

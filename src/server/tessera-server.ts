@@ -14,6 +14,7 @@ import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
 import { loadSigningKeyFile } from "../keys/signing-key.js";
 import { keyRevocationJti } from "../verifier/key-revocation.js";
 import { RedisKeyRing } from "../store/redis/key-ring.js";
+import { loadDeclaredScopes } from "../policy/declared-scopes.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
@@ -82,7 +83,8 @@ export interface TesseraServer {
    * token lifetimes at once, without a restart (`tessera serve` calls it on
    * SIGHUP). Other settings keep their running values: the top-level
    * sections that differ are returned, for the caller to say a restart is
-   * needed for them.
+   * needed for them. Throws ConfigError, applying nothing, when a grant
+   * names a scope that the configured descriptor sets do not declare.
    */
   reload(next: TesseraConfig): string[];
   /**
@@ -164,6 +166,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   authRulesOf(TokenService);
+  let declared = loadDeclaredScopes(config.policy.descriptorSets, config.clients);
 
   // Listen first: with port 0 and no configured issuer, the issuer is the URL actually bound.
   let serveHttp: HttpHandler = (_req, res) => {
@@ -225,7 +228,17 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const handlers = tokenServiceHandlers(context);
   let clientAdmin: ClientAdminServer | undefined;
   if (adminGate !== undefined) {
-    clientAdmin = await startClientAdmin({ config, issuer, keys, clients, revocations: state.revocations, denyList: state.denyList, clock, logger });
+    clientAdmin = await startClientAdmin({
+      config,
+      issuer,
+      keys,
+      clients,
+      revocations: state.revocations,
+      denyList: state.denyList,
+      scopeProblem: (audience, scope) => declared?.scopeProblem(audience, scope),
+      clock,
+      logger,
+    });
     clientAdmin.serveGrpc(grpc, adminGate);
   }
   const addresses = new ClientAddressResolver(config);
@@ -282,9 +295,12 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     revocations: state.revocations,
     keyManager,
     reload: (next) => {
-      const restartNeeded = changedSections(running, next, ["clients", "tokens"]);
+      // Throws ConfigError (nothing applied) when a grant names a scope the services' protos do not declare.
+      const nextDeclared = loadDeclaredScopes(next.policy.descriptorSets, next.clients);
+      const restartNeeded = changedSections(running, next, ["clients", "tokens", "policy"]);
+      declared = nextDeclared;
       clients.registry.replaceFileClients(next.clients);
-      running = { ...running, clients: next.clients, tokens: next.tokens };
+      running = { ...running, clients: next.clients, tokens: next.tokens, policy: next.policy };
       logger.info("configuration reloaded", { clients: next.clients.length, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
       return restartNeeded;
     },
