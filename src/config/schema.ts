@@ -396,6 +396,25 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "Graceful shutdown of `tessera serve`." }),
+  watch: section({
+    heartbeatMs: int(100, 60_000).default(5000).meta({
+      description:
+        "Longest a WatchRevocations or WatchKeys stream stays silent: an idle stream gets a heartbeat this often (sent to watchers as heartbeat_interval_ms), so that a watcher can tell a quiet stream from a dead one.",
+    }),
+    historySize: int(1, 1_000_000).default(10_000).meta({
+      description:
+        "Recent revocations each replica keeps so that a watcher resuming with its cursor gets only what it missed; further behind, it gets a snapshot.",
+    }),
+    maxQueuedPerWatcher: int(1, 1_000_000).default(10_000).meta({
+      description:
+        "Revocations that may wait for one watcher that does not read (its transport buffers full); one more and its stream is reset (RESOURCE_EXHAUSTED), so that no queue grows without bound. The watcher reconnects with its cursor.",
+    }),
+    maxWatchers: int(0, 1_000_000).default(10_000).meta({
+      description: "Streams (WatchRevocations and WatchKeys) one replica serves at most; more are refused UNAVAILABLE, so that watchers go to another replica.",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "The WatchRevocations and WatchKeys streams that push revocations and keys to verifiers." }),
   clientAssertions: section({
     maxLifetimeSeconds: int(10, 3600)
       .default(300)

@@ -88,6 +88,7 @@ export class KeyManager implements KeyStore {
   #loaded = false;
   #inSync = true;
   readonly #syncListeners = new Set<() => void>();
+  readonly #publishedListeners = new Set<() => void>();
   #active: SigningKey | undefined;
   #jwks: readonly JWK[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -293,6 +294,18 @@ export class KeyManager implements KeyStore {
     this.#jwks = Object.freeze(state.records.filter((r) => PUBLISHED.has(r.state)).map((r) => Object.freeze({ ...r.publicJwk })));
     this.#state = state;
     this.#loaded = true;
+    for (const listener of this.#publishedListeners) listener();
+  }
+
+  /** Calls `listener` whenever the published keys or the revoked key ids may have changed (this replica's or another's rotation, retirement, revocation). */
+  onPublishedChange(listener: () => void): () => void {
+    this.#publishedListeners.add(listener);
+    return () => this.#publishedListeners.delete(listener);
+  }
+
+  /** The ids of keys revoked in an emergency whose tokens may still be unexpired. */
+  revokedKids(): string[] {
+    return this.#state.records.filter((r) => r.state === "revoked").map((r) => r.kid);
   }
 
   /** The records, without their sealed private keys (for `keys list`). */

@@ -3,10 +3,11 @@ import type { Server } from "@grpc/grpc-js";
 import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
-import { CLOCK_SKEW_SECONDS } from "../issuer/issuer-context.js";
+import { CLOCK_SKEW_SECONDS, type IssuerContext } from "../issuer/issuer-context.js";
+import { revokeClientTokens } from "../issuer/revoke-client-tokens.js";
 import type { KeyStore } from "../keys/key-store.js";
 import { ClientAdmin } from "../registry/client-admin.js";
-import type { DenyList, RevocationFeed } from "../store/types.js";
+import type { RevocationFeed } from "../store/types.js";
 import { TokenVerifier } from "../verifier/token-verifier.js";
 import { clientAdminHandlers } from "./client-admin-handlers.js";
 import { connectClientAdminRoutes, type GrpcClientAdminGate } from "./client-admin-routes.js";
@@ -22,8 +23,8 @@ export interface ClientAdminSetup {
   revocations: RevocationFeed | undefined;
   /** Why a scope may not be granted for an audience (the loaded descriptor sets do not declare it), or undefined. */
   scopeProblem: (audience: string, scope: string) => string | undefined;
-  /** Where a disabled or deleted client's tokens are cut off: a client-wide revocation every verifier receives. */
-  denyList: DenyList;
+  /** The issuer, whose deny-list records a disabled or deleted client's cut-off (revokeClientTokens). */
+  context: IssuerContext;
   clock: Clock;
   logger: Logger;
 }
@@ -64,10 +65,9 @@ export async function startClientAdmin(setup: ClientAdminSetup): Promise<ClientA
     clock: setup.clock,
     // Other replicas may issue tokens until they learn of the change (measured in milliseconds): the cut-off reaches past it.
     cutOffMarginMs: setup.clients.shared ? 1000 : 0,
-    // Tokens of the client issued before then (iat in whole seconds) are refused until the last of them would have expired.
-    cutOff: (clientId, beforeMs) => {
-      const issuedBefore = Math.ceil(beforeMs / 1000);
-      return setup.denyList.revokeClient(setup.issuer, clientId, issuedBefore, issuedBefore + setup.config.tokens.maxLifetimeSeconds + CLOCK_SKEW_SECONDS);
+    // A client-wide revocation that every verifier receives: tokens of the client issued before then (iat in whole seconds).
+    cutOff: async (clientId, beforeMs) => {
+      await revokeClientTokens(setup.context, clientId, Math.floor(beforeMs / 1000) + 1);
     },
   });
   const handlers = clientAdminHandlers(admin, setup.logger);

@@ -6,6 +6,7 @@ import { peerAddress, type ClientAddressResolver } from "../internal/source-addr
 import { addReflection } from "./grpc-reflection.js";
 import { healthHandlers, type HealthState } from "./health.js";
 import type { CallInfo, TokenServiceHandlers } from "./token-service-handlers.js";
+import type { WatchHandlers } from "./watch-handlers.js";
 
 function stringValues(call: GrpcCallContext, name: string): string[] {
   return call.metadata.get(name).filter((v): v is string => typeof v === "string");
@@ -20,13 +21,23 @@ function callInfo(call: GrpcCallContext, addresses: ClientAddressResolver): Call
 }
 
 /** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge, and reflection on both (unless turned off). */
-export function addGrpcRoutes(server: Server, handlers: TokenServiceHandlers, health: HealthState, addresses: ClientAddressResolver, reflection = true): void {
+export function addGrpcRoutes(
+  server: Server,
+  handlers: TokenServiceHandlers,
+  watch: WatchHandlers,
+  health: HealthState,
+  addresses: ClientAddressResolver,
+  reflection = true,
+): void {
   const info = (call: GrpcCallContext) => callInfo(call, addresses);
+  const streamInfo = (call: GrpcCallContext) => ({ ...callInfo(call, addresses), signal: call.signal, reset: call.reset });
   const token = bridgeService(TokenService, {
     issueToken: (req, call) => handlers.issueToken(req, info(call)),
     introspect: (req, call) => handlers.introspect(req, info(call)),
     getJwks: () => handlers.getJwks(),
     revoke: (req, call) => handlers.revoke(req, info(call)),
+    watchRevocations: (req, call) => watch.watchRevocations(req, streamInfo(call)),
+    watchKeys: (req, call) => watch.watchKeys(req, streamInfo(call)),
   });
   server.addService(token.definition, token.implementation);
   const healthImpl = healthHandlers(health);

@@ -30,11 +30,13 @@ import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
 import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
+import { RevocationFanout } from "./revocation-fanout.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
 import { authContextValues } from "../interceptors/connect/server.js";
 import { GrpcClientAdminGate } from "./client-admin-routes.js";
 import { startClientAdmin, type ClientAdminServer } from "./client-admin-server.js";
 import { openClientRegistry } from "./client-registry-state.js";
+import { watchHandlers } from "./watch-handlers.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
 export interface TesseraServerOptions {
@@ -234,25 +236,36 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
       keys,
       clients,
       revocations: state.revocations,
-      denyList: state.denyList,
+      context,
       scopeProblem: (audience, scope) => declared?.scopeProblem(audience, scope),
       clock,
       logger,
     });
     clientAdmin.serveGrpc(grpc, adminGate);
   }
+  // One subscription to the revocation feed per replica, fanned out to every WatchRevocations stream.
+  const fanout = new RevocationFanout(state.revocations, {
+    ...config.watch,
+    readiness: state.redisHealth === undefined ? [] : sharedStateReadiness(state.redisHealth, keyManager, state.redis?.denyList),
+    clock,
+    logger,
+  });
+  fanout.start();
+  // Like the revocations held above: watchers arriving right after start find the feed followed.
+  if (redisUpAtStart) await fanout.waitUntilSubscribed(2000);
+  const watch = watchHandlers(context, fanout, config.watch.heartbeatMs, keyManager);
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
     routes: (router) => {
-      connectRoutes(handlers, health)(router);
+      connectRoutes(handlers, watch, health)(router);
       clientAdmin?.connectRoutes(router);
     },
     readMaxBytes: MAX_REQUEST_BYTES,
     contextValues: (req) => authContextValues(req, connectContextValues(addresses)(req)),
     fallback: httpRoutes({ ctx: context, config, health, addresses }),
   });
-  addGrpcRoutes(grpc, handlers, health, addresses, config.grpc.reflection);
+  addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
 
   let grpcPort: number;
   try {
@@ -260,6 +273,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     refuseRepeatedAuthorization(grpc);
   } catch (err) {
     await grpcListener.close();
+    fanout.close();
     keyManager?.stop();
     clientAdmin?.stop();
     clients.close();
@@ -310,6 +324,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         const graceMs = options.graceMs ?? config.shutdown.graceMs;
         stopFollowingRedis();
         setServing(false);
+        // Watch streams never finish by themselves: they end now (UNAVAILABLE), so that verifiers move to
+        // another replica during the drain and no stream holds the listeners open.
+        fanout.close();
         if (drainMs > 0) {
           logger.info("tessera draining", { drainMs, graceMs });
           http.drain();

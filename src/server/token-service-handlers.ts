@@ -24,6 +24,8 @@ export interface CallInfo {
   readonly authorization: readonly string[];
   /** Whether the URL's query carried `access_token` (credentials never travel in the URI: refused). */
   readonly queryToken?: boolean | undefined;
+  /** Server streams: resets the stream at once (see WatchCall.reset). */
+  readonly reset?: (() => void) | undefined;
   /** The caller's IP address (the peer, or the client behind a trusted proxy), for throttling failed authentications. */
   readonly source?: string | undefined;
 }
@@ -33,7 +35,7 @@ function opt(value: string): string | undefined {
   return value === "" ? undefined : value;
 }
 
-function credentialsOf(client: ClientCredentials | undefined, call: CallInfo): ClientCredentialsInput {
+export function credentialsOf(client: ClientCredentials | undefined, call: CallInfo): ClientCredentialsInput {
   if (call.queryToken) throw new InvalidRequestError("credentials must not be sent in the query string");
   return {
     basic: parseBasicAuthorization(soleAuthorization(call.authorization)),
@@ -42,6 +44,25 @@ function credentialsOf(client: ClientCredentials | undefined, call: CallInfo): C
     clientAssertionType: opt(client?.clientAssertionType ?? ""),
     clientAssertion: opt(client?.clientAssertion ?? ""),
     source: call.source,
+  };
+}
+
+/** The published JWK Set as GetJwks (and WatchKeys) carry it. */
+export function jwksMessage(ctx: IssuerContext): MessageInitShape<typeof GetJwksResponseSchema> {
+  const jwks = getJwks(ctx);
+  return {
+    jwksJson: JSON.stringify(jwks),
+    keys: jwks.keys.map((k) => ({
+      kid: k.kid ?? "",
+      kty: k.kty ?? "",
+      alg: k.alg ?? "",
+      use: k.use ?? "",
+      crv: k.crv ?? "",
+      x: k.x ?? "",
+      y: k.y ?? "",
+      n: k.n ?? "",
+      e: k.e ?? "",
+    })),
   };
 }
 
@@ -92,21 +113,7 @@ export function tokenServiceHandlers(ctx: IssuerContext) {
     },
 
     async getJwks(): Promise<MessageInitShape<typeof GetJwksResponseSchema>> {
-      const jwks = getJwks(ctx);
-      return {
-        jwksJson: JSON.stringify(jwks),
-        keys: jwks.keys.map((k) => ({
-          kid: k.kid ?? "",
-          kty: k.kty ?? "",
-          alg: k.alg ?? "",
-          use: k.use ?? "",
-          crv: k.crv ?? "",
-          x: k.x ?? "",
-          y: k.y ?? "",
-          n: k.n ?? "",
-          e: k.e ?? "",
-        })),
-      };
+      return jwksMessage(ctx);
     },
 
     async revoke(req: RevokeRequest, call: CallInfo): Promise<MessageInitShape<typeof RevokeResponseSchema>> {

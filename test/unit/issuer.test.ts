@@ -8,6 +8,7 @@ import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
+import { revokeClientTokens } from "../../src/issuer/revoke-client-tokens.js";
 import { revokeToken } from "../../src/issuer/revoke-token.js";
 import type { DenyList } from "../../src/store/types.js";
 import { basicAuthorization, fixtureContext, SECRETS } from "../helpers/fixtures.js";
@@ -151,9 +152,14 @@ describe("revokeToken (RFC 7009)", () => {
     const own: IssuerContext = { ...ctx, denyList: new MemoryDenyList(ctx.clock) };
     const issued = await billingToken();
     assert.equal((await introspectToken(own, { credentials: calendar, token: issued.accessToken })).active, true);
-    const now = ctx.clock.now() / 1000;
-    await own.denyList.revokeClient(ctx.issuer, "billing", now + 1, now + 600);
+    const before = await revokeClientTokens(own, "billing");
+    assert.ok(before > (decodeJwt(issued.accessToken).iat as number));
     assert.deepEqual(await introspectToken(own, { credentials: calendar, token: issued.accessToken }), { active: false });
+    assert.equal(
+      (await introspectToken(own, { credentials: calendar, token: (await billingToken()).accessToken })).active,
+      false,
+      "the clock is frozen: a token of the same second is covered too",
+    );
   });
 
   test("a client revokes only its own tokens", async () => {

@@ -205,13 +205,15 @@ describe("rule resolution: contradictory rules are startup errors", () => {
 });
 
 describe("tessera.v1.TokenService (generated descriptors)", () => {
-  test("IssueToken and GetJwks are public; Introspect and Revoke authenticate the client", () => {
+  test("IssueToken and GetJwks are public; Introspect, Revoke and the watch streams authenticate the client", () => {
     const rules = authRulesOf(TokenService);
     assert.deepEqual(Object.fromEntries([...rules].map(([name, r]) => [name, r.kind])), {
       IssueToken: "public",
       GetJwks: "public",
       Introspect: "client_authentication",
       Revoke: "client_authentication",
+      WatchRevocations: "client_authentication",
+      WatchKeys: "client_authentication",
     });
     for (const r of rules.values()) assert.equal(r.source, "method");
   });

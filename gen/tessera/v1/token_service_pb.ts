@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_service.proto.
  */
 export const file_tessera_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEidgoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSHQoVY2xpZW50X2Fzc2VydGlvbl90eXBlGAMgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YBCABKAkinQEKEUlzc3VlVG9rZW5SZXF1ZXN0EhIKCmdyYW50X3R5cGUYASABKAkSLQoGY2xpZW50GAIgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxIQCghyZXNvdXJjZRgDIAEoCRIQCghhdWRpZW5jZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEQoJYXNzZXJ0aW9uGAYgASgJInQKEklzc3VlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCSJqChFJbnRyb3NwZWN0UmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg0KBXRva2VuGAIgASgJEhcKD3Rva2VuX3R5cGVfaGludBgDIAEoCSK1AQoSSW50cm9zcGVjdFJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBINCgVzY29wZRgCIAEoCRIRCgljbGllbnRfaWQYAyABKAkSEgoKdG9rZW5fdHlwZRgEIAEoCRILCgNleHAYBSABKAMSCwoDaWF0GAYgASgDEgsKA25iZhgHIAEoAxILCgNzdWIYCCABKAkSCwoDYXVkGAkgASgJEgsKA2lzcxgKIAEoCRILCgNqdGkYCyABKAkiEAoOR2V0Sndrc1JlcXVlc3QiSgoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIkCgRrZXlzGAIgAygLMhYudGVzc2VyYS52MS5Kc29uV2ViS2V5InkKCkpzb25XZWJLZXkSCwoDa2lkGAEgASgJEgsKA2t0eRgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJImYKDVJldm9rZVJlcXVlc3QSLQoGY2xpZW50GAEgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxINCgV0b2tlbhgCIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAyABKAkiEAoOUmV2b2tlUmVzcG9uc2UibwoPQXV0aEVycm9yRGV0YWlsEg0KBWVycm9yGAEgASgJEhkKEWVycm9yX2Rlc2NyaXB0aW9uGAIgASgJEhcKD3JlcXVpcmVkX3Njb3BlcxgDIAMoCRIZChFyZXF1aXJlZF9hdWRpZW5jZRgEIAEoCTLNAgoMVG9rZW5TZXJ2aWNlElMKCklzc3VlVG9rZW4SHS50ZXNzZXJhLnYxLklzc3VlVG9rZW5SZXF1ZXN0Gh4udGVzc2VyYS52MS5Jc3N1ZVRva2VuUmVzcG9uc2UiBuLgGAIIARJTCgpJbnRyb3NwZWN0Eh0udGVzc2VyYS52MS5JbnRyb3NwZWN0UmVxdWVzdBoeLnRlc3NlcmEudjEuSW50cm9zcGVjdFJlc3BvbnNlIgbi4BgCKAESSgoHR2V0SndrcxIaLnRlc3NlcmEudjEuR2V0Sndrc1JlcXVlc3QaGy50ZXNzZXJhLnYxLkdldEp3a3NSZXNwb25zZSIG4uAYAggBEkcKBlJldm9rZRIZLnRlc3NlcmEudjEuUmV2b2tlUmVxdWVzdBoaLnRlc3NlcmEudjEuUmV2b2tlUmVzcG9uc2UiBuLgGAIoAWIGcHJvdG8z", [file_tessera_v1_options]);
+  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEidgoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSHQoVY2xpZW50X2Fzc2VydGlvbl90eXBlGAMgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YBCABKAkinQEKEUlzc3VlVG9rZW5SZXF1ZXN0EhIKCmdyYW50X3R5cGUYASABKAkSLQoGY2xpZW50GAIgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxIQCghyZXNvdXJjZRgDIAEoCRIQCghhdWRpZW5jZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEQoJYXNzZXJ0aW9uGAYgASgJInQKEklzc3VlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCSJqChFJbnRyb3NwZWN0UmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg0KBXRva2VuGAIgASgJEhcKD3Rva2VuX3R5cGVfaGludBgDIAEoCSK1AQoSSW50cm9zcGVjdFJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBINCgVzY29wZRgCIAEoCRIRCgljbGllbnRfaWQYAyABKAkSEgoKdG9rZW5fdHlwZRgEIAEoCRILCgNleHAYBSABKAMSCwoDaWF0GAYgASgDEgsKA25iZhgHIAEoAxILCgNzdWIYCCABKAkSCwoDYXVkGAkgASgJEgsKA2lzcxgKIAEoCRILCgNqdGkYCyABKAkiEAoOR2V0Sndrc1JlcXVlc3QiSgoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIkCgRrZXlzGAIgAygLMhYudGVzc2VyYS52MS5Kc29uV2ViS2V5InkKCkpzb25XZWJLZXkSCwoDa2lkGAEgASgJEgsKA2t0eRgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJImYKDVJldm9rZVJlcXVlc3QSLQoGY2xpZW50GAEgASgLMh0udGVzc2VyYS52MS5DbGllbnRDcmVkZW50aWFscxINCgV0b2tlbhgCIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAyABKAkiEAoOUmV2b2tlUmVzcG9uc2UibwoPQXV0aEVycm9yRGV0YWlsEg0KBWVycm9yGAEgASgJEhkKEWVycm9yX2Rlc2NyaXB0aW9uGAIgASgJEhcKD3JlcXVpcmVkX3Njb3BlcxgDIAMoCRIZChFyZXF1aXJlZF9hdWRpZW5jZRgEIAEoCSJYChdXYXRjaFJldm9jYXRpb25zUmVxdWVzdBItCgZjbGllbnQYASABKAsyHS50ZXNzZXJhLnYxLkNsaWVudENyZWRlbnRpYWxzEg4KBmN1cnNvchgCIAEoCSKVAQoYV2F0Y2hSZXZvY2F0aW9uc1Jlc3BvbnNlEg0KBXJlc2V0GAEgASgIEisKC3Jldm9jYXRpb25zGAIgAygLMhYudGVzc2VyYS52MS5SZXZvY2F0aW9uEg4KBnN5bmNlZBgDIAEoCBIOCgZjdXJzb3IYBCABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAUgASgNIpwBCgpSZXZvY2F0aW9uEiwKBXRva2VuGAEgASgLMhsudGVzc2VyYS52MS5Ub2tlblJldm9jYXRpb25IABIoCgNrZXkYAiABKAsyGS50ZXNzZXJhLnYxLktleVJldm9jYXRpb25IABIuCgZjbGllbnQYAyABKAsyHC50ZXNzZXJhLnYxLkNsaWVudFJldm9jYXRpb25IAEIGCgRraW5kIkIKD1Rva2VuUmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDanRpGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiQAoNS2V5UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSCwoDa2lkGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAMiYAoQQ2xpZW50UmV2b2NhdGlvbhIOCgZpc3N1ZXIYASABKAkSEQoJY2xpZW50X2lkGAIgASgJEhUKDWlzc3VlZF9iZWZvcmUYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAyJBChBXYXRjaEtleXNSZXF1ZXN0Ei0KBmNsaWVudBgBIAEoCzIdLnRlc3NlcmEudjEuQ2xpZW50Q3JlZGVudGlhbHMicwoRV2F0Y2hLZXlzUmVzcG9uc2USKQoEandrcxgBIAEoCzIbLnRlc3NlcmEudjEuR2V0Sndrc1Jlc3BvbnNlEhQKDHJldm9rZWRfa2lkcxgCIAMoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0yigQKDFRva2VuU2VydmljZRJTCgpJc3N1ZVRva2VuEh0udGVzc2VyYS52MS5Jc3N1ZVRva2VuUmVxdWVzdBoeLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlc3BvbnNlIgbi4BgCCAESUwoKSW50cm9zcGVjdBIdLnRlc3NlcmEudjEuSW50cm9zcGVjdFJlcXVlc3QaHi50ZXNzZXJhLnYxLkludHJvc3BlY3RSZXNwb25zZSIG4uAYAigBEkoKB0dldEp3a3MSGi50ZXNzZXJhLnYxLkdldEp3a3NSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRKd2tzUmVzcG9uc2UiBuLgGAIIARJHCgZSZXZva2USGS50ZXNzZXJhLnYxLlJldm9rZVJlcXVlc3QaGi50ZXNzZXJhLnYxLlJldm9rZVJlc3BvbnNlIgbi4BgCKAESZwoQV2F0Y2hSZXZvY2F0aW9ucxIjLnRlc3NlcmEudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaJC50ZXNzZXJhLnYxLldhdGNoUmV2b2NhdGlvbnNSZXNwb25zZSIG4uAYAigBMAESUgoJV2F0Y2hLZXlzEhwudGVzc2VyYS52MS5XYXRjaEtleXNSZXF1ZXN0Gh0udGVzc2VyYS52MS5XYXRjaEtleXNSZXNwb25zZSIG4uAYAigBMAFiBnByb3RvMw", [file_tessera_v1_options]);
 
 /**
  * ClientCredentials authenticates an OAuth client (RFC 6749 section 2.3).
@@ -462,6 +462,293 @@ export const AuthErrorDetailSchema: GenMessage<AuthErrorDetail> = /*@__PURE__*/
   messageDesc(file_tessera_v1_token_service, 10);
 
 /**
+ * @generated from message tessera.v1.WatchRevocationsRequest
+ */
+export type WatchRevocationsRequest = Message<"tessera.v1.WatchRevocationsRequest"> & {
+  /**
+   * The watching resource server's credentials. May instead travel in an
+   * `authorization: Basic` header, as for Introspect.
+   *
+   * @generated from field: tessera.v1.ClientCredentials client = 1;
+   */
+  client?: ClientCredentials | undefined;
+
+  /**
+   * The cursor of the last message received on an earlier stream. Empty: start
+   * with a snapshot. A cursor the replica no longer has in its history (too
+   * old, or from before a store wipe) also starts with a snapshot.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message tessera.v1.WatchRevocationsRequest.
+ * Use `create(WatchRevocationsRequestSchema)` to create a new message.
+ */
+export const WatchRevocationsRequestSchema: GenMessage<WatchRevocationsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 11);
+
+/**
+ * WatchRevocationsResponse is one batch of the stream. A snapshot may span
+ * several messages: the first has `reset` set (drop every revocation held from
+ * this stream's earlier life), the last has `synced` set. A message with
+ * `synced` set and no revocations is a heartbeat.
+ *
+ * @generated from message tessera.v1.WatchRevocationsResponse
+ */
+export type WatchRevocationsResponse = Message<"tessera.v1.WatchRevocationsResponse"> & {
+  /**
+   * The watcher drops what it holds before applying this message's
+   * revocations: a snapshot starts here.
+   *
+   * @generated from field: bool reset = 1;
+   */
+  reset: boolean;
+
+  /**
+   * Revocations to apply, in order.
+   *
+   * @generated from field: repeated tessera.v1.Revocation revocations = 2;
+   */
+  revocations: Revocation[];
+
+  /**
+   * The watcher is now up to date with the replica (end of a snapshot, of a
+   * catch-up, or a heartbeat).
+   *
+   * @generated from field: bool synced = 3;
+   */
+  synced: boolean;
+
+  /**
+   * Opaque position after this message; send it back in
+   * WatchRevocationsRequest.cursor to resume. Empty on messages inside a
+   * snapshot (resume from the last non-empty one).
+   *
+   * @generated from field: string cursor = 4;
+   */
+  cursor: string;
+
+  /**
+   * Milliseconds within which the replica sends another message on an idle
+   * stream; a watcher that hears nothing for longer treats the stream as dead.
+   *
+   * @generated from field: uint32 heartbeat_interval_ms = 5;
+   */
+  heartbeatIntervalMs: number;
+};
+
+/**
+ * Describes the message tessera.v1.WatchRevocationsResponse.
+ * Use `create(WatchRevocationsResponseSchema)` to create a new message.
+ */
+export const WatchRevocationsResponseSchema: GenMessage<WatchRevocationsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 12);
+
+/**
+ * Revocation is one entry of the deny-list. Each kind names the issuer whose
+ * tokens it covers.
+ *
+ * @generated from message tessera.v1.Revocation
+ */
+export type Revocation = Message<"tessera.v1.Revocation"> & {
+  /**
+   * @generated from oneof tessera.v1.Revocation.kind
+   */
+  kind: {
+    /**
+     * @generated from field: tessera.v1.TokenRevocation token = 1;
+     */
+    value: TokenRevocation;
+    case: "token";
+  } | {
+    /**
+     * @generated from field: tessera.v1.KeyRevocation key = 2;
+     */
+    value: KeyRevocation;
+    case: "key";
+  } | {
+    /**
+     * @generated from field: tessera.v1.ClientRevocation client = 3;
+     */
+    value: ClientRevocation;
+    case: "client";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tessera.v1.Revocation.
+ * Use `create(RevocationSchema)` to create a new message.
+ */
+export const RevocationSchema: GenMessage<Revocation> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 13);
+
+/**
+ * TokenRevocation: the token (iss, jti) is revoked (RFC 7009).
+ *
+ * @generated from message tessera.v1.TokenRevocation
+ */
+export type TokenRevocation = Message<"tessera.v1.TokenRevocation"> & {
+  /**
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: string jti = 2;
+   */
+  jti: string;
+
+  /**
+   * Epoch seconds after which the token has expired anyway and the entry may
+   * be dropped.
+   *
+   * @generated from field: int64 expires_at = 3;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message tessera.v1.TokenRevocation.
+ * Use `create(TokenRevocationSchema)` to create a new message.
+ */
+export const TokenRevocationSchema: GenMessage<TokenRevocation> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 14);
+
+/**
+ * KeyRevocation: every token signed with this key is refused (emergency key
+ * revocation), without waiting for a JWKS refetch.
+ *
+ * @generated from message tessera.v1.KeyRevocation
+ */
+export type KeyRevocation = Message<"tessera.v1.KeyRevocation"> & {
+  /**
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: string kid = 2;
+   */
+  kid: string;
+
+  /**
+   * Epoch seconds after which no token signed with the key can still be
+   * unexpired.
+   *
+   * @generated from field: int64 expires_at = 3;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message tessera.v1.KeyRevocation.
+ * Use `create(KeyRevocationSchema)` to create a new message.
+ */
+export const KeyRevocationSchema: GenMessage<KeyRevocation> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 15);
+
+/**
+ * ClientRevocation: every token of the client issued before `issued_before`
+ * is refused (the client was disabled, deleted or its tokens cut off).
+ *
+ * @generated from message tessera.v1.ClientRevocation
+ */
+export type ClientRevocation = Message<"tessera.v1.ClientRevocation"> & {
+  /**
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * @generated from field: string client_id = 2;
+   */
+  clientId: string;
+
+  /**
+   * Epoch seconds: tokens with iat strictly before this are refused.
+   *
+   * @generated from field: int64 issued_before = 3;
+   */
+  issuedBefore: bigint;
+
+  /**
+   * Epoch seconds after which no token the cut-off covers can still be
+   * unexpired.
+   *
+   * @generated from field: int64 expires_at = 4;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message tessera.v1.ClientRevocation.
+ * Use `create(ClientRevocationSchema)` to create a new message.
+ */
+export const ClientRevocationSchema: GenMessage<ClientRevocation> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 16);
+
+/**
+ * @generated from message tessera.v1.WatchKeysRequest
+ */
+export type WatchKeysRequest = Message<"tessera.v1.WatchKeysRequest"> & {
+  /**
+   * The watching resource server's credentials, as for WatchRevocations.
+   *
+   * @generated from field: tessera.v1.ClientCredentials client = 1;
+   */
+  client?: ClientCredentials | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.WatchKeysRequest.
+ * Use `create(WatchKeysRequestSchema)` to create a new message.
+ */
+export const WatchKeysRequestSchema: GenMessage<WatchKeysRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 17);
+
+/**
+ * WatchKeysResponse is the whole published key set: the first message on
+ * the stream, then one on every change, and the same set again as a
+ * heartbeat on an idle stream.
+ *
+ * @generated from message tessera.v1.WatchKeysResponse
+ */
+export type WatchKeysResponse = Message<"tessera.v1.WatchKeysResponse"> & {
+  /**
+   * The published JWK Set, as GetJwks returns it.
+   *
+   * @generated from field: tessera.v1.GetJwksResponse jwks = 1;
+   */
+  jwks?: GetJwksResponse | undefined;
+
+  /**
+   * Key ids revoked in an emergency that verifiers must refuse at once, even
+   * while they still hold the key from an earlier set.
+   *
+   * @generated from field: repeated string revoked_kids = 2;
+   */
+  revokedKids: string[];
+
+  /**
+   * Milliseconds within which the replica sends another message on an idle
+   * stream.
+   *
+   * @generated from field: uint32 heartbeat_interval_ms = 3;
+   */
+  heartbeatIntervalMs: number;
+};
+
+/**
+ * Describes the message tessera.v1.WatchKeysResponse.
+ * Use `create(WatchKeysResponseSchema)` to create a new message.
+ */
+export const WatchKeysResponseSchema: GenMessage<WatchKeysResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 18);
+
+/**
  * TokenService issues, introspects and revokes RFC 9068 access tokens and
  * publishes the keys that sign them. It is the gRPC, Connect and gRPC-Web face
  * of the same issuer that serves the OAuth 2.0 HTTP endpoints.
@@ -512,6 +799,36 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof RevokeRequestSchema;
     output: typeof RevokeResponseSchema;
+  },
+  /**
+   * WatchRevocations pushes to a verifier every revocation still in force,
+   * then each new one as it happens, so that a protected service needs no
+   * store of its own. The caller authenticates as a client that is a resource
+   * server for at least one audience; others get PERMISSION_DENIED.
+   *
+   * The stream starts with a snapshot (unless the request's cursor is still
+   * in the replica's history, in which case it starts with what the watcher
+   * missed), then carries deltas and, on an idle stream, heartbeats. A
+   * watcher that reconnects sends the last cursor it received.
+   *
+   * @generated from rpc tessera.v1.TokenService.WatchRevocations
+   */
+  watchRevocations: {
+    methodKind: "server_streaming";
+    input: typeof WatchRevocationsRequestSchema;
+    output: typeof WatchRevocationsResponseSchema;
+  },
+  /**
+   * WatchKeys pushes the published key set now and on every change (new
+   * standby key, rotation, retirement, emergency revocation). Same callers as
+   * WatchRevocations.
+   *
+   * @generated from rpc tessera.v1.TokenService.WatchKeys
+   */
+  watchKeys: {
+    methodKind: "server_streaming";
+    input: typeof WatchKeysRequestSchema;
+    output: typeof WatchKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_token_service, 0);

@@ -1,6 +1,8 @@
+import { constants as http2 } from "node:http2";
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import {
   Metadata,
+  status as Status,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -24,6 +26,12 @@ export interface GrpcCallContext {
   readonly signal: AbortSignal;
   /** The method being called. */
   readonly method: DescMethod;
+  /**
+   * Server streams: resets the call's HTTP/2 stream at once (RST_STREAM ENHANCE_YOUR_CALM, which
+   * clients read as RESOURCE_EXHAUSTED), for a peer that stopped reading: its status could only be
+   * sent after the data it does not read. Absent on unary calls.
+   */
+  readonly reset?: (() => void) | undefined;
 }
 
 /** The handler of a unary method `M` (a protobuf-es DescMethod) in a GrpcServiceImpl. */
@@ -128,6 +136,16 @@ class BridgeCallContext implements GrpcCallContext {
     return this.#call.getPeer();
   }
 
+  get reset(): (() => void) | undefined {
+    const call = this.#call;
+    if (this.method.methodKind !== "server_streaming") return undefined;
+    return () => {
+      const stream = http2StreamOf(call);
+      if (stream === undefined) call.emit("error", { code: Status.RESOURCE_EXHAUSTED, details: "the stream was reset" });
+      else if (!stream.closed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+    };
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
@@ -163,7 +181,8 @@ function serverStreamHandler(
       try {
         for await (const response of handler(call.request, context)) {
           if (context.signal.aborted) return;
-          if (!call.write(response)) await new Promise((resolve) => call.once("drain", resolve));
+          if (!call.write(response)) await drainedOrAborted(call, context.signal);
+          if (context.signal.aborted) return;
         }
         call.end();
       } catch (err) {
@@ -171,4 +190,34 @@ function serverStreamHandler(
       }
     })();
   };
+}
+
+/** Resolves once the stream drains, or once the call is aborted (a reset stream never drains). */
+function drainedOrAborted(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * The HTTP/2 stream under a grpc-js server call: grpc-js keeps it on the innermost call of its
+ * interceptor chain (`call.call[.nextCall…].stream`), not in its public API; undefined if that
+ * ever changes (reset() then ends the call with a status instead).
+ */
+function http2StreamOf(call: object): { closed: boolean; close(code: number): void } | undefined {
+  let current: unknown = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 16 && typeof current === "object" && current !== null; depth++) {
+    const stream = (current as { stream?: unknown }).stream;
+    if (typeof stream === "object" && stream !== null && typeof (stream as { close?: unknown }).close === "function" && "rstCode" in stream) {
+      return stream as unknown as { closed: boolean; close(code: number): void };
+    }
+    current = (current as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
 }
