@@ -36,6 +36,7 @@ import { authContextValues } from "../interceptors/connect/server.js";
 import { GrpcClientAdminGate } from "./client-admin-routes.js";
 import { startClientAdmin, type ClientAdminServer } from "./client-admin-server.js";
 import { openClientRegistry } from "./client-registry-state.js";
+import { followConfigFingerprint } from "./config-fingerprint.js";
 import { watchHandlers } from "./watch-handlers.js";
 
 /** Options of createTesseraServer. Every dependency has an embedded default. */
@@ -299,6 +300,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const grpcHost = config.grpc.host.includes(":") ? `[${config.grpc.host}]` : config.grpc.host;
   const grpcAddress = `${grpcHost}:${grpcPort}`;
   logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer });
+  // Replicas that run different configurations say so (in Redis: a fingerprint each).
+  const fingerprint = followConfigFingerprint(state, config, clock, logger);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -315,6 +318,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
       declared = nextDeclared;
       clients.registry.replaceFileClients(next.clients);
       running = { ...running, clients: next.clients, tokens: next.tokens, policy: next.policy };
+      fingerprint?.update(running);
       logger.info("configuration reloaded", { clients: next.clients.length, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
       return restartNeeded;
     },
@@ -336,6 +340,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         keyManager?.stop();
         clientAdmin?.stop();
         clients.close();
+        await fingerprint?.stop();
         await state.close();
         logger.info("tessera stopped");
       })();

@@ -142,3 +142,20 @@ describe("two replicas, one Redis", () => {
     assert.match(document, /"hash":"sha256:/);
   });
 });
+
+describe("configuration fingerprints", () => {
+  test("a replica whose configuration differs from the others' warns; the same one does not", async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, error: () => {}, warn: (message: string) => void warnings.push(message) };
+    const kek = { id: "test-kek", key: Buffer.alloc(32, 7) };
+    const same = await createTesseraServer({ config: adminConfig({ redisUrl: redis.url, issuer: ISSUER }), kek, logger });
+    const differing = { ...adminConfig({ redisUrl: redis.url, issuer: ISSUER }), tokens: { lifetimeSeconds: 60, maxLifetimeSeconds: 3600 } };
+    const other = await createTesseraServer({ config: differing, kek, logger });
+    try {
+      await until(() => (warnings.includes("this replica's configuration differs from other replicas'") ? true : undefined), "the warning");
+      assert.equal(warnings.filter((w) => w.includes("differs")).length, 1, "only the differing replica warned");
+    } finally {
+      await Promise.all([same.stop(), other.stop()]);
+    }
+  });
+});
