@@ -124,7 +124,7 @@ describe("CRUD through Connect", () => {
 });
 
 describe("CRUD through grpc-js", () => {
-  test("create, get, update, add and remove a secret, delete", async () => {
+  test("create, get, update, add and remove a secret, set keys, list, delete", async () => {
     const admin = grpcAdmin(server.grpcAddress);
     const metadata = { authorization: `Bearer ${adminBearer}` };
     try {
@@ -145,6 +145,8 @@ describe("CRUD through grpc-js", () => {
         removed.client?.secrets.map((s) => s.secretId),
         [added.secretId],
       );
+      const keyed = await admin.unary("setClientJwks", { clientId: "grpc-a", jwksUri: "https://keys.example.com/grpc-a.json" }, { metadata });
+      assert.equal(keyed.client?.jwksUri, "https://keys.example.com/grpc-a.json");
       const listed = await admin.unary("listClients", {}, { metadata });
       assert.ok(listed.clients.some((c) => c.clientId === "grpc-a"));
       await admin.unary("deleteClient", { clientId: "grpc-a" }, { metadata });
