@@ -21,13 +21,14 @@ export const ADMIN_SECRETS = {
  * `admin` (read and write), `reader` (read only), `outsider` (no grant for
  * the admin audience), and `filed`, a plain client from the file.
  */
-export function adminConfig(options: { redisUrl?: string; issuer?: string } = {}): TesseraConfig {
+export function adminConfig(options: { redisUrl?: string; issuer?: string; resyncSeconds?: number } = {}): TesseraConfig {
   return validateConfig(
     {
       issuer: options.issuer ?? "http://127.0.0.1:8080",
       http: { port: 0 },
       grpc: { port: 0 },
       rateLimit: { failures: 100_000 },
+      ...(options.resyncSeconds !== undefined ? { admin: { resyncSeconds: options.resyncSeconds } } : {}),
       ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl, keyPrefix: "admin-test:" } } : {}),
       clients: [
         {

@@ -25,7 +25,8 @@ let adminB: ReturnType<typeof connectAdmin>;
 
 before(async () => {
   redis = await startRedisServer();
-  const config = adminConfig({ redisUrl: redis.url, issuer: ISSUER });
+  // Each replica reads the whole set every second too (the data-loss test below waits for it).
+  const config = adminConfig({ redisUrl: redis.url, issuer: ISSUER, resyncSeconds: 1 });
   const kek = { id: "test-kek", key: Buffer.alloc(32, 7) };
   a = await createTesseraServer({ config, kek });
   b = await createTesseraServer({ config, kek });
@@ -140,6 +141,20 @@ describe("two replicas, one Redis", () => {
     // No secret in the clear at rest: only hashes.
     const document = await redis.cli("HGET", "admin-test:{clients}:documents", "rot");
     assert.match(document, /"hash":"sha256:/);
+  });
+});
+
+describe("Redis loses its data", () => {
+  test("the replicas write the clients back from their copies: nothing is forgotten, tokens keep coming", async () => {
+    const created = await adminA.createClient({ client: { clientId: "survivor", grants: [{ audience: FILES, scopes: ["file.view"] }] } });
+    await until(() => b.context.clients.get("survivor"), "survivor on B");
+    await redis.cli("FLUSHALL");
+    await until(async () => ((await redis.cli("HEXISTS", "admin-test:{clients}:documents", "survivor")) === "1" ? true : undefined), "clients written back");
+    const onB = (await adminB.getClient({ clientId: "survivor" })).client!;
+    assert.ok(onB.version > created.client!.version, "a version above every version held before");
+    await adminB.updateClient({ client: { clientId: "survivor", tokenLifetimeSeconds: 77 }, updateMask: { paths: ["token_lifetime_seconds"] } });
+    await until(() => (a.context.clients.get("survivor")?.tokenLifetimeSeconds === 77 ? true : undefined), "the update on A");
+    await until(async () => ((await tokenFrom(a, "survivor", created.clientSecret)).status === 200 ? true : undefined), "a token from A");
   });
 });
 

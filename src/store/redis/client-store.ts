@@ -3,7 +3,7 @@ import type { ManagedClient, ManagedClientDraft } from "../../registry/managed-c
 import type { Logger } from "../../internal/logger.js";
 import { silentLogger } from "../../internal/logger.js";
 import type { KeyLayout } from "./key-layout.js";
-import { CLIENTS_SNAPSHOT, READ_CLIENT, REMOVE_CLIENT, WRITE_CLIENT } from "./lua-scripts.js";
+import { CLIENTS_SNAPSHOT, RAISE_CLIENTS_SEQ, READ_CLIENT, REMOVE_CLIENT, WRITE_CLIENT } from "./lua-scripts.js";
 import { redisCall } from "./redis-call.js";
 import type { RedisClient } from "./redis-client.js";
 
@@ -102,8 +102,15 @@ export class RedisClientStore implements ManagedClientStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Reads every client again and replaces this replica's copy, keeping what newer messages brought meanwhile. */
+  /**
+   * Reads every client again and replaces this replica's copy, keeping what
+   * newer messages brought meanwhile. A counter below the versions this
+   * replica holds means Redis lost the clients (a restart without
+   * persistence, a failover to an empty replica): they are written back from
+   * this copy first, never dropped.
+   */
   async resync(): Promise<void> {
+    await this.#reseedAfterLoss();
     const [seq, documents, versions] = (await redisCall(() => CLIENTS_SNAPSHOT.run(this.client, this.#keys, []), this.options.commandTimeoutMs)) as [
       number,
       string[],
@@ -129,6 +136,23 @@ export class RedisClientStore implements ManagedClientStore {
     for (const [id, version] of this.#removed) if (version <= seq) this.#removed.delete(id);
     this.#ready = true;
     this.#loaded();
+  }
+
+  async #reseedAfterLoss(): Promise<void> {
+    let held = 0;
+    for (const client of this.#clients.values()) held = Math.max(held, client.version);
+    for (const version of this.#removed.values()) held = Math.max(held, version);
+    if (held === 0) return;
+    const [seqKey] = this.#keys.slice(2);
+    const seq = Number((await redisCall(() => this.client.get(seqKey!), this.options.commandTimeoutMs)) ?? 0);
+    if (seq >= held) return;
+    this.#logger.warn("client registry: Redis lost the clients; writing back this replica's copy", { clients: this.#clients.size });
+    await redisCall(() => RAISE_CLIENTS_SEQ.run(this.client, [seqKey!], [held]), this.options.commandTimeoutMs);
+    for (const client of [...this.#clients.values()]) {
+      const { version: _, ...draft } = client;
+      // Expected version 0: absent. Another replica that re-seeded it first wins; the snapshot then brings its copy.
+      await redisCall(() => WRITE_CLIENT.run(this.client, this.#keys, [client.id, 0, JSON.stringify(draft), this.#channel]), this.options.commandTimeoutMs);
+    }
   }
 
   /** Stops following changes. */

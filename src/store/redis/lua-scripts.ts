@@ -283,3 +283,15 @@ export const CLIENTS_SNAPSHOT = new LuaScript(
   "clients-snapshot",
   `return {tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`,
 );
+
+/**
+ * Raises the clients' counter to at least ARGV[1]: after Redis lost the
+ * clients, a replica re-seeds them from its copy, and their new versions must
+ * be above every version the replicas hold. KEYS: seq.
+ */
+export const RAISE_CLIENTS_SEQ = new LuaScript(
+  "clients-raise-seq",
+  `local s = tonumber(redis.call('GET', KEYS[1]) or '0')
+if s < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`,
+);
