@@ -6,6 +6,7 @@ import { systemClock } from "../internal/clock.js";
 import { silentLogger } from "../internal/logger.js";
 import { kekFromEnv, unsealPrivateJwk, type KeyEncryptionKey } from "../keys/key-sealing.js";
 import { loadSigningKeyFile } from "../keys/signing-key.js";
+import { loadDeclaredScopes } from "../policy/declared-scopes.js";
 import { EXIT, ExitWith } from "./exit-codes.js";
 import { configOption, requiredConfigPath } from "./config-option.js";
 
@@ -100,6 +101,20 @@ async function checkRedis(config: TesseraConfig, kek: KeyEncryptionKey | undefin
   }
 }
 
+/** The grants against the descriptor sets of policy.descriptorSets, as `serve` checks them at start. */
+function checkDeclaredScopes(config: TesseraConfig, found: Findings): void {
+  if (config.policy.descriptorSets.length === 0) return;
+  try {
+    const declared = loadDeclaredScopes(config.policy.descriptorSets, []);
+    const problems = declared!.grantProblems(config.clients);
+    for (const { label, problem } of problems) found.problems.push(`${label}: ${problem}`);
+    if (problems.length === 0)
+      found.notes.push(`grants: every scope is declared by its audience's service (${declared!.byAudience.size} audiences in the descriptor sets)`);
+  } catch (err) {
+    found.problems.push((err as Error).message);
+  }
+}
+
 /** Checks the configuration as `serve` would load it, without listening; prints OK or every problem found. */
 async function checkConfig(path: string, connectRedis: boolean): Promise<void> {
   const config = loadConfigFile(path);
@@ -116,6 +131,7 @@ async function checkConfig(path: string, connectRedis: boolean): Promise<void> {
     else found.notes.push("redis: not contacted (--no-redis)");
   }
   found.notes.push(`clients: ${config.clients.length}; trusted issuers: ${config.trustedIssuers.length}`);
+  checkDeclaredScopes(config, found);
 
   if (found.problems.length > 0) {
     process.stderr.write(found.problems.map((p) => `error: ${p}\n`).join(""));

@@ -1,8 +1,10 @@
 import { Command, Help } from "commander";
 import { commandPath } from "./command-path.js";
+import { clientsCommand } from "./clients.js";
 import { configCommand } from "./config-check.js";
 import { alreadyReported, exitCodeOf, failureMessage } from "./exit-codes.js";
 import { keysCommand } from "./keys.js";
+import { policyCommand } from "./policy-check.js";
 import { secretCommand } from "./secret.js";
 import { serveCommand } from "./serve.js";
 import { packageVersion } from "../internal/package-version.js";
@@ -36,6 +38,8 @@ export function tesseraProgram(): Command {
     .addCommand(configCommand())
     .addCommand(secretCommand())
     .addCommand(keysCommand())
+    .addCommand(clientsCommand())
+    .addCommand(policyCommand())
     .addHelpText(
       "after",
       "\nexit codes: 0 done; 1 failure; 2 usage error (unknown command or flag, missing argument);\n" +

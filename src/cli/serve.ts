@@ -3,6 +3,7 @@ import { loadConfigFile } from "../config/load.js";
 import type { TesseraConfig } from "../config/types.js";
 import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../server/dev-mode.js";
 import { stderrLogger } from "../internal/logger.js";
+import type { TesseraServer } from "../server/tessera-server.js";
 import { configOption, configPathOf } from "./config-option.js";
 
 /** `tessera serve [--config FILE]`: the command's definition. */
@@ -25,11 +26,29 @@ export async function serve(configPath: string | undefined): Promise<void> {
 
   // Loaded here, not at the top: --help, --version, a bad configuration and the other commands need none of the server.
   const { createTesseraServer } = await import("../server/tessera-server.js");
-  const server = await createTesseraServer({ config, logger: stderrLogger });
-  // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
-  // Handled before anything is printed, so that whoever reacts to the output cannot signal into the gap.
-  const onHangup = () => stderrLogger.warn("SIGHUP ignored: tessera does not reload its configuration; restart it to apply changes");
+  let server: TesseraServer | undefined;
+  // SIGHUP reloads the file's clients and token lifetimes; a file that does not load keeps the running configuration.
+  const onHangup = () => {
+    if (server === undefined) {
+      stderrLogger.warn("SIGHUP ignored: still starting");
+      return;
+    }
+    if (configPath === undefined) {
+      stderrLogger.warn("SIGHUP ignored: dev mode has no configuration file to reload");
+      return;
+    }
+    let restartNeeded: string[];
+    try {
+      restartNeeded = server.reload(loadConfigFile(configPath));
+    } catch (err) {
+      stderrLogger.warn("configuration not reloaded: the running one stays", { reason: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    if (restartNeeded.length > 0) stderrLogger.warn("changed settings that apply only after a restart", { sections: restartNeeded });
+  };
+  // Before the server says it listens: whoever waits for that may signal at once.
   process.on("SIGHUP", onHangup);
+  server = await createTesseraServer({ config, logger: stderrLogger });
   if (demoSecret !== undefined) {
     process.stderr.write(
       `${[

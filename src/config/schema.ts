@@ -481,6 +481,25 @@ export const configSchema = section({
   })
     .prefault({})
     .meta({ description: "The audit stream. See docs/observability.md for its events and their fields." }),
+  policy: section({
+    descriptorSets: list(text()).default([]).meta({
+      description:
+        "Descriptor sets (buf build -o, protoc --include_imports --descriptor_set_out) of the services Tessera issues tokens for: a grant (file or admin API) naming a scope that no method of a loaded service's audience declares is refused, with the nearest declared scope. Read at start and on reload.",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "What the protos of the services declare, checked against the grants. `tessera policy check` reports on the same sets." }),
+  admin: section({
+    enabled: flag().default(true).meta({
+      description:
+        "Serve tessera.admin.v1.ClientAdminService (clients, grants and secrets at run time) on both listeners. A caller needs a token for the audience tessera.admin.v1.ClientAdminService with tessera.clients.read or tessera.clients.write: only clients granted that audience are administrators.",
+    }),
+    resyncSeconds: int(1, 3600).default(30).meta({
+      description: "With Redis: how often each replica re-reads every client, in case a change message was lost (changes arrive by pub/sub at once).",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "The client admin API and its registry. See docs/client-admin.md." }),
   trustedProxies: list(
     z.string({ error: "must be an IP address or a CIDR range" }).refine(isAddressOrRange, { error: "must be an IP address or a CIDR range" }),
   )

@@ -29,7 +29,8 @@ export interface ActorPolicy {
   readonly audiences: ReadonlySet<string> | undefined;
 }
 
-export function registeredClient(config: ClientConfig): RegisteredClient {
+/** `assertionKeys` stands in for inline `jwks` (e.g. the keys behind a client's JWKS URL). */
+export function registeredClient(config: ClientConfig, assertionKeys?: JWTVerifyGetKey): RegisteredClient {
   return Object.freeze({
     id: config.id,
     authMethod: config.authMethod,
@@ -40,7 +41,7 @@ export function registeredClient(config: ClientConfig): RegisteredClient {
     tokenLifetimeSeconds: config.tokenLifetimeSeconds,
     secretDigests: (config.secretHashes ?? []).map((h) => Buffer.from(h.slice("sha256:".length), "base64url")),
     jwtSecret: config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret),
-    assertionKeys: config.jwks === undefined ? undefined : createLocalJWKSet(withRegisteredAlgorithms(config.jwks)),
+    assertionKeys: assertionKeys ?? (config.jwks === undefined ? undefined : createLocalJWKSet(withRegisteredAlgorithms(config.jwks))),
     tokenExchange:
       config.tokenExchange === undefined
         ? undefined

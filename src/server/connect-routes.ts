@@ -58,7 +58,8 @@ async function* mappedStream<T>(run: () => AsyncIterable<T>): AsyncIterable<T> {
   }
 }
 
-async function mapped<T>(run: () => Promise<T>): Promise<T> {
+/** Runs a Connect handler, its Tessera errors mapped to ConnectErrors. */
+export async function mapped<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

@@ -60,7 +60,12 @@ function requestTimeoutInterceptor(timeoutMs: number, guard: ConnectionGuard): S
  * per connection and message sizes; an interceptor bounds the time a call's
  * request may take to arrive.
  */
-export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: number, tls?: TlsConfig): GrpcListener {
+export function createGrpcListener(
+  limits: ListenerLimits,
+  maxMessageBytes: number,
+  tls?: TlsConfig,
+  interceptors: readonly ServerInterceptor[] = [],
+): GrpcListener {
   const guard = new ConnectionGuard(limits.headersTimeoutMs);
   const server = new GrpcServer({
     "grpc.max_receive_message_length": maxMessageBytes,
@@ -68,7 +73,7 @@ export function createGrpcListener(limits: ListenerLimits, maxMessageBytes: numb
     "grpc.max_connection_idle_ms": limits.idleTimeoutMs,
     "grpc.keepalive_time_ms": KEEPALIVE_TIME_MS,
     "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-    interceptors: [requestTimeoutInterceptor(limits.requestTimeoutMs, guard)],
+    interceptors: [requestTimeoutInterceptor(limits.requestTimeoutMs, guard), ...interceptors],
   });
   const credentials = tls
     ? ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }])

@@ -14,8 +14,8 @@ import { MemoryKeyStore, type KeyStore } from "../keys/key-store.js";
 import { loadSigningKeyFile } from "../keys/signing-key.js";
 import { keyRevocationJti } from "../verifier/key-revocation.js";
 import { RedisKeyRing } from "../store/redis/key-ring.js";
+import { loadDeclaredScopes } from "../policy/declared-scopes.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
-import { StaticClientRegistry } from "../registry/client-registry.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
@@ -32,6 +32,11 @@ import { followReadiness, sharedStateReadiness } from "./readiness.js";
 import { openSharedState, type SharedState } from "./shared-state.js";
 import { RevocationFanout } from "./revocation-fanout.js";
 import { tokenServiceHandlers } from "./token-service-handlers.js";
+import { authContextValues } from "../interceptors/connect/server.js";
+import { GrpcClientAdminGate } from "./client-admin-routes.js";
+import { startClientAdmin, type ClientAdminServer } from "./client-admin-server.js";
+import { openClientRegistry } from "./client-registry-state.js";
+import { followConfigFingerprint } from "./config-fingerprint.js";
 import { watchHandlers } from "./watch-handlers.js";
 import { timedHandlers } from "./observability/instrument.js";
 import { serverObservability } from "./observability/server-observability.js";
@@ -82,6 +87,15 @@ export interface TesseraServer {
   /** host:port of the metrics listener (GET /metrics), when it serves (config.metrics). */
   readonly metricsAddress: string | undefined;
   /**
+   * Applies a new configuration's clients (their grants and lifetimes) and
+   * token lifetimes at once, without a restart (`tessera serve` calls it on
+   * SIGHUP). Other settings keep their running values: the top-level
+   * sections that differ are returned, for the caller to say a restart is
+   * needed for them. Throws ConfigError, applying nothing, when a grant
+   * names a scope that the configured descriptor sets do not declare.
+   */
+  reload(next: TesseraConfig): string[];
+  /**
    * Stops: not ready at once (readiness 503, health NOT_SERVING), still
    * serving for `drainMs` (HTTP/1.1 answers with `connection: close`), then
    * no new connections, HTTP/2 and gRPC connections get a GOAWAY, and
@@ -97,6 +111,15 @@ export interface StopOptions {
   drainMs?: number;
   /** Default: config.shutdown.graceMs. */
   graceMs?: number;
+}
+
+/** The top-level settings of two configurations that differ, leaving out `applied`. */
+function changedSections(before: TesseraConfig, after: TesseraConfig, applied: readonly string[]): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys]
+    .filter((key) => !applied.includes(key))
+    .filter((key) => JSON.stringify(before[key as keyof TesseraConfig]) !== JSON.stringify(after[key as keyof TesseraConfig]))
+    .sort();
 }
 
 /** Requests larger than this are refused on every surface. */
@@ -153,6 +176,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   authRulesOf(TokenService);
+  let declared = loadDeclaredScopes(config.policy.descriptorSets, config.clients);
 
   // Listen first: with port 0 and no configured issuer, the issuer is the URL actually bound.
   let serveHttp: HttpHandler = (_req, res) => {
@@ -160,7 +184,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     res.end();
   };
   const http = createHttpListener((req, res) => serveHttp(req, res), config.http.tls, config.http.limits);
-  const grpcListener = createGrpcListener(config.grpc.limits, MAX_REQUEST_BYTES, config.grpc.tls);
+  const adminGate = config.admin.enabled ? new GrpcClientAdminGate() : undefined;
+  const grpcListener = createGrpcListener(config.grpc.limits, MAX_REQUEST_BYTES, config.grpc.tls, adminGate ? [adminGate.interceptor] : []);
   const grpc = grpcListener.server;
   let httpAddress: Awaited<ReturnType<typeof http.listen>>;
   try {
@@ -185,6 +210,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   }
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
   if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
+  const clients = openClientRegistry(config, state, clock, logger);
+  if (redisUpAtStart) await clients.waitUntilLoaded(2000);
   let keys: KeyStore;
   let keyManager: KeyManager | undefined;
   try {
@@ -192,13 +219,18 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     else if (config.signing.keyFile !== undefined) keys = MemoryKeyStore.single(await loadSigningKeyFile(config.signing.keyFile, config.signing.algorithm));
     else keys = keyManager = await startKeyManager(config, state, issuer, options.kek ?? kekFromEnv(process.env), clock, logger, events);
   } catch (err) {
+    clients.close();
     await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
     throw err;
   }
+  // What a reload may change: the file's clients (in the registry) and the token lifetimes.
+  let running = config;
   const context: IssuerContext = {
     issuer,
-    tokens: config.tokens,
-    clients: new StaticClientRegistry(config.clients),
+    get tokens() {
+      return running.tokens;
+    },
+    clients: clients.registry,
     trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
     keys,
     replay: state.replay,
@@ -211,6 +243,21 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     clock,
     events,
   };
+  let clientAdmin: ClientAdminServer | undefined;
+  if (adminGate !== undefined) {
+    clientAdmin = await startClientAdmin({
+      config,
+      issuer,
+      keys,
+      clients,
+      revocations: state.revocations,
+      context,
+      scopeProblem: (audience, scope) => declared?.scopeProblem(audience, scope),
+      clock,
+      logger,
+    });
+    clientAdmin.serveGrpc(grpc, adminGate);
+  }
   // One subscription to the revocation feed per replica, fanned out to every WatchRevocations stream.
   const fanout = new RevocationFanout(state.revocations, {
     ...config.watch,
@@ -227,9 +274,12 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   const addresses = new ClientAddressResolver(config);
   const health = new HealthState();
   serveHttp = connectNodeAdapter({
-    routes: connectRoutes(handlers, watch, health),
+    routes: (router) => {
+      connectRoutes(handlers, watch, health)(router);
+      clientAdmin?.connectRoutes(router);
+    },
     readMaxBytes: MAX_REQUEST_BYTES,
-    contextValues: connectContextValues(addresses),
+    contextValues: (req) => authContextValues(req, connectContextValues(addresses)(req)),
     fallback: httpRoutes({ ctx: context, config, health, addresses, metrics }),
   });
   addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
@@ -242,6 +292,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     await grpcListener.close();
     fanout.close();
     keyManager?.stop();
+    clientAdmin?.stop();
+    clients.close();
     await Promise.all([http.close(), state.close(), observability.close()]);
     throw err;
   }
@@ -280,6 +332,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     metrics: metricsAddress ?? "off",
   });
   logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) });
+  // Replicas that run different configurations say so (in Redis: a fingerprint each).
+  const fingerprint = followConfigFingerprint(state, config, clock, logger);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -290,6 +344,17 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     revocations: state.revocations,
     keyManager,
     metricsAddress,
+    reload: (next) => {
+      // Throws ConfigError (nothing applied) when a grant names a scope the services' protos do not declare.
+      const nextDeclared = loadDeclaredScopes(next.policy.descriptorSets, next.clients);
+      const restartNeeded = changedSections(running, next, ["clients", "tokens", "policy"]);
+      declared = nextDeclared;
+      clients.registry.replaceFileClients(next.clients);
+      running = { ...running, clients: next.clients, tokens: next.tokens, policy: next.policy };
+      fingerprint?.update(running);
+      logger.info("configuration reloaded", { clients: next.clients.length, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
+      return restartNeeded;
+    },
     stop: (options = {}) => {
       stopping ??= (async () => {
         const drainMs = options.drainMs ?? 0;
@@ -306,6 +371,9 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
         }
         await Promise.all([grpcListener.close(graceMs), http.close(graceMs)]);
         keyManager?.stop();
+        clientAdmin?.stop();
+        clients.close();
+        await fingerprint?.stop();
         await Promise.all([state.close(), observability.close()]);
         logger.info("tessera stopped");
       })();

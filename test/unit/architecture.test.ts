@@ -99,9 +99,9 @@ const RANK: Record<string, number> = {
   "(entry)": 8,
 };
 /** Arrows between siblings of one rank that DESIGN allows, by folder. */
-const SIBLING_ARROWS = new Set(["issuer→verifier", "registry→keys", "store→keys"]);
+const SIBLING_ARROWS = new Set(["issuer→verifier", "registry→keys", "store→keys", "store→registry"]);
 /** Folders that may import generated code (the protos' messages and options). */
-const GEN_IMPORTERS = new Set(["errors", "policy", "interceptors", "remote", "server", "(entry)"]);
+const GEN_IMPORTERS = new Set(["errors", "policy", "interceptors", "remote", "server", "cli", "(entry)"]);
 
 function folderOf(file: string): string {
   if (file.startsWith("gen/")) return "gen";

@@ -72,6 +72,18 @@ export class KeyLayout {
   rateLimit(name: string, subject: string): string {
     return `${this.prefix}{ratelimit:${keyId(subject)}}:${keyId(name)}`;
   }
+  /**
+   * The clients of the admin API, under the hash tag {clients}: a hash of
+   * documents (client id → JSON), a hash of versions (client id → version)
+   * and the counter every write takes its version from.
+   */
+  get clients(): [documents: string, versions: string, seq: string] {
+    return [`${this.prefix}{clients}:documents`, `${this.prefix}{clients}:versions`, `${this.prefix}{clients}:seq`];
+  }
+  /** Pub/sub channel: a client of the admin API changed ("<version>\n<id>\n<document or nothing>"). */
+  get clientChanges(): string {
+    return `${this.prefix}clients:changed`;
+  }
   /** Pub/sub channel: a (client, source) counter reached the threshold ("<counter> <remaining ms>"). */
   get authBlocks(): string {
     return `${this.prefix}authfail-blocks`;

@@ -233,3 +233,66 @@ if used == 0 then
 end
 return {lease, left}`,
 );
+
+/**
+ * Compare-and-set of one client of the admin API: stores its document if its
+ * stored version is still ARGV[2] (0: absent), under the next value of the
+ * clients' counter, and tells every replica (`<version>\n<id>\n<document>`).
+ * KEYS: documents, versions, seq (hash tag {clients}). ARGV: id, expected
+ * version, document JSON, channel. Returns the new version, or 0.
+ */
+export const WRITE_CLIENT = new LuaScript(
+  "client-write",
+  `local v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if v ~= tonumber(ARGV[2]) then return 0 end
+local n = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], n)
+redis.call('PUBLISH', ARGV[4], n .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[3])
+return n`,
+);
+
+/**
+ * Removes one client of the admin API if its stored version is still ARGV[2],
+ * and tells every replica (`<version>\n<id>\n`, no document).
+ * KEYS: documents, versions, seq. ARGV: id, expected version, channel.
+ * Returns the version of the removal, or 0.
+ */
+export const REMOVE_CLIENT = new LuaScript(
+  "client-remove",
+  `local v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if v == 0 or v ~= tonumber(ARGV[2]) then return 0 end
+local n = redis.call('INCR', KEYS[3])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], n .. '\\n' .. ARGV[1] .. '\\n')
+return n`,
+);
+
+/**
+ * One client's document and version, read together. KEYS: documents,
+ * versions. ARGV: id. Returns {document or false, version or false}.
+ */
+export const READ_CLIENT = new LuaScript("client-read", `return {redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], ARGV[1])}`);
+
+/**
+ * Every client of the admin API, atomically read with the counter: a change
+ * published after it carries a higher version.
+ * KEYS: documents, versions, seq. Returns {seq, documents (id, JSON, …), versions (id, n, …)}.
+ */
+export const CLIENTS_SNAPSHOT = new LuaScript(
+  "clients-snapshot",
+  `return {tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`,
+);
+
+/**
+ * Raises the clients' counter to at least ARGV[1]: after Redis lost the
+ * clients, a replica re-seeds them from its copy, and their new versions must
+ * be above every version the replicas hold. KEYS: seq.
+ */
+export const RAISE_CLIENTS_SEQ = new LuaScript(
+  "clients-raise-seq",
+  `local s = tonumber(redis.call('GET', KEYS[1]) or '0')
+if s < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`,
+);
