@@ -27,6 +27,8 @@ export function adminConfig(options: { redisUrl?: string; issuer?: string; resyn
       issuer: options.issuer ?? "http://127.0.0.1:8080",
       http: { port: 0 },
       grpc: { port: 0 },
+      metrics: { enabled: false },
+      audit: { enabled: false },
       rateLimit: { failures: 100_000 },
       ...(options.resyncSeconds !== undefined ? { admin: { resyncSeconds: options.resyncSeconds } } : {}),
       ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl, keyPrefix: "admin-test:" } } : {}),

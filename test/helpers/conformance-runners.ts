@@ -80,6 +80,10 @@ export class ConformanceWorld {
       {
         http: { port: 0 },
         grpc: { port: 0 },
+        metrics: { enabled: false },
+        audit: { enabled: false },
+        // Heartbeats well inside the runners' staleness bound (2 s in the stale-feed test): a quiet feed is not a stale one.
+        watch: { heartbeatMs: 500 },
         clients: [
           {
             id: CALLER.id,
