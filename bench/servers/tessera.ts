@@ -41,5 +41,14 @@ const config = validateConfig(
 );
 
 const server = await createTesseraServer({ config });
+// With an IPC channel (bench/watch.ts): an emergency revocation of the signing key on this replica, as
+// `tessera keys revoke` does, answered once KeyManager.revoke resolved (the key ring and the deny-list written).
+process.on("message", async (m: { type: "revoke-signing-key" }) => {
+  if (m.type !== "revoke-signing-key" || server.keyManager === undefined) return;
+  const kid = server.keyManager.records().find((r) => r.state === "active")!.kid;
+  await server.keyManager.revoke(kid);
+  const at = process.hrtime.bigint().toString();
+  process.send!({ type: "signing-key-revoked", kid, at });
+});
 announce({ http: server.httpUrl, grpc: server.grpcAddress, issuer: server.issuer });
 serveUntilTerminated(() => server.stop());
