@@ -14,7 +14,7 @@ import { announce } from "../lib/processes.js";
 
 export type VerifiersCommand = { type: "open"; count: number } | { type: "arm"; token: string } | { type: "collect"; timeoutMs: number };
 export type VerifiersReport =
-  | { type: "opened"; verifiers: number }
+  | { type: "opened"; verifiers: number; breaks: number }
   | { type: "armed"; accepted: number }
   | { type: "refused"; at: string[]; missing: number; rounds: number; roundMsP50: number; breaks: number }
   | { type: "error"; message: string };
@@ -23,8 +23,9 @@ const endpoint = process.env.BENCH_VERIFIER_ENDPOINT!;
 const issuer = process.env.BENCH_ISSUER!;
 const RULE = { kind: "bearer", audience: BENCH_AUDIENCE, allOf: [], anyOf: [], source: "method" } as const;
 const verifiers: TokenVerifier[] = [];
-/** Streams that broke (and were reopened) since the last report. */
+/** Streams that broke (and were reopened) since the last report, and why (the first few distinct reasons, to stderr). */
 let breaks = 0;
+const reasons = new Set<string>();
 
 /** The token armed: every verifier accepted it. */
 let armed = "";
@@ -61,21 +62,36 @@ async function poll(authorization: string, stopAt: number) {
   return { at, rounds, roundMs };
 }
 
+/** Starts `count` more verifiers and waits until each has its revocations. */
+async function openVerifiers(count: number): Promise<void> {
+  const added = Array.from({ length: count }, () =>
+    remoteVerifier({
+      issuer,
+      endpoints: [endpoint],
+      credentials: { clientId: BENCH_RS_CLIENT.id, auth: { method: "client_secret_basic", secret: BENCH_RS_CLIENT.secret } },
+      onStreamBreak: (err) => {
+        breaks++;
+        const reason = String(err).slice(0, 200);
+        if (reasons.size < 5 && !reasons.has(reason)) {
+          reasons.add(reason);
+          process.stderr.write(`a stream broke: ${reason}\n`);
+        }
+      },
+    }),
+  );
+  verifiers.push(...added);
+  await Promise.all(added.map((v) => v.start()));
+  await Promise.all(added.map((v) => v.revocationsLoaded()));
+}
+
 process.on("message", async (command: VerifiersCommand) => {
   try {
     if (command.type === "open") {
-      const added = Array.from({ length: command.count }, () =>
-        remoteVerifier({
-          issuer,
-          endpoints: [endpoint],
-          credentials: { clientId: BENCH_RS_CLIENT.id, auth: { method: "client_secret_basic", secret: BENCH_RS_CLIENT.secret } },
-          onStreamBreak: () => breaks++,
-        }),
-      );
-      verifiers.push(...added);
-      await Promise.all(added.map((v) => v.start()));
-      await Promise.all(added.map((v) => v.revocationsLoaded()));
-      process.send!({ type: "opened", verifiers: verifiers.length } satisfies VerifiersReport);
+      // In batches of 100, each loaded before the next: 500 verifiers opening 1000 streams at once on a
+      // loaded machine miss their connect timeout and retry in a storm (not what services starting do).
+      for (let n = 0; n < command.count; n += 100) await openVerifiers(Math.min(100, command.count - n));
+      process.send!({ type: "opened", verifiers: verifiers.length, breaks } satisfies VerifiersReport);
+      breaks = 0;
     } else if (command.type === "arm") {
       const authorization = `Bearer ${command.token}`;
       const results = await Promise.all(verifiers.map((v) => refuses(v, authorization)));
