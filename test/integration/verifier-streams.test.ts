@@ -97,6 +97,23 @@ async function outcome(verifier: TokenVerifier, token: string): Promise<Outcome>
   }
 }
 
+/** Waits (polling every 2 ms, 5 s at most) until the verifier refuses the token as invalid. */
+function refusedSoon(verifier: TokenVerifier, token: string, what: string): Promise<string> {
+  return until(
+    async () => {
+      try {
+        await verifier.check(`Bearer ${token}`, RULE);
+        return undefined;
+      } catch (err) {
+        return err instanceof InvalidTokenError ? err.message : undefined;
+      }
+    },
+    what,
+    5000,
+    2,
+  );
+}
+
 function started(options: Omit<RemoteVerifierOptions, "issuer">): TokenVerifier {
   const verifier = remoteVerifier({ issuer: ISSUER, credentials: WATCHER, ...FAST, ...options });
   cleanups.push(() => verifier.stop());
@@ -247,19 +264,7 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     assert.equal(await outcome(verifier, token), "accepted");
     const { kid } = decodeProtectedHeader(token);
     await replica.keyManager!.revoke(kid!);
-    await until(
-      async () => {
-        try {
-          await verifier.check(`Bearer ${token}`, RULE);
-          return undefined;
-        } catch (err) {
-          return err instanceof InvalidTokenError ? err.message : undefined;
-        }
-      },
-      "the key revocation to arrive",
-      5000,
-      2,
-    );
+    await refusedSoon(verifier, token, "the key revocation to arrive");
   });
 
   test("a key revoked on replica A reaches WatchKeys on replica B through the shared key ring; a verifier on B refuses its tokens at once", async () => {
@@ -285,19 +290,7 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     const published = changed.jwks!.keys.map((k) => k.kid);
     assert.ok(!published.includes(kid!), "B no longer publishes the revoked key");
     assert.ok(published.includes(active), "B publishes the key A signs with now");
-    await until(
-      async () => {
-        try {
-          await verifier.check(`Bearer ${token}`, RULE);
-          return undefined;
-        } catch (err) {
-          return err instanceof InvalidTokenError ? err.message : undefined;
-        }
-      },
-      "the verifier on B to refuse the revoked key's token",
-      5000,
-      2,
-    );
+    await refusedSoon(verifier, token, "the verifier on B to refuse the revoked key's token");
     // B reloaded the ring: it signs with A's new key, and the verifier accepts that (pushed, not refetched).
     const fresh = await issue(b.httpUrl);
     assert.equal(decodeProtectedHeader(fresh).kid, active);

@@ -273,6 +273,16 @@ function stalledHttp1Watcher(url: string) {
   };
 }
 
+/** Every healthy watcher got every one of `jtis` and is still connected; then it is cancelled. */
+async function everythingReached(streams: Watch<WatchRevocationsResponse>[], jtis: string[]): Promise<void> {
+  for (const s of streams) {
+    await s.next(hasToken(jtis[jtis.length - 1]!), "the last revocation on a healthy watcher", 0, 30_000);
+    assert.deepEqual(new Set(jtisOf(s.messages).filter((j) => j.startsWith("slow-"))), new Set(jtis), "nothing lost for the others");
+    assert.equal(s.ended, undefined, "the healthy watcher is still connected");
+    s.cancel();
+  }
+}
+
 describe("a watcher that stops reading", () => {
   test("over Connect on HTTP/1.1 (the http listener serves streams there too) loses its connection once its queue passes the cap; others get everything", async () => {
     const server = await startServer({ maxQueuedPerWatcher: 100 });
@@ -297,12 +307,7 @@ describe("a watcher that stops reading", () => {
       const end = await until(() => stalled.resume(), "the stalled HTTP/1.1 connection to be found closed", 30_000);
       assert.equal(end.endedProperly, false, "the response was cut off, not ended");
       assert.ok(end.bytes < jtis.length * pad.length, `it got ${end.bytes} bytes, not every revocation`);
-      for (const s of streams) {
-        await s.next(hasToken(jtis[jtis.length - 1]!), "the last revocation on a healthy watcher", 0, 30_000);
-        assert.deepEqual(new Set(jtisOf(s.messages).filter((j) => j.startsWith("slow-"))), new Set(jtis), "nothing lost for the others");
-        assert.equal(s.ended, undefined, "the healthy watcher is still connected");
-        s.cancel();
-      }
+      await everythingReached(streams, jtis);
     } finally {
       stalled.close();
       for (const c of healthy) c.close();
@@ -330,12 +335,7 @@ describe("a watcher that stops reading", () => {
           if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
         }
         assert.equal(await stalled.closed, h2.NGHTTP2_ENHANCE_YOUR_CALM, "the stalled stream is reset");
-        for (const s of streams) {
-          await s.next(hasToken(jtis[jtis.length - 1]!), "the last revocation on a healthy watcher");
-          assert.deepEqual(new Set(jtisOf(s.messages).filter((j) => j.startsWith("slow-"))), new Set(jtis), "nothing lost for the others");
-          assert.equal(s.ended, undefined, "the healthy watcher is still connected");
-          s.cancel();
-        }
+        await everythingReached(streams, jtis);
       } finally {
         stalled.close();
         for (const c of healthy) c.close();
