@@ -12,7 +12,8 @@ const config = validateConfig(
   {
     // With Redis the issuer must be set (replicas agree on it); the bench's verifiers get it announced.
     ...(process.env.BENCH_REDIS_URL ? { issuer: "http://tessera.bench.test" } : {}),
-    http: { port: 0 },
+    // 1000 remoteVerifiers hold 2 connections each (one per stream): above the default cap of 1024 per listener.
+    http: { port: 0, limits: { maxConnections: 4096 } },
     grpc: { port: 0 },
     // As deployed: metrics served (a free port here) and every audit event written (stdout carries the announcement).
     metrics: { port: 0 },
@@ -44,5 +45,18 @@ const config = validateConfig(
 );
 
 const server = await createTesseraServer({ config });
+// With an IPC channel (bench/watch.ts): an emergency revocation of the signing key on this replica, as
+// `tessera keys revoke` does, answered once KeyManager.revoke resolved (the key ring and the deny-list written).
+process.on("message", async (m: { type: "revoke-signing-key" }) => {
+  if (m.type !== "revoke-signing-key" || server.keyManager === undefined) return;
+  try {
+    const kid = server.keyManager.records().find((r) => r.state === "active")!.kid;
+    await server.keyManager.revoke(kid);
+    const at = process.hrtime.bigint().toString();
+    process.send!({ type: "signing-key-revoked", kid, at });
+  } catch (err) {
+    process.send!({ type: "error", message: `revoking the signing key: ${String(err)}` });
+  }
+});
 announce({ http: server.httpUrl, grpc: server.grpcAddress, issuer: server.issuer });
 serveUntilTerminated(() => server.stop());

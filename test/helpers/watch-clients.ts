@@ -88,11 +88,15 @@ export function grpcJsWatchClient(address: string): WatchClient {
   };
 }
 
-/** connect-node against the HTTP listener: gRPC over h2c, or the Connect protocol over HTTP/2. */
-export function connectWatchClient(baseUrl: string, protocol: "grpc" | "connect-h2"): WatchClient {
+/** connect-node against the HTTP listener: gRPC over h2c, or the Connect protocol over HTTP/2 or HTTP/1.1. */
+export function connectWatchClient(baseUrl: string, protocol: "grpc" | "connect-h2" | "connect-h1"): WatchClient {
   const sessionManager = new Http2SessionManager(baseUrl);
   const transport =
-    protocol === "grpc" ? createGrpcTransport({ baseUrl, sessionManager }) : createConnectTransport({ baseUrl, httpVersion: "2", sessionManager });
+    protocol === "grpc"
+      ? createGrpcTransport({ baseUrl, sessionManager })
+      : protocol === "connect-h1"
+        ? createConnectTransport({ baseUrl, httpVersion: "1.1" })
+        : createConnectTransport({ baseUrl, httpVersion: "2", sessionManager });
   const client = createClient(TokenService, transport);
   return {
     name: `connect-node ${protocol}`,

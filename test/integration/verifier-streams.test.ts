@@ -22,6 +22,7 @@ import { freePorts } from "../helpers/free-ports.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { until } from "../helpers/wait.js";
+import { connectWatchClient } from "../helpers/watch-clients.js";
 
 const KEK = { id: "streams-test", key: randomBytes(32) };
 const ISSUER = "http://tessera.test";
@@ -94,6 +95,23 @@ async function outcome(verifier: TokenVerifier, token: string): Promise<Outcome>
     if (err instanceof InvalidTokenError && /revoked/.test(err.message)) return "revoked";
     throw err;
   }
+}
+
+/** Waits (polling every 2 ms, 5 s at most) until the verifier refuses the token as invalid. */
+function refusedSoon(verifier: TokenVerifier, token: string, what: string): Promise<string> {
+  return until(
+    async () => {
+      try {
+        await verifier.check(`Bearer ${token}`, RULE);
+        return undefined;
+      } catch (err) {
+        return err instanceof InvalidTokenError ? err.message : undefined;
+      }
+    },
+    what,
+    5000,
+    2,
+  );
 }
 
 function started(options: Omit<RemoteVerifierOptions, "issuer">): TokenVerifier {
@@ -246,19 +264,37 @@ describe("remoteVerifier on Tessera's streams (no Redis on the verifier's side)"
     assert.equal(await outcome(verifier, token), "accepted");
     const { kid } = decodeProtectedHeader(token);
     await replica.keyManager!.revoke(kid!);
-    await until(
-      async () => {
-        try {
-          await verifier.check(`Bearer ${token}`, RULE);
-          return undefined;
-        } catch (err) {
-          return err instanceof InvalidTokenError ? err.message : undefined;
-        }
-      },
-      "the key revocation to arrive",
-      5000,
-      2,
-    );
+    await refusedSoon(verifier, token, "the key revocation to arrive");
+  });
+
+  test("a key revoked on replica A reaches WatchKeys on replica B through the shared key ring; a verifier on B refuses its tokens at once", async () => {
+    const { replicas } = await deployment(2);
+    const [a, b] = replicas as [TesseraServer, TesseraServer];
+    const watchClient = connectWatchClient(b.httpUrl, "connect-h2");
+    cleanups.push(() => watchClient.close());
+    const keys = watchClient.watch("watchKeys", {}, basicAuthorization(WATCHER.clientId, WATCHER.auth.secret));
+    cleanups.push(() => keys.cancel());
+    // Keys only, on B only: the refusal can only come from B's WatchKeys.
+    const verifier = started({ endpoints: [b.httpUrl], revocations: false, jwksCooldownMs: 3_600_000 });
+    await verifier.start();
+    const token = await issue(a.httpUrl);
+    const { kid } = decodeProtectedHeader(token);
+    const first = await keys.next((m) => m.jwks!.keys.some((k) => k.kid === kid), "B's key set with A's signing key");
+    assert.deepEqual(first.revokedKids, []);
+    assert.equal(await outcome(verifier, token), "accepted");
+
+    await a.keyManager!.revoke(kid!);
+    const active = a.keyManager!.records().find((r) => r.state === "active")!.kid;
+    assert.notEqual(active, kid);
+    const changed = await keys.next((m) => m.revokedKids.includes(kid!), "the revoked kid on B's WatchKeys");
+    const published = changed.jwks!.keys.map((k) => k.kid);
+    assert.ok(!published.includes(kid!), "B no longer publishes the revoked key");
+    assert.ok(published.includes(active), "B publishes the key A signs with now");
+    await refusedSoon(verifier, token, "the verifier on B to refuse the revoked key's token");
+    // B reloaded the ring: it signs with A's new key, and the verifier accepts that (pushed, not refetched).
+    const fresh = await issue(b.httpUrl);
+    assert.equal(decodeProtectedHeader(fresh).kid, active);
+    assert.equal(await outcome(verifier, fresh), "accepted");
   });
 
   test("a stream cut resumes from its cursor; after a replica restart the verifier resumes or starts over from a snapshot; nothing is lost", async () => {

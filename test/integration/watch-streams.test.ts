@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { connect as http2Connect, constants as h2 } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { TesseraConfig } from "../../src/config/types.js";
 import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
@@ -218,7 +219,102 @@ function stalledWatcher(url: string) {
   return { closed, close: () => session.destroy() };
 }
 
+/**
+ * A Connect WatchRevocations request over HTTP/1.1 on a raw socket that reads the response head, then
+ * nothing until told to resume. The kernel buffers what it can (the receive buffer does not grow while
+ * nothing is read; the server's send buffer may grow to a few MiB), so it takes megabytes of
+ * revocations to fill them. A paused socket does not notice that the server closed the connection:
+ * resume() reads what was buffered and resolves with how the response ended.
+ */
+function stalledHttp1Watcher(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = netConnect(Number(port), hostname);
+  socket.on("error", () => {});
+  const body = Buffer.alloc(5); // one Connect envelope: flags 0, an empty message (the default request)
+  socket.write(
+    [
+      "POST /tessera.v1.TokenService/WatchRevocations HTTP/1.1",
+      `host: ${hostname}:${port}`,
+      "content-type: application/connect+proto",
+      "connect-protocol-version: 1",
+      `authorization: ${WATCHER}`,
+      `content-length: ${body.length}`,
+      "",
+      "",
+    ].join("\r\n"),
+  );
+  socket.write(body);
+  let received = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+  };
+  const answered = new Promise<string>((resolve) => {
+    const onHead = (chunk: Buffer) => {
+      onData(chunk);
+      const text = received.toString("latin1");
+      if (!text.includes("\r\n\r\n")) return;
+      socket.off("data", onHead);
+      socket.pause(); // from here on nothing is read
+      resolve(text.slice(0, text.indexOf("\r\n")));
+    };
+    socket.on("data", onHead);
+  });
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return {
+    answered,
+    /** Reads on; resolves once the connection is closed, with whether the chunked body was ended properly. */
+    resume: async (): Promise<{ endedProperly: boolean; bytes: number }> => {
+      socket.on("data", onData);
+      socket.resume();
+      await closed;
+      return { endedProperly: received.subarray(-5).toString("latin1") === "0\r\n\r\n", bytes: received.length };
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+/** Every healthy watcher got every one of `jtis` and is still connected; then it is cancelled. */
+async function everythingReached(streams: Watch<WatchRevocationsResponse>[], jtis: string[]): Promise<void> {
+  for (const s of streams) {
+    await s.next(hasToken(jtis[jtis.length - 1]!), "the last revocation on a healthy watcher", 0, 30_000);
+    assert.deepEqual(new Set(jtisOf(s.messages).filter((j) => j.startsWith("slow-"))), new Set(jtis), "nothing lost for the others");
+    assert.equal(s.ended, undefined, "the healthy watcher is still connected");
+    s.cancel();
+  }
+}
+
 describe("a watcher that stops reading", () => {
+  test("over Connect on HTTP/1.1 (the http listener serves streams there too) loses its connection once its queue passes the cap; others get everything", async () => {
+    const server = await startServer({ maxQueuedPerWatcher: 100 });
+    const healthy = [connectWatchClient(server.httpUrl, "connect-h1"), grpcJsWatchClient(server.grpcAddress)];
+    const stalled = stalledHttp1Watcher(server.httpUrl);
+    try {
+      assert.equal(await stalled.answered, "HTTP/1.1 200 OK", "the stream was served over HTTP/1.1");
+      const streams = healthy.map((c) => c.watch("watchRevocations", {}, WATCHER));
+      for (const s of streams) await s.next((m) => m.synced, "the snapshot");
+      // 5000 revocations of 2 KiB (10 MiB): more than the socket buffers can hold (at most 4 MiB of send
+      // buffer here, plus the unread receive buffer), so the stalled watcher's queue passes the cap.
+      const pad = "x".repeat(2048);
+      const jtis: string[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const jti = `slow-${i}-${pad}`;
+        jtis.push(jti);
+        await server.context.denyList.revoke(server.issuer, jti, nowSeconds() + 300);
+        // Bursts of 50, half the cap: the healthy watchers (in this process) read each before the next.
+        if (i % 50 === 49) for (const s of streams) await s.next(hasToken(jti), "a burst on a healthy watcher", Math.max(0, s.messages.length - 50), 30_000);
+      }
+      // A watcher that was not cut off would get every revocation, then heartbeats, and never be closed.
+      const end = await until(() => stalled.resume(), "the stalled HTTP/1.1 connection to be found closed", 30_000);
+      assert.equal(end.endedProperly, false, "the response was cut off, not ended");
+      assert.ok(end.bytes < jtis.length * pad.length, `it got ${end.bytes} bytes, not every revocation`);
+      await everythingReached(streams, jtis);
+    } finally {
+      stalled.close();
+      for (const c of healthy) c.close();
+      await server.stop();
+    }
+  });
+
   for (const listener of ["grpc", "http"] as const) {
     test(`is reset (ENHANCE_YOUR_CALM, read as RESOURCE_EXHAUSTED) once its queue passes the cap, on the ${listener} listener; others get everything`, async () => {
       const server = await startServer({ maxQueuedPerWatcher: 100 });
@@ -239,12 +335,7 @@ describe("a watcher that stops reading", () => {
           if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
         }
         assert.equal(await stalled.closed, h2.NGHTTP2_ENHANCE_YOUR_CALM, "the stalled stream is reset");
-        for (const s of streams) {
-          await s.next(hasToken(jtis[jtis.length - 1]!), "the last revocation on a healthy watcher");
-          assert.deepEqual(new Set(jtisOf(s.messages).filter((j) => j.startsWith("slow-"))), new Set(jtis), "nothing lost for the others");
-          assert.equal(s.ended, undefined, "the healthy watcher is still connected");
-          s.cancel();
-        }
+        await everythingReached(streams, jtis);
       } finally {
         stalled.close();
         for (const c of healthy) c.close();
