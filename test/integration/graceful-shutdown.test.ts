@@ -6,7 +6,8 @@ import { EventEmitter, once } from "node:events";
 import { connect as http2Connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { describe, test } from "node:test";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { spawnTessera } from "../helpers/child-process.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { connectApi, grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
@@ -17,7 +18,7 @@ const TOKEN_FORM = `grant_type=client_credentials&resource=${encodeURIComponent(
 
 async function start(): Promise<TesseraServer> {
   const { config } = await fixtureConfig();
-  return createTesseraServer({ config });
+  return startCapturedServer({ config });
 }
 
 /** Resolves once a new TCP connection to `port` is refused: the listener has stopped accepting. Bounded in tries. */

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { validateConfig } from "../../src/config/validate.js";
 import type { Logger } from "../../src/internal/logger.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { createTesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fixtureConfig } from "../helpers/fixtures.js";
 import { freePorts } from "../helpers/free-ports.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -93,7 +93,7 @@ describe("Redis failures in the log", () => {
     assert.match(lines.find((l) => l.fields?.reason === "bad_db_index")!.message, /database index/);
     const { config } = await fixtureConfig();
     const redisConfig = validateConfig({ issuer: "http://127.0.0.1:8080", redis: { url, commandTimeoutMs: 500 } }, {}, () => "").redis!;
-    await assert.rejects(createTesseraServer({ config: { ...config, redis: redisConfig } }), /database index.*not starting/);
+    await assert.rejects(startCapturedServer({ config: { ...config, redis: redisConfig } }), /database index.*not starting/);
     // No signing keys in db 0 (the deny-list's epoch marker, written as the store opens, still lands there).
     const keys = await redis.cli("-a", PASSWORD, "--no-auth-warning", "-n", "0", "keys", "*");
     assert.doesNotMatch(keys, /key/);
