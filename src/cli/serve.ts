@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { loadConfigFile } from "../config/load.js";
 import type { TesseraConfig } from "../config/types.js";
 import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../server/dev-mode.js";
-import { stderrLogger } from "../internal/logger.js";
+import { routeConsoleWarnings, stderrLogger } from "../internal/json-logger.js";
 import { configOption, configPathOf } from "./config-option.js";
 
 /** `tessera serve [--config FILE]`: the command's definition. */
@@ -25,6 +25,7 @@ export async function serve(configPath: string | undefined): Promise<void> {
 
   // Loaded here, not at the top: --help, --version, a bad configuration and the other commands need none of the server.
   const { createTesseraServer } = await import("../server/tessera-server.js");
+  routeConsoleWarnings(stderrLogger);
   const server = await createTesseraServer({ config, logger: stderrLogger });
   // SIGHUP (a closed terminal, or a reload request) would end the process silently: there is nothing to reload.
   // Handled before anything is printed, so that whoever reacts to the output cannot signal into the gap.

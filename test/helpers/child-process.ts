@@ -116,6 +116,21 @@ export function spawnTessera(args: string[], env: Record<string, string> = {}): 
   };
 }
 
+/** The JSON lines of a log (other lines, such as the dev-mode banner, are left out), parsed. */
+export function jsonLogLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Waits for the child's JSON log line (stderr) whose `msg` is `message`, whatever the order of its fields, and parses it. */
+export async function logLine(spawned: Spawned, message: string, timeoutMs?: number): Promise<Record<string, unknown>> {
+  const msg = JSON.stringify(message).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const [line] = await spawned.waitFor("stderr", new RegExp(`^\\{.*"msg":${msg}.*\\}$`, "m"), timeoutMs);
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 /** How a command run to its end went. */
 export interface Finished {
   code: number | null;

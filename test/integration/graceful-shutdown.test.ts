@@ -8,7 +8,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import type { TesseraServer } from "../../src/server/tessera-server.js";
 import { startCapturedServer } from "../helpers/start-server.js";
-import { spawnTessera } from "../helpers/child-process.js";
+import { jsonLogLines, spawnTessera } from "../helpers/child-process.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { connectApi, grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
 
@@ -208,8 +208,9 @@ describe("signals", () => {
       const { code, signal } = await child.exited(10_000);
       assert.equal(signal, null);
       assert.equal(code, 0);
-      assert.match(child.stderr(), /"msg":"tessera stopping","signal":"SIGTERM"/);
-      assert.match(child.stderr(), /"msg":"tessera stopped"/);
+      const lines = jsonLogLines(child.stderr());
+      assert.ok(lines.some((l) => l.msg === "tessera stopping" && l.signal === "SIGTERM"));
+      assert.ok(lines.some((l) => l.msg === "tessera stopped"));
     } finally {
       child.kill();
     }

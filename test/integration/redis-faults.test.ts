@@ -19,7 +19,7 @@ import { startCapturedServer } from "../helpers/start-server.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { clientAssertion, CLIENT_ASSERTION_TYPE } from "../helpers/assertions.js";
-import { spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { logLine, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { until } from "../helpers/wait.js";
@@ -137,7 +137,7 @@ describe("two Tessera processes sharing one Redis", () => {
       spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env),
     ];
     cleanups.push(() => children.forEach((c) => c.kill()));
-    const urls = await Promise.all(children.map(async (c) => (await c.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)"/, 30_000))[1]!));
+    const urls = await Promise.all(children.map(async (c) => (await logLine(c, "tessera listening", 30_000)).http as string));
     for (const url of urls) await until(async () => ((await readyz(url)) === 200 ? true : undefined), `${url}/readyz`);
 
     const form = await assertionForm(issuer, keyPair);
