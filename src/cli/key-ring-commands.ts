@@ -1,7 +1,7 @@
 import { loadConfigFile } from "../config/load.js";
 import type { TesseraConfig } from "../config/types.js";
 import { systemClock } from "../internal/clock.js";
-import { stderrLogger } from "../internal/logger.js";
+import { stderrLogger } from "../internal/json-logger.js";
 import type { KeyRingState } from "../keys/key-record.js";
 import { kekFromEnv, unsealPrivateJwk } from "../keys/key-sealing.js";
 import { loadSigningKeyFile } from "../keys/signing-key.js";

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { loadConfigFile } from "../config/load.js";
 import type { TesseraConfig } from "../config/types.js";
 import { devModeConfig, DEMO_AUDIENCE, DEMO_CLIENT_ID, DEMO_SCOPES } from "../server/dev-mode.js";
-import { stderrLogger } from "../internal/logger.js";
+import { routeConsoleWarnings, stderrLogger } from "../internal/json-logger.js";
 import type { TesseraServer } from "../server/tessera-server.js";
 import { configOption, configPathOf } from "./config-option.js";
 
@@ -26,6 +26,7 @@ export async function serve(configPath: string | undefined): Promise<void> {
 
   // Loaded here, not at the top: --help, --version, a bad configuration and the other commands need none of the server.
   const { createTesseraServer } = await import("../server/tessera-server.js");
+  routeConsoleWarnings(stderrLogger);
   let server: TesseraServer | undefined;
   // SIGHUP reloads the file's clients and token lifetimes; a file that does not load keeps the running configuration.
   const onHangup = () => {

@@ -3,7 +3,19 @@
 // SDK registered every instrument and span is the API's no-op. Instruments are made when a component
 // is built (an SDK registered later is picked up by components built later), and attribute objects
 // are made once, so that a call pays a no-op method call and nothing else.
-import { type Attributes, type Counter, context, metrics, propagation, type Span, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  type Counter,
+  context,
+  metrics,
+  ProxyTracerProvider,
+  propagation,
+  type Span,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
 
 const SCOPE = "tessera";
 
@@ -46,7 +58,7 @@ export const FIRST_SIGHT: Attributes = Object.freeze({ kind: "first_sight" });
 export const CACHED: Attributes = Object.freeze({ kind: "cached" });
 
 /** Where a method is, for decision attributes: "/pkg.Service/Method" → service and method; made once per method. */
-export function methodAttributes(path: string): { allowed: Attributes; refused: (reason: string) => Attributes } {
+export function methodAttributes(path: string): { allowed: Attributes; refused: (reason: string) => Attributes; span: Attributes } {
   const slash = path.lastIndexOf("/");
   const service = slash > 0 ? path.slice(1, slash) : "(unknown)";
   const method = slash > 0 ? path.slice(slash + 1) : "(unknown)";
@@ -54,6 +66,7 @@ export function methodAttributes(path: string): { allowed: Attributes; refused: 
   const refusals = new Map<string, Attributes>();
   return {
     allowed,
+    span: Object.freeze({ "rpc.service": service, "rpc.method": method }),
     refused: (reason) => {
       let attributes = refusals.get(reason);
       if (attributes === undefined) {
@@ -90,6 +103,34 @@ export async function inSpan<T>(tracer: Tracer, name: string, attributes: Attrib
       span.end();
     }
   });
+}
+
+/**
+ * Whether an SDK's tracer provider is registered now. Asked once when a component is built, so
+ * that without one its per-call path makes no span object at all, not even the API's no-op.
+ */
+export function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(SCOPE) !== undefined;
+}
+
+/** A span around one interceptor decision: `context` runs the asynchronous verification under it; `end` once, with the refusal if any. */
+export interface DecisionSpan {
+  readonly context: Context;
+  end(err?: unknown): void;
+}
+
+/** Starts `tessera.authorize` for a call, its parent the trace context the call carries (per the application's propagator). */
+export function startDecisionSpan(attributes: Attributes, header: (key: string) => string | undefined): DecisionSpan {
+  const parent = extractTraceContext(header);
+  const span = serviceTracer.startSpan("tessera.authorize", { attributes }, parent);
+  return {
+    context: trace.setSpan(parent, span),
+    end(err) {
+      if (err !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: refusalReason(err) });
+      span.end();
+    },
+  };
 }
 
 /** Writes the active trace context into outgoing metadata or headers, with the propagator the application registered (none: nothing). */

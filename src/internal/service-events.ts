@@ -90,6 +90,8 @@ export interface ServiceEvents {
   revocationFeedLag(seconds: number): void;
   /** One Redis round trip (the health probe's PING), in seconds. */
   redisLatency(seconds: number): void;
+  /** One Redis call a store made (`operation`: a fixed name such as `deny_list.check`), in seconds, and whether it answered. */
+  redisCommand(operation: string, seconds: number, ok: boolean): void;
 }
 
 const nothing = () => {};
@@ -115,4 +117,5 @@ export const noServiceEvents: ServiceEvents = Object.freeze({
   watcherConnected: () => nothing,
   revocationFeedLag: nothing,
   redisLatency: nothing,
+  redisCommand: nothing,
 });

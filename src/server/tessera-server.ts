@@ -144,7 +144,7 @@ export async function startKeyManager(
   if (state.redis !== undefined) {
     if (kek === undefined)
       throw new KeyEncryptionError("TESSERA_KEK (or TESSERA_KEK_FILE) is required when the signing keys live in Redis; `tessera keys kek` makes one");
-    ring = new RedisKeyRing(state.redis.client, state.redis.keys.prefix, state.redis.commandTimeoutMs);
+    ring = new RedisKeyRing(state.redis.client, state.redis.keys.prefix, state.redis.commandTimeoutMs, events);
   } else {
     ring = new MemoryKeyRing();
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { REPO_ROOT, spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { logLine, REPO_ROOT, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { docPages } from "../helpers/doc-pages.js";
 
 interface Block {
@@ -39,8 +39,8 @@ async function startServer(config: string | undefined): Promise<Record<string, s
   }
   const child = spawnTessera(["serve", "--config", config], PORTS_0);
   children.push(child);
-  const [, http, grpc] = (await child.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)","grpc":"([^"]+)"/)) as unknown as string[];
-  return { TESSERA: http!, GRPC: grpc! };
+  const { http, grpc } = (await logLine(child, "tessera listening")) as { http: string; grpc: string };
+  return { TESSERA: http, GRPC: grpc };
 }
 
 function runBash(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {

@@ -71,6 +71,8 @@ export interface ClientAuth {
   tokens?: TokenSource;
   /** Or send this authorization header as it is. */
   authorization?: string;
+  /** Headers (metadata) every call sends as well, e.g. the application's own `traceparent`. */
+  headers?: Record<string, string>;
 }
 
 /** A Calendar client of `kind` for a server at `target` (base URL for Connect kinds, host:port for grpc-js). */
@@ -94,7 +96,7 @@ export function calendarClient(kind: CalendarClientKind, target: string, auth: C
     close = () => sessionManager.abort();
   }
   const client = createClient(CalendarService, transport);
-  const headers = auth.authorization ? { authorization: auth.authorization } : {};
+  const headers = { ...auth.headers, ...(auth.authorization ? { authorization: auth.authorization } : {}) };
   const unary = { headers, timeoutMs: 30_000 };
   return {
     name: kind,
@@ -118,7 +120,7 @@ export function calendarClient(kind: CalendarClientKind, target: string, auth: C
 function grpcJsCalendar(target: string, auth: ClientAuth): CalendarApi {
   const interceptors = auth.tokens ? [tokenClientInterceptor({ tokens: auth.tokens, services: [CalendarService], channel: { target, tls: false } })] : [];
   const client = grpcJsClient(CalendarService, target, undefined, { interceptors });
-  const metadata = auth.authorization ? { authorization: auth.authorization } : {};
+  const metadata = { ...auth.headers, ...(auth.authorization ? { authorization: auth.authorization } : {}) };
   return {
     name: "grpc-js",
     ping: async (text) => (await client.unary("ping", { text }, { metadata })).text,

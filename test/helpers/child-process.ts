@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { recordChildSecrets, teeChildOutput } from "./log-capture.js";
 
 /** The repository root: bin/tessera.js resolves its TypeScript from here. */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -39,7 +40,11 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Spawns `node bin/tessera.js ...args` in the repository root. */
 export function spawnTessera(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, ["bin/tessera.js", ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const childEnvironment = childEnv(env);
+  recordChildSecrets(args, childEnvironment);
+  const child = spawn(process.execPath, ["bin/tessera.js", ...args], { cwd: REPO_ROOT, env: childEnvironment, stdio: ["ignore", "pipe", "pipe"] });
+  teeChildOutput(child.stderr!, "tessera-stderr");
+  teeChildOutput(child.stdout!, "tessera-audit", "json-lines");
   const output = { stdout: "", stderr: "" };
   const listeners = new Set<() => void>();
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -109,6 +114,21 @@ export function spawnTessera(args: string[], env: Record<string, string> = {}): 
       if (exit === undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+/** The JSON lines of a log (other lines, such as the dev-mode banner, are left out), parsed. */
+export function jsonLogLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Waits for the child's JSON log line (stderr) whose `msg` is `message`, whatever the order of its fields, and parses it. */
+export async function logLine(spawned: Spawned, message: string, timeoutMs?: number): Promise<Record<string, unknown>> {
+  const msg = JSON.stringify(message).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const [line] = await spawned.waitFor("stderr", new RegExp(`^\\{.*"msg":${msg}.*\\}$`, "m"), timeoutMs);
+  return JSON.parse(line) as Record<string, unknown>;
 }
 
 /** How a command run to its end went. */

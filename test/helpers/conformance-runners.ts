@@ -18,7 +18,9 @@ import { MemoryKeyStore } from "../../src/keys/key-store.js";
 import { generateSigningKey, type SigningKey } from "../../src/keys/signing-key.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { createHttpListener } from "../../src/server/http-listener.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "./start-server.js";
+import { recordSecrets } from "./log-capture.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import type { Principal } from "../../src/verifier/principal.js";
 import { REPO_ROOT } from "./child-process.js";
@@ -112,7 +114,8 @@ export class ConformanceWorld {
       {},
       () => "",
     );
-    this.tessera = await createTesseraServer({ config, keys: MemoryKeyStore.single(this.signingKey), denyList: this.denyList });
+    recordSecrets(CALLER.secret, VERIFIER.secret);
+    this.tessera = await startCapturedServer({ config, keys: MemoryKeyStore.single(this.signingKey), denyList: this.denyList });
     this.#stops.push(() => this.stopTessera());
     this.#goRunner = buildGoRunner(this.#build.dir);
     this.#pythonPath = buildPythonFixture(this.#build.dir);

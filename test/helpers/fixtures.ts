@@ -10,6 +10,7 @@ import { StaticClientRegistry } from "../../src/registry/client-registry.js";
 import { StaticTrustedIssuers } from "../../src/registry/trusted-issuers.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { MemoryReplayGuard } from "../../src/store/memory/replay-guard.js";
+import { capturing, recordSecrets } from "./log-capture.js";
 
 export const ISSUER = "http://127.0.0.1:8080";
 
@@ -49,6 +50,7 @@ export async function fixtureConfig(
   options: { keyPair?: ClientKeyPair; issuer?: string; issuerFromListener?: boolean } = {},
 ): Promise<{ config: TesseraConfig; keyPair: ClientKeyPair }> {
   const keyPair = options.keyPair ?? (await clientKeyPair());
+  if (capturing) recordSecrets(...Object.values(SECRETS), (await exportJWK(keyPair.privateKey)).d);
   const env = { TESSERA_JWT_SECRET: SECRETS.jwt };
   const config = validateConfig(
     {

@@ -13,11 +13,13 @@ import { MemoryKeyStore } from "../../src/keys/key-store.js";
 import { generateSigningKey } from "../../src/keys/signing-key.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
 import { createHttpListener, type HttpListener } from "../../src/server/http-listener.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "./start-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { TokenSource, type TokenFetcher } from "../../src/token-source/token-source.js";
 import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
+import { recordSecrets } from "./log-capture.js";
 import { calendarConnect, calendarGrpc, calendarStore } from "../../examples/mesh/calendar-service.js";
 
 export const CALENDAR = CalendarService.typeName;
@@ -74,7 +76,8 @@ export async function startMeshTessera(): Promise<MeshTessera> {
   );
   const keys = MemoryKeyStore.single(await generateSigningKey("ES256"));
   const denyList = new MemoryDenyList();
-  const server = await createTesseraServer({ config, keys, denyList });
+  recordSecrets(...[...Object.keys(MESH_CLIENTS), ...Object.keys(MESH_SERVICES)].map((id) => secretOf(id as MeshClient)));
+  const server = await startCapturedServer({ config, keys, denyList });
   return { server, keys, denyList };
 }
 

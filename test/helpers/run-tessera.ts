@@ -1,6 +1,7 @@
 // Runs the tessera CLI (bin/tessera.js) to its end as a child process, a few at a time.
 import { spawn } from "node:child_process";
 import { REPO_ROOT, childEnv } from "./child-process.js";
+import { recordChildSecrets, teeChildOutput } from "./log-capture.js";
 
 /** How one run of the CLI ended. */
 export interface Ran {
@@ -28,11 +29,15 @@ async function slot<T>(work: () => Promise<T>): Promise<T> {
 
 function runOnce(args: string[], env: Record<string, string>, input: string | undefined): Promise<Ran> {
   return new Promise((resolve, reject) => {
+    const environment = childEnv(env);
+    recordChildSecrets(args, environment);
     const child = spawn(process.execPath, ["bin/tessera.js", ...args], {
       cwd: REPO_ROOT,
-      env: childEnv(env),
+      env: environment,
       stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    // Its stdout is the command's output (a token, a new secret): only its stderr is log.
+    teeChildOutput(child.stderr!, "cli-stderr");
     let stdout = "";
     let stderr = "";
     child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { validateConfig } from "../../src/config/validate.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { tessera } from "../helpers/run-tessera.js";
 
@@ -119,7 +120,7 @@ describe("tessera keys and config check against Redis", () => {
 
   test("managed keys: rotate prints when the standby signs and what the pending request applies to; revoke says what happened", async () => {
     const prefix = "managed:";
-    const server = await createTesseraServer({
+    const server = await startCapturedServer({
       config: validateConfig(doc(prefix), {}, () => ""),
       kek: { id: "cli-test", key: Buffer.from(KEK, "base64url") },
     });

@@ -6,8 +6,9 @@ import { EventEmitter, once } from "node:events";
 import { connect as http2Connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { describe, test } from "node:test";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
-import { spawnTessera } from "../helpers/child-process.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
+import { jsonLogLines, spawnTessera } from "../helpers/child-process.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { connectApi, grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
 
@@ -17,7 +18,7 @@ const TOKEN_FORM = `grant_type=client_credentials&resource=${encodeURIComponent(
 
 async function start(): Promise<TesseraServer> {
   const { config } = await fixtureConfig();
-  return createTesseraServer({ config });
+  return startCapturedServer({ config });
 }
 
 /** Resolves once a new TCP connection to `port` is refused: the listener has stopped accepting. Bounded in tries. */
@@ -207,8 +208,9 @@ describe("signals", () => {
       const { code, signal } = await child.exited(10_000);
       assert.equal(signal, null);
       assert.equal(code, 0);
-      assert.match(child.stderr(), /"msg":"tessera stopping","signal":"SIGTERM"/);
-      assert.match(child.stderr(), /"msg":"tessera stopped"/);
+      const lines = jsonLogLines(child.stderr());
+      assert.ok(lines.some((l) => l.msg === "tessera stopping" && l.signal === "SIGTERM"));
+      assert.ok(lines.some((l) => l.msg === "tessera stopped"));
     } finally {
       child.kill();
     }

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fixtureConfig } from "../helpers/fixtures.js";
 import { REPO_ROOT } from "../helpers/child-process.js";
 
@@ -16,10 +17,10 @@ describe("gRPC server reflection", () => {
   let server: TesseraServer;
   let unreflected: TesseraServer;
   before(async () => {
-    server = await createTesseraServer({ config: (await fixtureConfig()).config });
+    server = await startCapturedServer({ config: (await fixtureConfig()).config });
     const { config } = await fixtureConfig();
     config.grpc.reflection = false;
-    unreflected = await createTesseraServer({ config });
+    unreflected = await startCapturedServer({ config });
   });
   after(() => Promise.all([server?.stop(), unreflected?.stop()]));
 

@@ -17,7 +17,8 @@ import { validateConfig } from "../../src/config/validate.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { KeyEncryptionError } from "../../src/keys/key-sealing.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { TokenSource } from "../../src/token-source/token-source.js";
 import type { TokenVerifier } from "../../src/verifier/token-verifier.js";
@@ -69,7 +70,7 @@ function configDoc(prefix: string) {
 }
 
 async function replica(prefix: string, key = kek): Promise<TesseraServer> {
-  const server = await createTesseraServer({ config: validateConfig(configDoc(prefix), {}, () => ""), kek: key, clock });
+  const server = await startCapturedServer({ config: validateConfig(configDoc(prefix), {}, () => ""), kek: key, clock });
   servers.push(server);
   return server;
 }

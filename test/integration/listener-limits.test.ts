@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { ListenerLimits } from "../../src/config/types.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fixtureConfig } from "../helpers/fixtures.js";
 import { grpcJsClient } from "../helpers/grpc-client.js";
 
@@ -24,7 +25,7 @@ async function start(limits: ListenerLimits): Promise<TesseraServer> {
   const { config } = await fixtureConfig();
   config.http.limits = limits;
   config.grpc.limits = limits;
-  return createTesseraServer({ config });
+  return startCapturedServer({ config });
 }
 
 function portOf(url: string): number {

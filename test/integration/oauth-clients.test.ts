@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import * as client from "openid-client";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
 
 let server: TesseraServer;
@@ -17,7 +18,7 @@ let issuerUrl: URL;
 before(async () => {
   const fixture = await fixtureConfig({ issuerFromListener: true });
   keyPair = fixture.keyPair;
-  server = await createTesseraServer({ config: fixture.config });
+  server = await startCapturedServer({ config: fixture.config });
   issuerUrl = new URL(server.issuer);
 });
 after(() => server.stop());

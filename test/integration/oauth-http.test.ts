@@ -9,7 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { validateConfig } from "../../src/config/validate.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { CLIENT_ASSERTION_TYPE, clientAssertion } from "../helpers/assertions.js";
 import { basicAuthorization, fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
 
@@ -19,7 +20,7 @@ let keyPair: ClientKeyPair;
 before(async () => {
   const fixture = await fixtureConfig({ issuerFromListener: true });
   keyPair = fixture.keyPair;
-  server = await createTesseraServer({ config: fixture.config });
+  server = await startCapturedServer({ config: fixture.config });
 });
 after(() => server.stop());
 
@@ -375,7 +376,7 @@ describe("jwt-bearer grant over HTTP with a jwks_uri issuer", () => {
       {},
       () => "",
     );
-    tessera = await createTesseraServer({ config });
+    tessera = await startCapturedServer({ config });
   });
   after(async () => {
     await tessera.stop();

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt } from "jose";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
 import { freePorts } from "../helpers/free-ports.js";
@@ -26,7 +27,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-observability-"));
   auditFile = join(dir, "audit.jsonl");
   const { config } = await fixtureConfig({ issuerFromListener: true });
-  server = await createTesseraServer({
+  server = await startCapturedServer({
     config: {
       ...config,
       rateLimit: { ...config.rateLimit, failures: 2 },

@@ -10,7 +10,8 @@ import { Redis } from "ioredis";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import type { TesseraConfig } from "../../src/config/types.js";
 import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { KeyLayout } from "../../src/store/redis/key-layout.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
@@ -72,7 +73,7 @@ async function startReplicas(change: (config: TesseraConfig) => TesseraConfig = 
   const full = change({ ...config, redis: { url: redis.url, keyPrefix: prefix, waitReplicas: 0, waitTimeoutMs: 500, commandTimeoutMs: 1000 } });
   const replicas: TesseraServer[] = [];
   for (let i = 0; i < 2; i++) {
-    const server = await createTesseraServer({ config: full, kek: TEST_KEK });
+    const server = await startCapturedServer({ config: full, kek: TEST_KEK });
     cleanups.push(() => server.stop());
     replicas.push(server);
   }

@@ -2,15 +2,17 @@
 // password, no password, a refused port, a host that does not resolve, a database index Redis
 // refuses. Each is one JSON-ready log call naming the reason and where, never the password.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { validateConfig } from "../../src/config/validate.js";
 import type { Logger } from "../../src/internal/logger.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { createTesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fixtureConfig } from "../helpers/fixtures.js";
 import { freePorts } from "../helpers/free-ports.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { until } from "../helpers/wait.js";
+import { jsonLogLines, logLine, spawnTessera } from "../helpers/child-process.js";
 
 const PASSWORD = "requirepass-0123456789abcdef0123456789abcdef";
 let redis: RedisServer;
@@ -93,9 +95,38 @@ describe("Redis failures in the log", () => {
     assert.match(lines.find((l) => l.fields?.reason === "bad_db_index")!.message, /database index/);
     const { config } = await fixtureConfig();
     const redisConfig = validateConfig({ issuer: "http://127.0.0.1:8080", redis: { url, commandTimeoutMs: 500 } }, {}, () => "").redis!;
-    await assert.rejects(createTesseraServer({ config: { ...config, redis: redisConfig } }), /database index.*not starting/);
+    await assert.rejects(startCapturedServer({ config: { ...config, redis: redisConfig } }), /database index.*not starting/);
     // No signing keys in db 0 (the deny-list's epoch marker, written as the store opens, still lands there).
     const keys = await redis.cli("-a", PASSWORD, "--no-auth-warning", "-n", "0", "keys", "*");
     assert.doesNotMatch(keys, /key/);
+  });
+});
+
+describe("ioredis' own warnings", () => {
+  test("go through the JSON log of tessera serve, and never show the password", async () => {
+    const open = await startRedisServer();
+    const password = "unneeded-password-0123456789abcdef";
+    const child = spawnTessera(["serve"], {
+      REDIS_URL: `redis://:${password}@127.0.0.1:${open.port}`,
+      TESSERA_ISSUER: "http://127.0.0.1:8080",
+      TESSERA_KEK: randomBytes(32).toString("base64url"),
+      TESSERA_HTTP_PORT: "0",
+      TESSERA_GRPC_PORT: "0",
+    });
+    try {
+      await logLine(child, "tessera listening", 30_000);
+      // ioredis prints this with console.warn when Redis needs no password.
+      await child.waitFor("stderr", /does not require a password/);
+      const warned = jsonLogLines(child.stderr()).find((l) => String(l.msg).includes("does not require a password"));
+      assert.equal(warned?.level, "warn");
+      assert.equal(warned?.source, "console");
+      const lines = child.stderr().split("\n");
+      assert.ok(!lines.some((line) => line.startsWith("[WARN]")), "no raw ioredis line");
+      assert.ok(!child.stderr().includes(password));
+    } finally {
+      child.kill();
+      await child.exited().catch(() => {});
+      await open.destroy();
+    }
   });
 });

@@ -14,11 +14,12 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/gr
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import type { RedisConfig, TesseraConfig } from "../../src/config/types.js";
 import { TemporarilyUnavailableError } from "../../src/errors/tessera-error.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { clientAssertion, CLIENT_ASSERTION_TYPE } from "../helpers/assertions.js";
-import { spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { logLine, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS, type ClientKeyPair } from "../helpers/fixtures.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { until } from "../helpers/wait.js";
@@ -97,7 +98,7 @@ function redisConfig(): RedisConfig {
 /** An in-process Tessera over the fixture clients, its state in the test's Redis. */
 async function startServer(change: Partial<TesseraConfig> = {}): Promise<{ server: TesseraServer; keyPair: ClientKeyPair }> {
   const { config, keyPair } = await fixtureConfig({ issuerFromListener: true });
-  const server = await createTesseraServer({ config: { ...config, redis: redisConfig(), ...change }, kek: TEST_KEK });
+  const server = await startCapturedServer({ config: { ...config, redis: redisConfig(), ...change }, kek: TEST_KEK });
   cleanups.push(() => server.stop());
   return { server, keyPair };
 }
@@ -136,7 +137,7 @@ describe("two Tessera processes sharing one Redis", () => {
       spawnTessera(["serve", "--config", join(dir, "tessera.yaml")], env),
     ];
     cleanups.push(() => children.forEach((c) => c.kill()));
-    const urls = await Promise.all(children.map(async (c) => (await c.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)"/, 30_000))[1]!));
+    const urls = await Promise.all(children.map(async (c) => (await logLine(c, "tessera listening", 30_000)).http as string));
     for (const url of urls) await until(async () => ((await readyz(url)) === 200 ? true : undefined), `${url}/readyz`);
 
     const form = await assertionForm(issuer, keyPair);
@@ -365,7 +366,7 @@ describe("an ioredis client given to createTesseraServer", () => {
     cleanups.push(() => client.disconnect());
     const { config } = await fixtureConfig({ issuerFromListener: true });
     const settings = redisConfig();
-    const server = await createTesseraServer({ config: { ...config, redis: { ...settings, url: "redis://127.0.0.1:1" } }, redis: client, kek: TEST_KEK });
+    const server = await startCapturedServer({ config: { ...config, redis: { ...settings, url: "redis://127.0.0.1:1" } }, redis: client, kek: TEST_KEK });
     const token = await tokenFor(server.httpUrl);
     assert.equal((await post(server.httpUrl, "/oauth2/revoke", { token }, { authorization: billing })).status, 200);
     assert.equal(await client.zcard(`${settings.keyPrefix}{rev}:revoked`), 1, "the revocation went through the given client, with the configured prefix");

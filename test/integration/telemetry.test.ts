@@ -41,7 +41,7 @@ function points(collected: CollectionResult, name: string): { attributes: Record
     .flatMap((m) => m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value as number })));
 }
 
-function valueOf(collected: CollectionResult, name: string, attributes: Record<string, unknown>): number {
+function pointValue(collected: CollectionResult, name: string, attributes: Record<string, unknown>): number {
   const match = points(collected, name).find((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
   return match?.value ?? 0;
 }
@@ -59,12 +59,12 @@ describe("library telemetry with an SDK registered", () => {
     assert.deepEqual(errors, []);
     const collected = { resourceMetrics, errors };
     const service = CALENDAR;
-    assert.equal(valueOf(collected, "tessera.auth.decisions", { service, method: "ListEvents", result: "allowed", reason: "ok" }), 2);
-    assert.equal(valueOf(collected, "tessera.auth.decisions", { service, method: "ListEvents", result: "refused", reason: "invalid_token" }), 1);
-    assert.equal(valueOf(collected, "tessera.verifier.verifications", { kind: "first_sight" }), 1);
-    assert.ok(valueOf(collected, "tessera.verifier.verifications", { kind: "cached" }) >= 1);
-    assert.ok(valueOf(collected, "tessera.jwks.fetches", { result: "ok" }) >= 1);
-    assert.equal(valueOf(collected, "tessera.token_source.requests", { kind: "first", result: "ok" }), 1);
+    assert.equal(pointValue(collected, "tessera.auth.decisions", { service, method: "ListEvents", result: "allowed", reason: "ok" }), 2);
+    assert.equal(pointValue(collected, "tessera.auth.decisions", { service, method: "ListEvents", result: "refused", reason: "invalid_token" }), 1);
+    assert.equal(pointValue(collected, "tessera.verifier.verifications", { kind: "first_sight" }), 1);
+    assert.ok(pointValue(collected, "tessera.verifier.verifications", { kind: "cached" }) >= 1);
+    assert.ok(pointValue(collected, "tessera.jwks.fetches", { result: "ok" }) >= 1);
+    assert.equal(pointValue(collected, "tessera.token_source.requests", { kind: "first", result: "ok" }), 1);
 
     const names = spans.getFinishedSpans().map((s) => s.name);
     assert.ok(names.includes("tessera.issue_token"), names.join());

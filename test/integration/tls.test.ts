@@ -9,7 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { credentials } from "@grpc/grpc-js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { grpcJsClient } from "../helpers/grpc-client.js";
 
@@ -42,7 +43,7 @@ before(async () => {
   const { config } = await fixtureConfig({ issuerFromListener: true });
   config.http.tls = { certFile, keyFile };
   config.grpc.tls = { certFile, keyFile };
-  server = await createTesseraServer({ config });
+  server = await startCapturedServer({ config });
 });
 after(async () => {
   await server?.stop();

@@ -13,7 +13,8 @@ import type { TesseraConfig } from "../../src/config/types.js";
 import { KeyLayout } from "../../src/store/redis/key-layout.js";
 import { fastFailOptions } from "../../src/store/redis/redis-client.js";
 import { RedisRateLimiter } from "../../src/store/redis/rate-limiter.js";
-import { createTesseraServer, type TesseraServer, type TesseraServerOptions } from "../../src/server/tessera-server.js";
+import type { TesseraServer, TesseraServerOptions } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { startHeaderInjectingProxy, type HeaderInjectingProxy } from "../helpers/header-injecting-proxy.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -33,7 +34,7 @@ after(async () => {
 
 async function startServer(change: Partial<TesseraConfig> = {}, options: Partial<TesseraServerOptions> = {}): Promise<TesseraServer> {
   const { config } = await fixtureConfig({ issuerFromListener: true });
-  const server = await createTesseraServer({ ...options, config: { ...config, ...change } });
+  const server = await startCapturedServer({ ...options, config: { ...config, ...change } });
   cleanups.push(() => server.stop());
   return server;
 }

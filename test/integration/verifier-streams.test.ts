@@ -14,7 +14,8 @@ import { httpJwksFetcher } from "../../src/keys/http-jwks-fetcher.js";
 import { remoteVerifier, type RemoteVerifierOptions } from "../../src/remote/remote-verifier.js";
 import { tokenServiceStreams } from "../../src/remote/token-service-streams.js";
 import type { WatcherCredentials } from "../../src/remote/watcher-credentials.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { StreamRevocationFeed } from "../../src/verifier/stream-revocation-feed.js";
 import { TokenVerifier } from "../../src/verifier/token-verifier.js";
 import { basicAuthorization, clientKeyPair, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
@@ -57,7 +58,7 @@ async function replicaConfig(prefix: string): Promise<TesseraConfig> {
 
 /** A replica on a fixed HTTP port (so that it can come back on it), ready. */
 async function startReplica(config: TesseraConfig, port: number): Promise<TesseraServer> {
-  const server = await createTesseraServer({ config: { ...config, http: { ...config.http, port } }, kek: KEK });
+  const server = await startCapturedServer({ config: { ...config, http: { ...config.http, port } }, kek: KEK });
   cleanups.push(() => server.stop());
   await until(async () => ((await fetch(`${server.httpUrl}/readyz`, { signal: AbortSignal.timeout(5000) })).status === 200 ? true : undefined), "readyz");
   return server;

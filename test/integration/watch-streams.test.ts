@@ -7,7 +7,8 @@ import { connect as http2Connect, constants as h2 } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { TesseraConfig } from "../../src/config/types.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import type { WatchRevocationsResponse } from "../../gen/tessera/v1/token_service_pb.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -27,7 +28,7 @@ const WATCH: WatchSettings = { heartbeatMs: 300, historySize: 50, maxQueuedPerWa
 
 async function startServer(watch: Partial<WatchSettings> = {}, extra: Partial<TesseraConfig> = {}): Promise<TesseraServer> {
   const { config } = await fixtureConfig();
-  return createTesseraServer({ config: { ...config, ...extra, watch: { ...WATCH, ...watch } } });
+  return startCapturedServer({ config: { ...config, ...extra, watch: { ...WATCH, ...watch } } });
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -373,7 +374,7 @@ describe("two replicas sharing Redis", () => {
     redis = await startRedisServer();
     const { config } = await fixtureConfig();
     const shared = { ...config, redis: { ...config.redis, url: redis.url, keyPrefix: `watch-${randomUUID()}:` } } as TesseraConfig;
-    replica = () => createTesseraServer({ config: { ...shared, watch: WATCH }, kek: { id: "watch-test", key: Buffer.alloc(32, 7) } });
+    replica = () => startCapturedServer({ config: { ...shared, watch: WATCH }, kek: { id: "watch-test", key: Buffer.alloc(32, 7) } });
     a = await replica();
     b = await replica();
   });

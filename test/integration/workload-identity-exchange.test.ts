@@ -18,7 +18,8 @@ import { TOKEN_TYPE_ACCESS_TOKEN } from "../../src/issuer/token-exchange.js";
 import { clientCredentialsFetcher } from "../../src/token-source/client-credentials-fetcher.js";
 import { DelegatedTokenSource, tokenExchangeFetcher, type DelegatedTokenFetcher } from "../../src/token-source/delegated-token-source.js";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
-import { createTesseraServer, type TesseraServer } from "../../src/server/tessera-server.js";
+import type { TesseraServer } from "../../src/server/tessera-server.js";
+import { startCapturedServer } from "../helpers/start-server.js";
 import { remoteVerifier } from "../../src/remote/remote-verifier.js";
 import { runToEnd, killUnfinished } from "../helpers/child-process.js";
 import { callFails, connectApi, grpcJsApi, type TokenServiceApi } from "../helpers/token-service-clients.js";
@@ -98,7 +99,7 @@ before(async () => {
   k8s = await startWorkloadIssuer("https://kubernetes.default.svc.cluster.local");
   spire = await startWorkloadIssuer("https://oidc-discovery.example.org", "ES256");
   strict = await startWorkloadIssuer("https://container.googleapis.com/v1/projects/p/locations/l/clusters/c");
-  server = await createTesseraServer({ config: configFor() });
+  server = await startCapturedServer({ config: configFor() });
   apis = [grpcJsApi(server.grpcAddress), connectApi(server.httpUrl, "grpc"), connectApi(server.httpUrl, "connect-h1")];
 });
 after(async () => {

@@ -1,4 +1,5 @@
-import { libraryInstruments, methodAttributes, refusalReason } from "../../internal/library-telemetry.js";
+import { context } from "@opentelemetry/api";
+import { libraryInstruments, methodAttributes, refusalReason, startDecisionSpan, tracingRegistered } from "../../internal/library-telemetry.js";
 import {
   Code,
   ConnectError,
@@ -90,6 +91,7 @@ async function* untilTokenEnds<T>(messages: AsyncIterable<T>, verifier: TokenVer
  */
 export function authInterceptor(verifier: TokenVerifier): Interceptor {
   const { decisions } = libraryInstruments();
+  const tracing = tracingRegistered();
   const attributes = new WeakMap<object, ReturnType<typeof methodAttributes>>();
   return (next) => async (req) => {
     const rule = findAuthRule(req.method);
@@ -100,6 +102,7 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
       attributes.set(req.method, decided);
     }
     let caller: Principal | undefined;
+    const span = tracing ? startDecisionSpan(decided.span, (key) => req.header.get(key) ?? undefined) : undefined;
     try {
       if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
         // RFC 6750 §2.3 tokens in the query are not accepted here, and a second credential next to a header is refused, never ignored.
@@ -108,11 +111,14 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
       const received = req.contextValues.get(authorizationHeadersKey);
       const authorization = received !== undefined && received.length > 1 ? received : req.header.get("authorization");
       // A token already verified, or one whose key is at hand, is answered without a trip through promises.
-      caller = (verifier.checkNow(authorization, rule) ?? { principal: await verifier.check(authorization, rule) }).principal;
+      const check = () => verifier.check(authorization, rule);
+      caller = (verifier.checkNow(authorization, rule) ?? { principal: await (span === undefined ? check() : context.with(span.context, check)) }).principal;
     } catch (err) {
+      span?.end(err);
       decisions.add(1, decided.refused(refusalReason(err)));
       throw toConnectError(err);
     }
+    span?.end();
     decisions.add(1, decided.allowed);
     if (caller === undefined) return next(req);
     req.contextValues.set(principalKey, caller);

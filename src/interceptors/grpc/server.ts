@@ -2,7 +2,8 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Metadata, ServerInterceptingCall, status as GrpcStatus, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Counter } from "@opentelemetry/api";
 import { InvalidTokenError } from "../../errors/tessera-error.js";
-import { libraryInstruments, methodAttributes, refusalReason } from "../../internal/library-telemetry.js";
+import { context } from "@opentelemetry/api";
+import { libraryInstruments, methodAttributes, refusalReason, startDecisionSpan, tracingRegistered } from "../../internal/library-telemetry.js";
 import { toGrpcStatus } from "../../errors/to-grpc.js";
 import type { ResolvedAuthRule } from "../../policy/auth-rule.js";
 import { PUBLIC_SERVICES } from "../../policy/read-auth-rules.js";
@@ -69,12 +70,13 @@ export function authServerInterceptor(options: GrpcAuthOptions): ServerIntercept
   const rules = mergeRules(options);
   const { verifier } = options;
   const { decisions } = libraryInstruments();
+  const tracing = tracingRegistered();
   // Decision attributes per declared method, made once; an undeclared path is never an attribute value.
   const attributes = new Map<string, DecisionAttributes>();
   const attributesOf = (path: string) => {
     let found = attributes.get(path);
     if (found === undefined) {
-      found = { ...methodAttributes(path), decisions };
+      found = { ...methodAttributes(path), decisions, tracing };
       attributes.set(path, found);
     }
     return found;
@@ -94,6 +96,8 @@ export function authServerInterceptor(options: GrpcAuthOptions): ServerIntercept
 /** Where a method's decisions are counted. */
 interface DecisionAttributes extends ReturnType<typeof methodAttributes> {
   readonly decisions: Counter;
+  /** A tracer provider was registered when the interceptor was built: each decision is a span. */
+  readonly tracing: boolean;
 }
 
 /** A streaming call: authorized like a unary one, then ended when its token expires or is revoked. */
@@ -133,8 +137,10 @@ function authorizeCall(
   onCaller?: (caller: Principal) => void,
 ): void {
   const authorization = authorizationOf(metadata);
+  const span = decided.tracing ? startDecisionSpan(decided.span, (key) => textOf(metadata, key)) : undefined;
   let known: { principal: Principal | undefined } | undefined;
   const refused = (err: unknown) => {
+    span?.end(err);
     decided.decisions.add(1, decided.refused(refusalReason(err)));
     refuse(call, err);
   };
@@ -145,13 +151,21 @@ function authorizeCall(
     return;
   }
   if (known !== undefined) {
+    span?.end();
     decided.decisions.add(1, decided.allowed);
     admit(metadata, known.principal, next, onCaller);
   } else
-    verifier.check(authorization, rule).then((caller) => {
+    (span === undefined ? verifier.check(authorization, rule) : context.with(span.context, () => verifier.check(authorization, rule))).then((caller) => {
+      span?.end();
       decided.decisions.add(1, decided.allowed);
       admit(metadata, caller, next, onCaller);
     }, refused);
+}
+
+/** A metadata entry as text (a trace header); undefined when absent or binary. */
+function textOf(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
 }
 
 function admit(metadata: Metadata, caller: Principal | undefined, next: (metadata: Metadata) => void, onCaller?: (caller: Principal) => void): void {

@@ -57,6 +57,9 @@ export class ServerMetrics {
   readonly #throttleBlocks: Counter;
   readonly #watchers: Gauge<"stream">;
   readonly #redisLatency: Histogram;
+  readonly #redisCommands: Histogram<"operation" | "result">;
+  /** Children of #redisCommands by operation and result: a store's hot path skips the label lookup. */
+  readonly #redisCommandChildren = new Map<string, { observe(seconds: number): void }>();
   readonly #feedLag: Histogram;
   readonly #clock: Clock;
 
@@ -112,6 +115,13 @@ export class ServerMetrics {
     this.#redisLatency = new Histogram({
       name: "tessera_redis_ping_duration_seconds",
       help: "Round trip of the Redis health probe's PING (every second).",
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#redisCommands = new Histogram({
+      name: "tessera_redis_command_duration_seconds",
+      help: "Redis calls the stores made, by operation (a fixed set) and result (ok, error), including time spent waiting for a connection.",
+      labelNames: ["operation", "result"],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -193,6 +203,15 @@ export class ServerMetrics {
     },
     revocationFeedLag: (seconds) => this.#feedLag.observe(seconds),
     redisLatency: (seconds) => this.#redisLatency.observe(seconds),
+    redisCommand: (operation, seconds, ok) => {
+      const key = ok ? operation : `${operation}\u0000error`;
+      let child = this.#redisCommandChildren.get(key);
+      if (child === undefined) {
+        child = this.#redisCommands.labels({ operation, result: ok ? "ok" : "error" });
+        this.#redisCommandChildren.set(key, child);
+      }
+      child.observe(seconds);
+    },
   };
 
   /** One OAuth HTTP endpoint request, with the error it was refused with, if any. */

@@ -65,5 +65,6 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
     watcherConnected: (stream) => m.watcherConnected(stream),
     revocationFeedLag: (seconds) => m.revocationFeedLag(seconds),
     redisLatency: (seconds) => m.redisLatency(seconds),
+    redisCommand: (operation, seconds, ok) => m.redisCommand(operation, seconds, ok),
   };
 }

@@ -5,7 +5,8 @@ import type { AuthThrottle } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { COUNT_FAILURE } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { addedDeadline, redisCall } from "./redis-call.js";
+import { addedDeadline, type RedisOperation, redisCall, redisOperation } from "./redis-call.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 
 /**
  * Failed-authentication counts shared by every replica: one counter per
@@ -19,6 +20,7 @@ import { addedDeadline, redisCall } from "./redis-call.js";
  */
 export class RedisAuthThrottle implements AuthThrottle {
   readonly #deadlineMs: number;
+  readonly #countFailure: RedisOperation;
   /** Blocked counters (by key): the end of their window, epoch seconds on this replica's clock. */
   readonly #blocked: ExpiringMap<number>;
   readonly #clock: Clock;
@@ -30,8 +32,9 @@ export class RedisAuthThrottle implements AuthThrottle {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-    private readonly options: AuthThrottleOptions & { commandTimeoutMs: number; clock?: Clock },
+    private readonly options: AuthThrottleOptions & { commandTimeoutMs: number; clock?: Clock; events?: ServiceEvents | undefined },
   ) {
+    this.#countFailure = redisOperation("auth_throttle.count_failure", options.events);
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
     this.#clock = options.clock ?? systemClock;
     this.#blocked = new ExpiringMap(this.#clock);
@@ -49,6 +52,7 @@ export class RedisAuthThrottle implements AuthThrottle {
     const key = this.keys.authFailures(clientId, source);
     const windowMs = Math.max(1, Math.round(this.options.windowSeconds * 1000));
     const [, leftMs] = (await redisCall(
+      this.#countFailure,
       () => COUNT_FAILURE.run(this.client, [key], [windowMs, this.options.failures, this.keys.authBlocks]),
       this.#deadlineMs,
     )) as [number, number];

@@ -4,7 +4,16 @@ import type { Logger } from "../../internal/logger.js";
 import { silentLogger } from "../../internal/logger.js";
 import type { KeyLayout } from "./key-layout.js";
 import { CLIENTS_SNAPSHOT, RAISE_CLIENTS_SEQ, READ_CLIENT, REMOVE_CLIENT, WRITE_CLIENT } from "./lua-scripts.js";
-import { redisCall } from "./redis-call.js";
+import { redisCall, redisOperations } from "./redis-call.js";
+
+/** The registry's Redis calls, by name (spans; not yet in the command-latency metric, which needs the server's events). */
+const OPS = redisOperations(undefined, {
+  read: "clients.read",
+  write: "clients.write",
+  remove: "clients.remove",
+  snapshot: "clients.snapshot",
+  sequence: "clients.sequence",
+});
 import type { RedisClient } from "./redis-client.js";
 
 /** Options of RedisClientStore. */
@@ -70,10 +79,11 @@ export class RedisClientStore implements ManagedClientStore {
   }
 
   async read(clientId: string): Promise<ManagedClient | undefined> {
-    const [document, version] = (await redisCall(() => READ_CLIENT.run(this.client, this.#keys.slice(0, 2), [clientId]), this.options.commandTimeoutMs)) as [
-      string | null,
-      string | null,
-    ];
+    const [document, version] = (await redisCall(
+      OPS.read,
+      () => READ_CLIENT.run(this.client, this.#keys.slice(0, 2), [clientId]),
+      this.options.commandTimeoutMs,
+    )) as [string | null, string | null];
     if (document === null || version === null) return undefined;
     return parse(document, Number(version));
   }
@@ -81,7 +91,11 @@ export class RedisClientStore implements ManagedClientStore {
   async write(client: ManagedClientDraft, expectedVersion: number): Promise<ManagedClient | undefined> {
     const document = JSON.stringify(client);
     const version = Number(
-      await redisCall(() => WRITE_CLIENT.run(this.client, this.#keys, [client.id, expectedVersion, document, this.#channel]), this.options.commandTimeoutMs),
+      await redisCall(
+        OPS.write,
+        () => WRITE_CLIENT.run(this.client, this.#keys, [client.id, expectedVersion, document, this.#channel]),
+        this.options.commandTimeoutMs,
+      ),
     );
     if (version === 0) return undefined;
     // This replica applies its own write at once; the message that follows finds it current.
@@ -90,7 +104,7 @@ export class RedisClientStore implements ManagedClientStore {
 
   async remove(clientId: string, expectedVersion: number): Promise<boolean> {
     const version = Number(
-      await redisCall(() => REMOVE_CLIENT.run(this.client, this.#keys, [clientId, expectedVersion, this.#channel]), this.options.commandTimeoutMs),
+      await redisCall(OPS.remove, () => REMOVE_CLIENT.run(this.client, this.#keys, [clientId, expectedVersion, this.#channel]), this.options.commandTimeoutMs),
     );
     if (version === 0) return false;
     this.#apply(clientId, version, "");
@@ -111,11 +125,11 @@ export class RedisClientStore implements ManagedClientStore {
    */
   async resync(): Promise<void> {
     await this.#reseedAfterLoss();
-    const [seq, documents, versions] = (await redisCall(() => CLIENTS_SNAPSHOT.run(this.client, this.#keys, []), this.options.commandTimeoutMs)) as [
-      number,
-      string[],
-      string[],
-    ];
+    const [seq, documents, versions] = (await redisCall(
+      OPS.snapshot,
+      () => CLIENTS_SNAPSHOT.run(this.client, this.#keys, []),
+      this.options.commandTimeoutMs,
+    )) as [number, string[], string[]];
     const versionOf = new Map<string, number>();
     for (let i = 0; i + 1 < versions.length; i += 2) versionOf.set(versions[i]!, Number(versions[i + 1]));
     const seen = new Set<string>();
@@ -144,14 +158,18 @@ export class RedisClientStore implements ManagedClientStore {
     for (const version of this.#removed.values()) held = Math.max(held, version);
     if (held === 0) return;
     const [seqKey] = this.#keys.slice(2);
-    const seq = Number((await redisCall(() => this.client.get(seqKey!), this.options.commandTimeoutMs)) ?? 0);
+    const seq = Number((await redisCall(OPS.sequence, () => this.client.get(seqKey!), this.options.commandTimeoutMs)) ?? 0);
     if (seq >= held) return;
     this.#logger.warn("client registry: Redis lost the clients; writing back this replica's copy", { clients: this.#clients.size });
-    await redisCall(() => RAISE_CLIENTS_SEQ.run(this.client, [seqKey!], [held]), this.options.commandTimeoutMs);
+    await redisCall(OPS.sequence, () => RAISE_CLIENTS_SEQ.run(this.client, [seqKey!], [held]), this.options.commandTimeoutMs);
     for (const client of [...this.#clients.values()]) {
       const { version: _, ...draft } = client;
       // Expected version 0: absent. Another replica that re-seeded it first wins; the snapshot then brings its copy.
-      await redisCall(() => WRITE_CLIENT.run(this.client, this.#keys, [client.id, 0, JSON.stringify(draft), this.#channel]), this.options.commandTimeoutMs);
+      await redisCall(
+        OPS.write,
+        () => WRITE_CLIENT.run(this.client, this.#keys, [client.id, 0, JSON.stringify(draft), this.#channel]),
+        this.options.commandTimeoutMs,
+      );
     }
   }
 

@@ -1,5 +1,7 @@
 import type { KeyLayout } from "./key-layout.js";
-import { redisCall } from "./redis-call.js";
+import { redisCall, redisOperation } from "./redis-call.js";
+
+const FINGERPRINTS = redisOperation("config.fingerprints", undefined);
 import type { RedisClient } from "./redis-client.js";
 
 /** A replica's published fingerprint is ignored once it is older than this (the replica stopped without saying so). */
@@ -23,10 +25,14 @@ export class RedisConfigFingerprints {
 
   /** Publishes this replica's fingerprint; resolves the distinct fingerprints of the other live replicas. */
   async publish(replicaId: string, fingerprint: string, nowMs: number): Promise<string[]> {
-    const all = await redisCall(async () => {
-      await this.client.hset(this.#key, replicaId, `${fingerprint} ${nowMs}`);
-      return this.client.hgetall(this.#key);
-    }, this.commandTimeoutMs);
+    const all = await redisCall(
+      FINGERPRINTS,
+      async () => {
+        await this.client.hset(this.#key, replicaId, `${fingerprint} ${nowMs}`);
+        return this.client.hgetall(this.#key);
+      },
+      this.commandTimeoutMs,
+    );
     const others = new Set<string>();
     for (const [id, value] of Object.entries(all)) {
       const [print, at] = value.split(" ");
@@ -42,6 +48,6 @@ export class RedisConfigFingerprints {
 
   /** Withdraws this replica's fingerprint (at stop). */
   async withdraw(replicaId: string): Promise<void> {
-    await redisCall(() => this.client.hdel(this.#key, replicaId), this.commandTimeoutMs).catch(() => {});
+    await redisCall(FINGERPRINTS, () => this.client.hdel(this.#key, replicaId), this.commandTimeoutMs).catch(() => {});
   }
 }

@@ -10,7 +10,7 @@ import type { DenyList, RevocationEvent, RevocationFeed, RevocationSubscriberHoo
 import type { KeyLayout } from "./key-layout.js";
 import { isNoScript, REVOKE } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { addedDeadline, REDIS_RETRY_AFTER_SECONDS, redisCall } from "./redis-call.js";
+import { addedDeadline, REDIS_RETRY_AFTER_SECONDS, type RedisOperation, redisCall, redisOperations } from "./redis-call.js";
 import { delay } from "../../internal/delay.js";
 import { FeedSubscription, type FeedStats } from "./revocation-feed.js";
 
@@ -86,6 +86,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   readonly #stats: FeedStats = { resyncs: 0, readErrors: 0 };
   readonly #logger: Logger;
   readonly #deadlineMs: number;
+  readonly #ops: Record<"clientRevoked" | "revoke" | "topology" | "check" | "marker", RedisOperation>;
   readonly #held: ExpiringMap<RevocationEvent> | undefined;
   readonly #readyListeners = new Set<() => void>();
   #heldLoaded = false;
@@ -113,6 +114,13 @@ export class RedisDenyList implements DenyList, RevocationFeed {
   ) {
     this.#logger = options.logger ?? silentLogger;
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+    this.#ops = redisOperations(options.events, {
+      clientRevoked: "deny_list.client_revoked",
+      revoke: "deny_list.revoke",
+      topology: "deny_list.topology",
+      check: "deny_list.check",
+      marker: "deny_list.loss_marker",
+    });
     client.on("ready", this.#onReady);
     if (options.holdRevocations === true) {
       this.#held = new ExpiringMap(options.clock ?? systemClock);
@@ -181,7 +189,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     const jti = clientRevocationJti(clientId);
     const held = this.#held?.get(heldKey(issuer, jti))?.issuedBefore;
     if (held !== undefined && issuedAt < held) return true;
-    const stored = await redisCall(() => this.client.get(this.keys.deny(issuer, jti)), this.#deadlineMs);
+    const stored = await redisCall(this.#ops.clientRevoked, () => this.client.get(this.keys.deny(issuer, jti)), this.#deadlineMs);
     return stored !== null && issuedAt * 1000 < Number(stored);
   }
 
@@ -200,27 +208,31 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     ];
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 500;
     if (waitReplicas === 0) {
-      await redisCall(() => REVOKE.run(this.client, keys, args), this.options.commandTimeoutMs);
+      await redisCall(this.#ops.revoke, () => REVOKE.run(this.client, keys, args), this.options.commandTimeoutMs);
       return;
     }
-    const replicas = await redisCall(async () => {
-      // The script and WAIT in one pipeline: one connection, the one to the node that owns the keys.
-      let results = await this.client
-        .pipeline()
-        .evalsha(REVOKE.sha, keys.length, ...keys, ...args)
-        .wait(waitReplicas, waitTimeoutMs)
-        .exec();
-      if (results !== null && isNoScript(results[0]?.[0])) {
-        results = await this.client
+    const replicas = await redisCall(
+      this.#ops.revoke,
+      async () => {
+        // The script and WAIT in one pipeline: one connection, the one to the node that owns the keys.
+        let results = await this.client
           .pipeline()
-          .eval(REVOKE.source, keys.length, ...keys, ...args)
+          .evalsha(REVOKE.sha, keys.length, ...keys, ...args)
           .wait(waitReplicas, waitTimeoutMs)
           .exec();
-      }
-      if (results === null) throw new Error("pipeline aborted");
-      for (const [err] of results) if (err) throw err;
-      return Number(results[1]![1]);
-    }, this.options.commandTimeoutMs + waitTimeoutMs);
+        if (results !== null && isNoScript(results[0]?.[0])) {
+          results = await this.client
+            .pipeline()
+            .eval(REVOKE.source, keys.length, ...keys, ...args)
+            .wait(waitReplicas, waitTimeoutMs)
+            .exec();
+        }
+        if (results === null) throw new Error("pipeline aborted");
+        for (const [err] of results) if (err) throw err;
+        return Number(results[1]![1]);
+      },
+      this.options.commandTimeoutMs + waitTimeoutMs,
+    );
     if (replicas < waitReplicas) {
       // Stored on the primary but not confirmed: not acknowledged. A retry is harmless (revoking twice is a no-op).
       throw new TemporarilyUnavailableError("the revocation is not confirmed by a replica yet, retry", REDIS_RETRY_AFTER_SECONDS);
@@ -232,7 +244,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     if (this.options.waitReplicas !== undefined) return this.options.waitReplicas;
     const now = Date.now();
     if (this.#replicas !== undefined && now < this.#replicas.until) return this.#replicas.value;
-    const seen = await redisCall(() => replicasOf(this.client), this.options.commandTimeoutMs);
+    const seen = await redisCall(this.#ops.topology, () => replicasOf(this.client), this.options.commandTimeoutMs);
     const value = this.#replicas?.value === 1 ? 1 : seen;
     this.#replicas = { value, until: now + 30_000 };
     return value;
@@ -245,7 +257,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
 
   async isRevoked(issuer: string, jti: string): Promise<boolean> {
     if (this.holds(issuer, jti)) return true;
-    return (await redisCall(() => this.client.exists(this.keys.deny(issuer, jti)), this.#deadlineMs)) === 1;
+    return (await redisCall(this.#ops.check, () => this.client.exists(this.keys.deny(issuer, jti)), this.#deadlineMs)) === 1;
   }
 
   async subscribe(listener: (event: RevocationEvent) => void, hooks: RevocationSubscriberHooks = {}): Promise<() => void> {
@@ -274,7 +286,7 @@ export class RedisDenyList implements DenyList, RevocationFeed {
 
   async #checkForLoss(): Promise<void> {
     const marker = this.keys.revocationEpoch;
-    const stored = await redisCall(() => this.client.get(marker), this.options.commandTimeoutMs);
+    const stored = await redisCall(this.#ops.marker, () => this.client.get(marker), this.options.commandTimeoutMs);
     if (stored !== null && (stored === this.#epoch || this.#epoch === undefined)) {
       this.#epoch = stored;
       this.#setUnsure(false);
@@ -292,8 +304,8 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     for (let i = 0; i < held.length; i += 500) {
       await Promise.all(held.slice(i, i + 500).map((e) => this.#store(e, 0)));
     }
-    await redisCall(() => this.client.set(marker, randomBytes(16).toString("base64url"), "NX"), this.options.commandTimeoutMs);
-    const current = await redisCall(() => this.client.get(marker), this.options.commandTimeoutMs);
+    await redisCall(this.#ops.marker, () => this.client.set(marker, randomBytes(16).toString("base64url"), "NX"), this.options.commandTimeoutMs);
+    const current = await redisCall(this.#ops.marker, () => this.client.get(marker), this.options.commandTimeoutMs);
     if (current === null) throw new TemporarilyUnavailableError("the revocation marker vanished while re-seeding, retry", REDIS_RETRY_AFTER_SECONDS);
     if (this.#reseeding) this.#logger.info("revocations re-seeded", { held: held.length });
     this.#reseeding = false;

@@ -2,7 +2,8 @@ import type { IntrospectionCache, IntrospectionCacheKey, IntrospectionCacheLooku
 import type { KeyLayout } from "./key-layout.js";
 import { CACHE_LOOKUP, CACHE_STORE } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { addedDeadline, redisCall } from "./redis-call.js";
+import { addedDeadline, type RedisOperation, redisCall, redisOperations } from "./redis-call.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 
 /**
  * Introspection answers shared by every replica, one hash per token
@@ -14,21 +15,29 @@ import { addedDeadline, redisCall } from "./redis-call.js";
  */
 export class RedisIntrospectionCache implements IntrospectionCache {
   readonly #deadlineMs: number;
+  readonly #ops: Record<"lookup" | "store", RedisOperation>;
 
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-    private readonly options: { ttlSeconds: number; commandTimeoutMs: number; held?: (issuer: string, jti: string) => boolean },
+    private readonly options: {
+      ttlSeconds: number;
+      commandTimeoutMs: number;
+      held?: (issuer: string, jti: string) => boolean;
+      events?: ServiceEvents | undefined;
+    },
   ) {
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+    this.#ops = redisOperations(options.events, { lookup: "introspection_cache.lookup", store: "introspection_cache.store" });
   }
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
     if (this.options.held?.(key.issuer, key.jti) === true) return { revoked: true };
-    const reply = (await redisCall(() => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]), this.#deadlineMs)) as [
-      number,
-      string?,
-    ];
+    const reply = (await redisCall(
+      this.#ops.lookup,
+      () => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]),
+      this.#deadlineMs,
+    )) as [number, string?];
     if (reply[0] === 1) return { revoked: true };
     return { revoked: false, value: reply[1] };
   }
@@ -36,6 +45,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
   async store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean> {
     if (this.options.held?.(key.issuer, key.jti) === true) return false;
     const reply = await redisCall(
+      this.#ops.store,
       () =>
         CACHE_STORE.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [
           key.caller,

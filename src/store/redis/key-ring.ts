@@ -2,7 +2,8 @@ import { DEFAULTS } from "../../config/defaults.js";
 import type { KeyRingState } from "../../keys/key-record.js";
 import type { KeyRing } from "../../keys/key-ring.js";
 import { WRITE_RING } from "./lua-scripts.js";
-import { redisCall } from "./redis-call.js";
+import { type RedisOperation, redisCall, redisOperations } from "./redis-call.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 import type { RedisClient } from "./redis-client.js";
 
 /**
@@ -17,12 +18,15 @@ export class RedisKeyRing implements KeyRing {
   readonly #version: string;
   readonly #epoch: string;
   readonly #channel: string;
+  readonly #ops: Record<"read" | "write" | "nudge", RedisOperation>;
 
   constructor(
     private readonly client: RedisClient,
     prefix: string,
     private readonly commandTimeoutMs: number = DEFAULTS.redisCommandTimeoutMs,
+    events?: ServiceEvents,
   ) {
+    this.#ops = redisOperations(events, { read: "key_ring.read", write: "key_ring.write", nudge: "key_ring.nudge" });
     this.#state = `${prefix}{keys}:ring`;
     this.#version = `${prefix}{keys}:version`;
     this.#epoch = `${prefix}{keys}:epoch`;
@@ -31,7 +35,7 @@ export class RedisKeyRing implements KeyRing {
 
   async read(): Promise<KeyRingState> {
     // One MGET (one slot): the document, its version and its epoch are read together.
-    const [state, version, epoch] = await redisCall(() => this.client.mget(this.#state, this.#version, this.#epoch), this.commandTimeoutMs);
+    const [state, version, epoch] = await redisCall(this.#ops.read, () => this.client.mget(this.#state, this.#version, this.#epoch), this.commandTimeoutMs);
     if (state === null || state === undefined) return { version: 0, records: [] };
     const { epoch: _e, version: _v, ...stored } = JSON.parse(state) as KeyRingState;
     return { ...stored, epoch: epoch ?? "", version: Number(version ?? 0) };
@@ -40,6 +44,7 @@ export class RedisKeyRing implements KeyRing {
   async write(next: KeyRingState, expected: Pick<KeyRingState, "epoch" | "version">): Promise<boolean> {
     const { epoch: _e, version: _v, ...document } = next;
     const ok = await redisCall(
+      this.#ops.write,
       () =>
         WRITE_RING.run(
           this.client,
@@ -53,7 +58,7 @@ export class RedisKeyRing implements KeyRing {
 
   /** PUBLISH on the change channel; resolves to the subscribers reached (on a Cluster, those of one node). */
   async nudge(): Promise<number> {
-    return redisCall(() => this.client.publish(this.#channel, "nudge"), this.commandTimeoutMs);
+    return redisCall(this.#ops.nudge, () => this.client.publish(this.#channel, "nudge"), this.commandTimeoutMs);
   }
 
   /** Follows changes by pub/sub on a connection of its own; the periodic check covers a lost message. */

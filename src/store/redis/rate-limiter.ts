@@ -4,7 +4,8 @@ import type { RateLimiter } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { LEASE_RATE_LIMIT } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-client.js";
-import { addedDeadline, redisCall } from "./redis-call.js";
+import { addedDeadline, type RedisOperation, redisCall, redisOperation } from "./redis-call.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
 
 /** Share of a limit one replica leases at a time: 1/LEASE_DIVISOR of it, at least one request. */
 const LEASE_DIVISOR = 100;
@@ -32,6 +33,7 @@ interface Lease {
  */
 export class RedisRateLimiter implements RateLimiter {
   readonly #deadlineMs: number;
+  readonly #leaseCall: RedisOperation;
   readonly #clock: Clock;
   readonly #leases: ExpiringMap<Lease>;
   readonly #leasing = new Map<string, Promise<void>>();
@@ -39,9 +41,10 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyLayout,
-    options: { commandTimeoutMs: number; clock?: Clock },
+    options: { commandTimeoutMs: number; clock?: Clock; events?: ServiceEvents | undefined },
   ) {
     this.#deadlineMs = addedDeadline(client, options.commandTimeoutMs);
+    this.#leaseCall = redisOperation("rate_limiter.lease", options.events);
     this.#clock = options.clock ?? systemClock;
     this.#leases = new ExpiringMap(this.#clock);
   }
@@ -67,7 +70,10 @@ export class RedisRateLimiter implements RateLimiter {
   async #lease(key: string, limit: number, windowSeconds: number): Promise<void> {
     const windowMs = Math.max(1, Math.round(windowSeconds * 1000));
     const size = Math.max(1, Math.floor(limit / LEASE_DIVISOR));
-    const [leased, leftMs] = (await redisCall(() => LEASE_RATE_LIMIT.run(this.client, [key], [windowMs, limit, size]), this.#deadlineMs)) as [number, number];
+    const [leased, leftMs] = (await redisCall(this.#leaseCall, () => LEASE_RATE_LIMIT.run(this.client, [key], [windowMs, limit, size]), this.#deadlineMs)) as [
+      number,
+      number,
+    ];
     const endsAt = this.#clock.now() / 1000 + Math.max(1, leftMs) / 1000;
     this.#leases.set(key, { left: leased, endsAt, exhausted: leased === 0 }, endsAt);
   }

@@ -97,20 +97,25 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
   const health = new RedisHealth(client, { commandTimeoutMs, logger, ...(options.events !== undefined ? { events: options.events } : {}) });
   const authThrottle =
     rateLimit.failures > 0
-      ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) })
+      ? new RedisAuthThrottle(client, keys, { ...rateLimit, commandTimeoutMs, events: options.events, ...(options.clock ? { clock: options.clock } : {}) })
       : undefined;
   return {
     client,
     keys,
     commandTimeoutMs,
-    replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, ...(options.clock ? { clock: options.clock } : {}) }),
+    replay: new RedisReplayGuard(client, keys, { commandTimeoutMs, events: options.events, ...(options.clock ? { clock: options.clock } : {}) }),
     denyList,
     introspectionCache:
       cacheSeconds > 0
-        ? new RedisIntrospectionCache(client, keys, { ttlSeconds: cacheSeconds, commandTimeoutMs, held: (issuer, jti) => denyList.holds(issuer, jti) })
+        ? new RedisIntrospectionCache(client, keys, {
+            ttlSeconds: cacheSeconds,
+            commandTimeoutMs,
+            held: (issuer, jti) => denyList.holds(issuer, jti),
+            events: options.events,
+          })
         : undefined,
     authThrottle,
-    rateLimiter: new RedisRateLimiter(client, keys, { commandTimeoutMs }),
+    rateLimiter: new RedisRateLimiter(client, keys, { commandTimeoutMs, events: options.events }),
     health,
     close: async () => {
       health.stop();

@@ -7,7 +7,7 @@ import type { RevocationEvent, RevocationSubscriberHooks } from "../types.js";
 import type { KeyLayout } from "./key-layout.js";
 import { FEED_INTACT, FEED_SNAPSHOT } from "./lua-scripts.js";
 import { blockingConnection, type RedisClient } from "./redis-client.js";
-import { redisCall } from "./redis-call.js";
+import { type RedisOperation, redisCall, redisOperation } from "./redis-call.js";
 import { delay } from "../../internal/delay.js";
 
 /** Counters of the feed's subscriptions, for metrics and tests. */
@@ -39,6 +39,7 @@ export class FeedSubscription {
   /** The revocation epoch marker read with the last snapshot: the feed's identity in positions. */
   #feed = "";
   #stopped = false;
+  readonly #start: RedisOperation;
 
   constructor(
     client: RedisClient,
@@ -50,16 +51,21 @@ export class FeedSubscription {
     private readonly logger: Logger,
     private readonly onStop: () => void,
   ) {
+    this.#start = redisOperation("revocation_feed.start", options.events);
     this.#blockMs = options.feedBlockMs ?? 5000;
     this.#connection = blockingConnection(client, this.#blockMs, options.commandTimeoutMs, `${keys.prefix}feed`);
     this.#connection.on("error", () => {});
   }
 
   async start(): Promise<void> {
-    await redisCall(async () => {
-      await this.#ready(this.options.commandTimeoutMs);
-      await this.#snapshot();
-    }, this.options.commandTimeoutMs * 2);
+    await redisCall(
+      this.#start,
+      async () => {
+        await this.#ready(this.options.commandTimeoutMs);
+        await this.#snapshot();
+      },
+      this.options.commandTimeoutMs * 2,
+    );
     void this.#follow();
   }
 
