@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
-import { spawnTessera, type Spawned } from "../helpers/child-process.js";
+import { logLine, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { requestToken } from "../helpers/client-admin.js";
 
 const SECRET = "reload-secret-0123456789-abcdefghij-0123456789";
@@ -28,9 +28,10 @@ function yaml(clients: string[], lifetime: number, drainMs = 0): string {
   return `issuer: http://127.0.0.1:8080\nshutdown: { drainMs: ${drainMs}, graceMs: 0 }\ntokens: { lifetimeSeconds: ${lifetime} }\nclients:\n${entries.join("")}`;
 }
 
-async function hangUpAndWait(pattern: RegExp): Promise<void> {
+/** Sends SIGHUP and returns the JSON log line with message `message` that answers it. */
+async function hangUpAndWait(message: string): Promise<Record<string, unknown>> {
   assert.ok(child.child.kill("SIGHUP"));
-  await child.waitFor("stderr", pattern);
+  return logLine(child, message);
 }
 
 before(async () => {
@@ -38,7 +39,7 @@ before(async () => {
   file = join(dir, "tessera.yaml");
   await writeFile(file, yaml(["one"], 300));
   child = spawnTessera(["serve", "--config", file], { TESSERA_HTTP_PORT: "0", TESSERA_GRPC_PORT: "0" });
-  [, httpUrl] = (await child.waitFor("stderr", /"msg":"tessera listening","http":"([^"]+)"/)) as unknown as [string, string];
+  httpUrl = (await logLine(child, "tessera listening")).http as string;
 });
 after(async () => {
   child?.kill();
@@ -49,7 +50,7 @@ describe("SIGHUP", () => {
   test("reloads clients and lifetimes: a new client gets tokens, a removed one does not", async () => {
     assert.equal((await requestToken(httpUrl, "one", SECRET, { resource: FILES })).body.expires_in, 300);
     await writeFile(file, yaml(["two"], 120));
-    await hangUpAndWait(/"msg":"configuration reloaded","clients":1/);
+    assert.equal((await hangUpAndWait("configuration reloaded")).clients, 1);
     const two = await requestToken(httpUrl, "two", SECRET, { resource: FILES });
     assert.equal(two.status, 200);
     assert.equal(two.body.expires_in, 120);
@@ -58,14 +59,14 @@ describe("SIGHUP", () => {
 
   test("an invalid file keeps the running configuration and logs why", async () => {
     await writeFile(file, `${yaml(["three"], 60)}  - id: broken\n    authMethod: nonsense\n`);
-    await hangUpAndWait(/"msg":"configuration not reloaded: the running one stays","reason":"[^"]*clients\[1\]/);
+    assert.match(String((await hangUpAndWait("configuration not reloaded: the running one stays")).reason), /clients\[1\]/);
     assert.equal((await requestToken(httpUrl, "two", SECRET, { resource: FILES })).status, 200);
     assert.equal((await requestToken(httpUrl, "three", SECRET, { resource: FILES })).status, 401);
   });
 
   test("settings that need a restart are named, the rest applies", async () => {
     await writeFile(file, yaml(["four"], 90, 1000));
-    await hangUpAndWait(/"msg":"changed settings that apply only after a restart","sections":\["shutdown"\]/);
+    assert.deepEqual((await hangUpAndWait("changed settings that apply only after a restart")).sections, ["shutdown"]);
     assert.equal((await requestToken(httpUrl, "four", SECRET, { resource: FILES })).body.expires_in, 90);
     assert.equal(child.child.exitCode, null, "still running");
   });
