@@ -13,6 +13,8 @@ import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
 import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { startMesh, type OutboundCall } from "./mesh.js";
+import { buildPolyglot, startPolyglot, type Polyglot } from "./polyglot.js";
+import { polyglotSteps } from "./polyglot-steps.js";
 
 const CALENDAR = CalendarService.typeName;
 const DEMO_TIMEOUT_MS = 30_000;
@@ -85,6 +87,8 @@ const abandon = (why: string, code: number) => {
   if (meshDir !== undefined) rmSync(meshDir, { recursive: true, force: true });
   process.exit(code);
 };
+// The Go and Python services: built before the clock starts (the first time takes a while, then it is cached).
+const polyglotBuild = buildPolyglot();
 setTimeout(() => abandon(`no end after ${DEMO_TIMEOUT_MS} ms`, 2), DEMO_TIMEOUT_MS).unref();
 process.once("SIGINT", () => abandon("interrupted", 130));
 process.once("SIGTERM", () => abandon("terminated", 143));
@@ -105,13 +109,17 @@ function transport(baseUrl: string, tokens?: TokenSource): Transport {
 }
 
 let failed = 0;
+let polyglot: Polyglot | undefined;
 try {
+  polyglot = await startPolyglot(mesh, polyglotBuild);
   const { tessera } = mesh;
   console.log("Example mesh (one process, 127.0.0.1 only):");
   console.log(`  Tessera          ${tessera.httpUrl} (OAuth, Connect), ${tessera.grpcAddress} (gRPC); config ${mesh.configFile}`);
   console.log(`  CalendarService  ${mesh.calendarUrl} (Connect)`);
   console.log(`  FilesService     ${mesh.filesAddress} (grpc-js)`);
   console.log(`  TasksService     ${mesh.tasksUrl} (Connect)`);
+  console.log(`  RemindersService ${polyglot.remindersAddress} (Go: grpc-go, sdk/go)`);
+  console.log(`  ReportsService   ${polyglot.reportsAddress} (Python: grpcio, sdk/python)`);
   console.log("");
 
   const planner = mesh.tokens("planner");
@@ -224,6 +232,7 @@ try {
       expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["task.schedule"], calls: [] },
     },
   ];
+  steps.push(...polyglotSteps(mesh, polyglot, { eventId: () => eventId, fileId: "file-1" }));
 
   const calls: OutboundCall[] = [];
   mesh.onOutboundCall((call) => calls.push(call));
@@ -250,6 +259,7 @@ try {
   console.error("demo failed:", err);
 } finally {
   for (const s of sessions) s.abort();
+  await polyglot?.stop();
   await mesh.stop();
 }
 process.exit(failed === 0 ? 0 : 1);

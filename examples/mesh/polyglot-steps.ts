@@ -1,0 +1,122 @@
+// The demo's steps with the Go and Python services (polyglot.ts): Tasks (Node)
+// calls each, which calls a Node service with its own token; each refuses a
+// token without the method's scope; each refuses a token revoked at Tessera,
+// learnt over WatchRevocations. demo.ts runs them after its own.
+import { RemindersService } from "../gen/example/reminders/v1/reminders_pb.js";
+import { ReportsService } from "../gen/example/reports/v1/reports_pb.js";
+import type { Mesh } from "./mesh.js";
+import type { Polyglot } from "./polyglot.js";
+
+/** A step as demo.ts runs it (its Step, without what only Tasks' own clients report). */
+export interface PolyglotStep {
+  readonly story: string;
+  readonly call: string;
+  readonly run: () => Promise<string>;
+  readonly expect: {
+    readonly status: "allowed" | "UNAUTHENTICATED" | "PERMISSION_DENIED";
+    readonly error?: string;
+    readonly missing?: readonly string[];
+    readonly result?: RegExp;
+  };
+}
+
+const REMINDERS = RemindersService.typeName;
+const REPORTS = ReportsService.typeName;
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+/** Tasks revokes a token of its own at Tessera's revocation endpoint (RFC 7009). */
+async function revokeAsTasks(mesh: Mesh, token: string): Promise<void> {
+  const credential = mesh.credentials.get("tasks");
+  if (credential === undefined || !("secret" in credential)) throw new Error("tasks has no secret");
+  const res = await fetch(`${mesh.tessera.httpUrl}/oauth2/revoke`, {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${Buffer.from(`tasks:${credential.secret}`).toString("base64")}`,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ token }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (res.status !== 200) throw new Error(`revocation answered ${res.status}`);
+}
+
+/**
+ * Sends `call` until it is refused, at most 2 s: the revocation reaches the
+ * service's verifier over WatchRevocations a few ms after Tessera's 200 on
+ * loopback, and until it does the token still passes.
+ */
+async function untilRefused(call: () => Promise<string>): Promise<string> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const result = await call();
+    if (Date.now() > deadline) return result;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The steps; `eventId` is the event the demo's earlier steps created, `fileId` a file that exists. */
+export function polyglotSteps(mesh: Mesh, polyglot: Polyglot, scenario: { eventId: () => string; fileId: string }): PolyglotStep[] {
+  const { tasks, bare } = polyglot;
+  const setReminder = async (options?: ReturnType<typeof bearer>) => {
+    const { reminder } = await (options ? bare : tasks).reminders.setReminder({ eventId: scenario.eventId(), minutesBefore: 15n }, options);
+    return `reminder ${reminder?.id} for "${reminder?.eventTitle}", set by ${reminder?.setBy}`;
+  };
+  const summarize = async (options?: ReturnType<typeof bearer>) => {
+    const { report } = await (options ? bare : tasks).reports.summarizeFile({ fileId: scenario.fileId }, options);
+    return `report ${report?.id}: ${report?.fileName}, ${report?.bytes} bytes, ${report?.lines} line(s), for ${report?.requestedBy}`;
+  };
+  return [
+    {
+      story: "Tasks (Node) sets a reminder in Reminders (Go, sdk/go); Reminders reads the event from Calendar (Node) with its own token",
+      call: "tasks → RemindersService/SetReminder",
+      run: () => setReminder(),
+      expect: { status: "allowed", result: /^reminder rem-1 for "Launch review[^"]*", set by tasks$/ },
+    },
+    {
+      story: "Tasks sends the reminder.set token it holds to DeleteReminder, without the interceptor: Reminders (Go) checks the scopes",
+      call: "tasks → RemindersService/DeleteReminder",
+      run: async () => {
+        const token = await mesh.tasks.tokens.get(REMINDERS, ["reminder.set"]);
+        await bare.reminders.deleteReminder({ id: "rem-1" }, bearer(token));
+        return "deleted";
+      },
+      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["reminder.delete"] },
+    },
+    {
+      story: "Tasks revokes its reminder.set token, then sends it: Reminders (Go) learns it over WatchRevocations",
+      call: "tasks → RemindersService/SetReminder",
+      run: async () => {
+        const token = await mesh.tasks.tokens.get(REMINDERS, ["reminder.set"]);
+        await revokeAsTasks(mesh, token);
+        return untilRefused(() => setReminder(bearer(token)));
+      },
+      expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
+    },
+    {
+      story: "Tasks (Node) asks Reports (Python, sdk/python) for a report; Reports reads the file from Files (Node) with its own token",
+      call: "tasks → ReportsService/SummarizeFile",
+      run: () => summarize(),
+      expect: { status: "allowed", result: /^report rep-1: launch-plan\.md, 14 bytes, 1 line\(s\), for tasks$/ },
+    },
+    {
+      story: "Tasks sends the report.create token it holds to DeleteReport, without the interceptor: Reports (Python) checks the scopes",
+      call: "tasks → ReportsService/DeleteReport",
+      run: async () => {
+        const token = await mesh.tasks.tokens.get(REPORTS, ["report.create"]);
+        await bare.reports.deleteReport({ id: "rep-1" }, bearer(token));
+        return "deleted";
+      },
+      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["report.delete"] },
+    },
+    {
+      story: "Tasks revokes its report.create token, then sends it: Reports (Python) learns it over WatchRevocations",
+      call: "tasks → ReportsService/SummarizeFile",
+      run: async () => {
+        const token = await mesh.tasks.tokens.get(REPORTS, ["report.create"]);
+        await revokeAsTasks(mesh, token);
+        return untilRefused(() => summarize(bearer(token)));
+      },
+      expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
+    },
+  ];
+}
