@@ -96,7 +96,10 @@ process.once("SIGTERM", () => abandon("terminated", 143));
 // MESH_CONFIG: another configuration than examples/mesh/tessera.yaml, e.g. to see the script catch a wider grant.
 const configFile = process.env.MESH_CONFIG;
 const mesh = await startMesh({
-  files: [{ name: "launch-plan.md", content: new TextEncoder().encode("# Launch plan\n") }],
+  files: [
+    { name: "launch-plan.md", content: new TextEncoder().encode("# Launch plan\n") },
+    { name: "release-notes.md", content: new TextEncoder().encode("# Release notes\n\n- polyglot mesh\n") }, // file-2: Reports' (Python)
+  ],
   ...(configFile ? { configFile } : {}),
 });
 meshDir = mesh.dir;
@@ -232,7 +235,7 @@ try {
       expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["task.schedule"], calls: [] },
     },
   ];
-  steps.push(...polyglotSteps(mesh, polyglot, { eventId: () => eventId, fileId: "file-1" }));
+  steps.push(...polyglotSteps(mesh, polyglot, { eventId: () => eventId, fileId: "file-2" }));
 
   const calls: OutboundCall[] = [];
   mesh.onOutboundCall((call) => calls.push(call));

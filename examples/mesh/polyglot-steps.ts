@@ -96,7 +96,7 @@ export function polyglotSteps(mesh: Mesh, polyglot: Polyglot, scenario: { eventI
       story: "Tasks (Node) asks Reports (Python, sdk/python) for a report; Reports reads the file from Files (Node) with its own token",
       call: "tasks → ReportsService/SummarizeFile",
       run: () => summarize(),
-      expect: { status: "allowed", result: /^report rep-1: launch-plan\.md, 14 bytes, 1 line\(s\), for tasks$/ },
+      expect: { status: "allowed", result: /^report rep-1: release-notes\.md, 33 bytes, 3 line\(s\), for tasks$/ },
     },
     {
       story: "Tasks sends the report.create token it holds to DeleteReport, without the interceptor: Reports (Python) checks the scopes",
