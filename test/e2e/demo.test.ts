@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildPolyglot } from "../../examples/mesh/polyglot.js";
 import { REPO_ROOT, childEnv, killUnfinished, runToEnd, type Finished } from "../helpers/child-process.js";
+import { docPages, shownIn } from "../helpers/doc-pages.js";
 
 const temporary: string[] = [];
 
@@ -75,4 +76,31 @@ describe("npm run demo", () => {
     );
     assert.match(stdout, /1 of 16 outcomes NOT as scripted/);
   });
+
+  test("the README shows the protect and call steps of the Go and Python services as they run", () => {
+    const readme = docPages().filter((page) => page.path === "README.md");
+    for (const [file, fence] of [
+      ["examples/mesh/reminders/main.go", "go"],
+      ["examples/mesh/reports/reports_service.py", "python"],
+    ] as const) {
+      const source = readFileSync(join(REPO_ROOT, file), "utf8");
+      const regions = [...source.matchAll(/^[ \t]*(?:\/\/|#) \[START (\w+)\]\n([\s\S]*?)^[ \t]*(?:\/\/|#) \[END \1\]\n/gm)];
+      assert.deepEqual(
+        regions.map(([, name]) => name),
+        ["protect", "call"],
+        `${file} marks the regions the README shows`,
+      );
+      for (const [, name, text] of regions) {
+        assert.ok(shownIn(readme, `\`\`\`${fence}\n${dedent(text!)}\`\`\``), `README.md must show the region ${name} of ${file} as it is`);
+      }
+    }
+  });
 });
+
+/** The text with the indentation all its lines share removed (a region inside a function). */
+function dedent(text: string): string {
+  const lines = text.split("\n");
+  const indents = lines.filter((line) => line.trim() !== "").map((line) => /^[ \t]*/.exec(line)![0].length);
+  const common = Math.min(...indents);
+  return lines.map((line) => line.slice(common)).join("\n");
+}

@@ -62,42 +62,42 @@ func (r *reminders) DeleteReminder(context.Context, *remindersv1.DeleteReminderR
 
 func main() {
 	ctx := context.Background()
-	// Loopback only in the mesh; TLS credentials elsewhere.
-	conn, err := grpc.Dial(os.Getenv("TESSERA_GRPC"), grpc.WithTransportCredentials(local.NewCredentials()))
+
+	// [START protect]
+	// Keys and revocations pushed by Tessera's streams, to this service as its own client.
+	conn, err := grpc.Dial(os.Getenv("TESSERA_GRPC"), grpc.WithTransportCredentials(local.NewCredentials())) // loopback; TLS elsewhere
 	if err != nil {
 		log.Fatal(err)
 	}
 	auth := tessera.ClientSecret(os.Getenv("CLIENT_ID"), os.Getenv("CLIENT_SECRET"))
-
-	// Protect: keys and revocations pushed by Tessera's streams, as this service's own client.
-	keys := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0)
-	revocations := tessera.NewRevocations(0)
+	keys, revocations := tessera.NewKeySet(tessera.JWKSFromTokenService(conn), 0), tessera.NewRevocations(0)
 	go tessera.WatchRevocations(ctx, conn, auth, revocations)
 	go tessera.WatchKeys(ctx, conn, auth, keys)
-	loading, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = revocations.WaitLoaded(loading)
-	cancel()
-	if err != nil {
-		log.Fatal("revocations not loaded: ", err)
+	if err := revocations.WaitLoaded(ctx); err != nil {
+		log.Fatal(err)
 	}
 	verifier, err := tessera.NewVerifier(tessera.VerifierOptions{Issuer: os.Getenv("TESSERA_ISSUER"), Keys: keys, Revocations: revocations})
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Each method's rule, from the descriptors; a method without one: *tessera.RuleError, never open.
 	guard, err := tessera.NewGuard(verifier, remindersv1.File_example_reminders_v1_reminders_proto.Services().ByName("RemindersService"))
 	if err != nil {
-		log.Fatal(err) // *tessera.RuleError: a method without a rule never starts open
+		log.Fatal(err)
 	}
+	server := grpc.NewServer(grpc.UnaryInterceptor(guard.Unary), grpc.StreamInterceptor(guard.Stream))
+	// [END protect]
 
-	// Call: Calendar with Reminders' own tokens, the scopes each method's rule names.
+	// [START call]
+	// Reminders' own tokens, with the scopes of each called method's rule.
 	caller := tessera.NewCaller(tessera.NewTokenSource(conn, auth))
 	calendar, err := grpc.Dial(os.Getenv("CALENDAR"), grpc.WithTransportCredentials(local.NewCredentials()),
 		grpc.WithUnaryInterceptor(caller.Unary), grpc.WithStreamInterceptor(caller.Stream))
+	// [END call]
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	server := grpc.NewServer(grpc.UnaryInterceptor(guard.Unary), grpc.StreamInterceptor(guard.Stream))
 	remindersv1.RegisterRemindersServiceServer(server, &reminders{calendar: calendarv1.NewCalendarServiceClient(calendar)})
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

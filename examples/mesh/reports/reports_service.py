@@ -43,35 +43,35 @@ class Reports(reports_pb2_grpc.ReportsServiceServicer):
 
 
 def main():
-    channel = grpc.insecure_channel(os.environ["TESSERA_GRPC"])  # loopback only in the mesh; TLS elsewhere
+    # [START protect]
+    # Keys and revocations pushed by Tessera's streams, to this service as its own client.
+    channel = grpc.insecure_channel(os.environ["TESSERA_GRPC"])  # loopback; TLS elsewhere
     credentials = tessera_grpc.client_secret(os.environ["CLIENT_ID"], os.environ["CLIENT_SECRET"])
-
-    # Protect: keys and revocations pushed by Tessera's streams, as this service's own client.
     tokens = token_service_pb2_grpc.TokenServiceStub(channel)
     keys = tessera_grpc.KeySet(lambda: tokens.GetJwks(token_service_pb2.GetJwksRequest(), timeout=5).jwks_json)
     revocations = tessera_grpc.Revocations()
     threading.Thread(target=tessera_grpc.watch_revocations, args=(channel, credentials, revocations), daemon=True).start()
     threading.Thread(target=tessera_grpc.watch_keys, args=(channel, credentials, keys), daemon=True).start()
-    if not revocations.wait_loaded(10):
-        sys.exit("revocations not loaded")
+    revocations.wait_loaded(10)  # until loaded, the verifier answers UNAVAILABLE
     verifier = tessera_grpc.Verifier(os.environ["TESSERA_ISSUER"], keys, revocations=revocations)
-    # raises tessera_grpc.RuleError for a method without a rule: it never starts open
+    # Each method's rule, from the descriptors; a method without one: RuleError, never open.
     interceptor = tessera_grpc.AuthServerInterceptor(verifier, [reports_pb2.DESCRIPTOR.services_by_name["ReportsService"]])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[interceptor])
+    # [END protect]
 
-    # Call: Files with Reports' own tokens, the scopes each method's rule names.
+    # [START call]
+    # Reports' own tokens, with the scopes of each called method's rule.
     files = files_pb2_grpc.FilesServiceStub(grpc.intercept_channel(
         grpc.insecure_channel(os.environ["FILES"]),
         tessera_grpc.BearerTokenInterceptor(tessera_grpc.TokenSource(channel, credentials))))
+    # [END call]
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[interceptor],
-                         options=[("grpc.max_metadata_size", 64 * 1024)])
     reports_pb2_grpc.add_ReportsServiceServicer_to_server(Reports(files), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(f"LISTENING 127.0.0.1:{port}", flush=True)
     sys.stdin.read()  # the mesh that started it is gone: stop
     server.stop(0)
-
 
 if __name__ == "__main__":
     main()
