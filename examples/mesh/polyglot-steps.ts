@@ -20,8 +20,6 @@ export interface PolyglotStep {
   };
 }
 
-const REMINDERS = RemindersService.typeName;
-const REPORTS = ReportsService.typeName;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 /** Tasks revokes a token of its own at Tessera's revocation endpoint (RFC 7009). */
@@ -54,69 +52,91 @@ async function untilRefused(call: () => Promise<string>): Promise<string> {
   }
 }
 
+/** One of the services, as its steps use it. */
+interface Service {
+  /** "Reminders (Go)". */
+  readonly name: string;
+  readonly audience: string;
+  /** The scope Tasks holds for it, and the method that needs it: `call`, with Tasks' token or the one given. */
+  readonly scope: string;
+  readonly method: string;
+  call(options?: ReturnType<typeof bearer>): Promise<string>;
+  /** A method that needs `missing`, which Tasks is not granted, and a call of it with the token given. */
+  readonly missing: string;
+  readonly other: string;
+  callOther(options: ReturnType<typeof bearer>): Promise<unknown>;
+}
+
+/** The service refuses Tasks' token at a method that needs another scope, and then the token revoked. */
+function refusals(mesh: Mesh, service: Service): PolyglotStep[] {
+  const heldToken = () => mesh.tasks.tokens.get(service.audience, [service.scope]);
+  const serviceName = service.audience.split(".").pop();
+  return [
+    {
+      story: `Tasks sends the ${service.scope} token it holds to ${service.other}, without the interceptor: ${service.name} checks the scopes`,
+      call: `tasks → ${serviceName}/${service.other}`,
+      run: async () => {
+        await service.callOther(bearer(await heldToken()));
+        return "done";
+      },
+      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: [service.missing] },
+    },
+    {
+      story: `Tasks revokes its ${service.scope} token, then sends it: ${service.name} learns it over WatchRevocations`,
+      call: `tasks → ${serviceName}/${service.method}`,
+      run: async () => {
+        const token = await heldToken();
+        await revokeAsTasks(mesh, token);
+        return untilRefused(() => service.call(bearer(token)));
+      },
+      expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
+    },
+  ];
+}
+
 /** The steps; `eventId` is the event the demo's earlier steps created, `fileId` a file that exists. */
 export function polyglotSteps(mesh: Mesh, polyglot: Polyglot, scenario: { eventId: () => string; fileId: string }): PolyglotStep[] {
   const { tasks, bare } = polyglot;
-  const setReminder = async (options?: ReturnType<typeof bearer>) => {
-    const { reminder } = await (options ? bare : tasks).reminders.setReminder({ eventId: scenario.eventId(), minutesBefore: 15n }, options);
-    return `reminder ${reminder?.id} for "${reminder?.eventTitle}", set by ${reminder?.setBy}`;
+  const reminders: Service = {
+    name: "Reminders (Go)",
+    audience: RemindersService.typeName,
+    scope: "reminder.set",
+    method: "SetReminder",
+    call: async (options) => {
+      const { reminder } = await (options ? bare : tasks).reminders.setReminder({ eventId: scenario.eventId(), minutesBefore: 15n }, options);
+      return `reminder ${reminder?.id} for "${reminder?.eventTitle}", set by ${reminder?.setBy}`;
+    },
+    missing: "reminder.delete",
+    other: "DeleteReminder",
+    callOther: (options) => bare.reminders.deleteReminder({ id: "rem-1" }, options),
   };
-  const summarize = async (options?: ReturnType<typeof bearer>) => {
-    const { report } = await (options ? bare : tasks).reports.summarizeFile({ fileId: scenario.fileId }, options);
-    return `report ${report?.id}: ${report?.fileName}, ${report?.bytes} bytes, ${report?.lines} line(s), for ${report?.requestedBy}`;
+  const reports: Service = {
+    name: "Reports (Python)",
+    audience: ReportsService.typeName,
+    scope: "report.create",
+    method: "SummarizeFile",
+    call: async (options) => {
+      const { report } = await (options ? bare : tasks).reports.summarizeFile({ fileId: scenario.fileId }, options);
+      return `report ${report?.id}: ${report?.fileName}, ${report?.bytes} bytes, ${report?.lines} line(s), for ${report?.requestedBy}`;
+    },
+    missing: "report.delete",
+    other: "DeleteReport",
+    callOther: (options) => bare.reports.deleteReport({ id: "rep-1" }, options),
   };
   return [
     {
       story: "Tasks (Node) sets a reminder in Reminders (Go, sdk/go); Reminders reads the event from Calendar (Node) with its own token",
       call: "tasks → RemindersService/SetReminder",
-      run: () => setReminder(),
+      run: () => reminders.call(),
       expect: { status: "allowed", result: /^reminder rem-1 for "Launch review[^"]*", set by tasks$/ },
     },
-    {
-      story: "Tasks sends the reminder.set token it holds to DeleteReminder, without the interceptor: Reminders (Go) checks the scopes",
-      call: "tasks → RemindersService/DeleteReminder",
-      run: async () => {
-        const token = await mesh.tasks.tokens.get(REMINDERS, ["reminder.set"]);
-        await bare.reminders.deleteReminder({ id: "rem-1" }, bearer(token));
-        return "deleted";
-      },
-      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["reminder.delete"] },
-    },
-    {
-      story: "Tasks revokes its reminder.set token, then sends it: Reminders (Go) learns it over WatchRevocations",
-      call: "tasks → RemindersService/SetReminder",
-      run: async () => {
-        const token = await mesh.tasks.tokens.get(REMINDERS, ["reminder.set"]);
-        await revokeAsTasks(mesh, token);
-        return untilRefused(() => setReminder(bearer(token)));
-      },
-      expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
-    },
+    ...refusals(mesh, reminders),
     {
       story: "Tasks (Node) asks Reports (Python, sdk/python) for a report; Reports reads the file from Files (Node) with its own token",
       call: "tasks → ReportsService/SummarizeFile",
-      run: () => summarize(),
+      run: () => reports.call(),
       expect: { status: "allowed", result: /^report rep-1: release-notes\.md, 33 bytes, 3 line\(s\), for tasks$/ },
     },
-    {
-      story: "Tasks sends the report.create token it holds to DeleteReport, without the interceptor: Reports (Python) checks the scopes",
-      call: "tasks → ReportsService/DeleteReport",
-      run: async () => {
-        const token = await mesh.tasks.tokens.get(REPORTS, ["report.create"]);
-        await bare.reports.deleteReport({ id: "rep-1" }, bearer(token));
-        return "deleted";
-      },
-      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["report.delete"] },
-    },
-    {
-      story: "Tasks revokes its report.create token, then sends it: Reports (Python) learns it over WatchRevocations",
-      call: "tasks → ReportsService/SummarizeFile",
-      run: async () => {
-        const token = await mesh.tasks.tokens.get(REPORTS, ["report.create"]);
-        await revokeAsTasks(mesh, token);
-        return untilRefused(() => summarize(bearer(token)));
-      },
-      expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
-    },
+    ...refusals(mesh, reports),
   ];
 }
