@@ -1,11 +1,14 @@
 // `npm run demo`: the seed scenario on the example mesh. Starts Tessera and the
 // Calendar, Files and Tasks services (mesh.ts), makes the scripted calls,
-// prints each with its outcome, stops everything, and exits 0 only when every
-// outcome is the one scripted.
+// prints each with its outcome (and what the services logged meanwhile),
+// stops everything, and exits 0 only when every outcome is the one scripted.
 import { rmSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { status, type ServiceError } from "@grpc/grpc-js";
+import { decodeJwt } from "jose";
+import { TesseraError } from "tessera";
 import type { TokenSource } from "tessera/client";
 import { tokenInterceptor } from "tessera/connect";
 import { authErrorDetail } from "tessera/grpc";
@@ -17,6 +20,7 @@ import { buildPolyglot, startPolyglot, type Polyglot } from "./polyglot.js";
 import { polyglotSteps } from "./polyglot-steps.js";
 
 const CALENDAR = CalendarService.typeName;
+const TASKS = TasksService.typeName;
 const DEMO_TIMEOUT_MS = 30_000;
 
 /** How a call ended: "allowed", or the gRPC status name with the AuthErrorDetail the error carried. */
@@ -37,6 +41,8 @@ interface Expected {
   readonly result?: RegExp;
   /** The RPCs Tasks sent meanwhile ("CalendarService/CreateEvent OK"). */
   readonly calls?: readonly string[];
+  /** What the services logged meanwhile ("files: GetFile file-1 sub=planner act={...}"). */
+  readonly logs?: readonly string[];
 }
 
 interface Step {
@@ -49,6 +55,11 @@ interface Step {
 }
 
 function outcomeOf(err: unknown): Outcome {
+  // Tessera refused a token request made here (no call was sent): the same detail an interceptor would attach.
+  if (err instanceof TesseraError) {
+    const detail = create(AuthErrorDetailSchema, { error: err.error, errorDescription: err.message, requiredScopes: [...err.requiredScopes] });
+    return { status: status[err.grpcCode] ?? String(err.grpcCode), detail };
+  }
   if (err instanceof ConnectError) return { status: status[err.code] ?? String(err.code), detail: err.findDetails(AuthErrorDetailSchema)[0] };
   const grpc = err as Partial<ServiceError>;
   if (typeof grpc.code === "number" && grpc.metadata !== undefined)
@@ -66,7 +77,7 @@ function describe(outcome: Outcome): string {
   return `${outcome.status}${missing} (${detail.error}: ${who})`;
 }
 
-function mismatches(outcome: Outcome, calls: readonly string[], expected: Expected): string[] {
+function mismatches(outcome: Outcome, calls: readonly string[], logs: readonly string[], expected: Expected): string[] {
   const problems: string[] = [];
   if (outcome.status !== expected.status) problems.push(`expected ${expected.status}`);
   if (expected.error !== undefined && outcome.detail?.error !== expected.error) problems.push(`expected error ${expected.error}`);
@@ -77,6 +88,7 @@ function mismatches(outcome: Outcome, calls: readonly string[], expected: Expect
   if (expected.calls !== undefined && calls.join(", ") !== expected.calls.join(", ")) {
     problems.push(`expected Tasks to send [${expected.calls.join(", ")}]`);
   }
+  if (expected.logs !== undefined && logs.join("\n") !== expected.logs.join("\n")) problems.push(`expected the logs [${expected.logs.join(", ")}]`);
   return problems;
 }
 
@@ -123,6 +135,7 @@ try {
   console.log(`  TasksService     ${mesh.tasksUrl} (Connect)`);
   console.log(`  RemindersService ${polyglot.remindersAddress} (Go: grpc-go, sdk/go)`);
   console.log(`  ReportsService   ${polyglot.reportsAddress} (Python: grpcio, sdk/python)`);
+  console.log("  tasks authenticates with a Kubernetes-style projected service-account token (no secret); the others with generated secrets");
   console.log("");
 
   const planner = mesh.tokens("planner");
@@ -138,14 +151,44 @@ try {
   let revokedToken = "";
   const steps: Step[] = [
     {
-      story: "planner schedules a task; Tasks reads the file and creates the event with its own tokens",
+      story: "Tasks gets a token with its workload token (sent as client_assertion), no secret",
+      call: "tasks → POST /oauth2/token",
+      run: async () => {
+        const workload = decodeJwt(await mesh.tasks.workloadToken());
+        const token = decodeJwt(await mesh.tasks.tokens.get(CALENDAR, ["event.view"]));
+        return `client_id ${token.client_id} for ${token.aud}, as ${workload.sub} of ${workload.iss}`;
+      },
+      expect: {
+        status: "allowed",
+        result:
+          /^client_id tasks for example\.calendar\.v1\.CalendarService, as system:serviceaccount:mesh:tasks of https:\/\/kubernetes\.default\.svc\.cluster\.local$/,
+      },
+    },
+    {
+      story: "planner schedules a task; Tasks reads the file on planner's behalf (token exchange), creates the event with its own token",
       call: "planner → TasksService/ScheduleTask",
       run: async () => {
         const res = await plannerTasks.scheduleTask({ title: "Launch review", fileId: "file-1", startUnix: 1_767_225_600n });
         eventId = res.eventId;
         return `event ${res.eventId}, file ${res.fileName}`;
       },
-      expect: { status: "allowed", result: /^event evt-1, file launch-plan\.md$/, calls: ["FilesService/GetFile OK", "CalendarService/CreateEvent OK"] },
+      expect: {
+        status: "allowed",
+        result: /^event evt-1, file launch-plan\.md$/,
+        calls: ["FilesService/GetFile OK (for caller)", "CalendarService/CreateEvent OK"],
+        logs: ['files: GetFile file-1 sub=planner act={"sub":"tasks"}'],
+      },
+    },
+    {
+      story: "Tasks asks for event.create on planner's behalf: its own grant has it, planner's token does not, and scopes only shrink",
+      call: "tasks for planner → CalendarService/CreateEvent",
+      run: async () => {
+        const plannerToken = await planner.get(TASKS, ["task.schedule", "file.view"]);
+        const token = await mesh.tasks.onBehalf.get(plannerToken, CALENDAR, ["event.create"]);
+        await bareCalendar.createEvent({ title: "Escalated" }, bearer(token));
+        return "created";
+      },
+      expect: { status: "PERMISSION_DENIED", error: "invalid_scope", calls: [] },
     },
     {
       story: "the event was created by Tasks, as its token says",
@@ -182,15 +225,18 @@ try {
       expect: { status: "UNAUTHENTICATED", error: "invalid_token" },
     },
     {
-      story: "Tasks revokes its event.view token (POST /oauth2/revoke), then sends it",
+      story: "Tasks revokes its event.view token (POST /oauth2/revoke, authenticated by its workload token), then sends it",
       call: "tasks → CalendarService/ListEvents",
       run: async () => {
         revokedToken = await mesh.tasks.tokens.get(CALENDAR, ["event.view"]);
-        const secret = (mesh.credentials.get("tasks") as { secret: string }).secret;
         const res = await fetch(`${tessera.httpUrl}/oauth2/revoke`, {
           method: "POST",
-          headers: { authorization: `Basic ${Buffer.from(`tasks:${secret}`).toString("base64")}`, "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ token: revokedToken }),
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({
+            token: revokedToken,
+            client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            client_assertion: await mesh.tasks.workloadToken(),
+          }),
           signal: AbortSignal.timeout(5000),
         });
         if (res.status !== 200) throw new Error(`revocation answered ${res.status}`);
@@ -223,7 +269,7 @@ try {
       story: "viewer, which has no task.schedule, tries to schedule a task",
       call: "viewer → TasksService/ScheduleTask",
       run: async () => (await viewerTasks.scheduleTask({ title: "Sneaky", fileId: "file-1" })).eventId,
-      expect: { status: "PERMISSION_DENIED", error: "invalid_target", missing: ["task.schedule"], calls: [] },
+      expect: { status: "PERMISSION_DENIED", error: "invalid_target", missing: ["task.schedule", "file.view"], calls: [] },
     },
     {
       story: "viewer sends its calendar token to Tasks instead: Tasks checks the audience and scopes",
@@ -232,27 +278,34 @@ try {
         const token = await viewer.get(CALENDAR, ["event.view"]);
         return (await bareTasks.scheduleTask({ title: "Sneaky", fileId: "file-1" }, bearer(token))).eventId;
       },
-      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["task.schedule"], calls: [] },
+      expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["task.schedule", "file.view"], calls: [] },
     },
   ];
   steps.push(...polyglotSteps(mesh, polyglot, { eventId: () => eventId, fileId: "file-2" }));
 
   const calls: OutboundCall[] = [];
+  const logs: string[] = [];
   mesh.onOutboundCall((call) => calls.push(call));
+  mesh.onServiceLog(({ service, line }) => logs.push(`${service}: ${line}`));
   for (const [i, step] of steps.entries()) {
     calls.length = 0;
+    logs.length = 0;
     let outcome: Outcome;
     try {
       outcome = { status: "allowed", result: await step.run() };
     } catch (err) {
       outcome = outcomeOf(err);
     }
-    const sent = calls.map((c) => `${c.method} ${c.status}`);
-    const problems = mismatches(outcome, sent, step.expect);
+    const sent = calls.map((c) => `${c.method} ${c.status}${c.onBehalf ? " (for caller)" : ""}`);
+    const problems = mismatches(outcome, sent, logs, step.expect);
     if (problems.length > 0) failed++;
     console.log(`${String(i + 1).padStart(2)}. ${step.story}`);
-    console.log(`    ${step.call.padEnd(40)} ${describe(outcome)}`);
-    for (const call of calls) console.log(`      ${`${call.from} → ${call.method}`.padEnd(38)} ${call.status === "OK" ? "allowed" : call.status}`);
+    console.log(`    ${step.call.padEnd(48)} ${describe(outcome)}`);
+    for (const call of calls) {
+      const from = call.onBehalf ? `${call.from} for caller` : call.from;
+      console.log(`      ${`${from} → ${call.method}`.padEnd(46)} ${call.status === "OK" ? "allowed" : call.status}`);
+    }
+    for (const line of logs) console.log(`      ${line}`);
     console.log(problems.length === 0 ? "    ✓ as scripted" : `    ✗ NOT as scripted: ${problems.join("; ")}`);
   }
   console.log("");

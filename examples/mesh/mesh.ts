@@ -4,13 +4,17 @@
 //
 // Tessera's clients and grants are examples/mesh/tessera.yaml; every client
 // gets a credential generated at start, and the complete configuration is
-// written to a temporary directory (removed by stop()).
+// written to a temporary directory (removed by stop()). Tasks has none: the
+// mesh plays a Kubernetes cluster (workload-issuer.ts) whose projected
+// service-account token Tasks authenticates with, and Tasks reads files on
+// behalf of its callers with tokens exchanged for theirs (RFC 8693).
 //
 // One process for convenience only: every call crosses a real socket, and each
 // service's verifier gets Tessera's keys and revocations over Tessera's
 // WatchKeys and WatchRevocations streams, as the service's own client, exactly
 // as a service in a process of its own would.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +24,7 @@ import { InterceptingCall, ListenerBuilder, RequesterBuilder, Server, ServerCred
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { parse, stringify } from "yaml";
 import { remoteVerifier, type TokenVerifier } from "tessera";
-import { clientCredentialsFetcher, TokenSource } from "tessera/client";
+import { clientCredentialsFetcher, DelegatedTokenSource, tokenExchangeFetcher, TokenSource, type ClientAuthentication } from "tessera/client";
 import { protect, tokenInterceptor } from "tessera/connect";
 import { authServerInterceptor, bridgeService, tokenClientInterceptor } from "tessera/grpc";
 import { createTesseraServer, generateClientSecret, hashClientSecret, loadConfigFile, type TesseraServer } from "tessera/server";
@@ -31,13 +35,23 @@ import { calendarConnect } from "./calendar-service.js";
 import { filesClient, type FilesClient } from "./files-client.js";
 import { filesService } from "./files-service.js";
 import { tasksConnect } from "./tasks-service.js";
+import { startWorkloadIssuer } from "./workload-issuer.js";
 
-/** A client's credential, generated at start: a secret, or a private key (PKCS#8 PEM file) for private_key_jwt. */
-export type MeshCredential = { readonly secret: string } | { readonly keyFile: string; readonly kid: string };
+/** The `iss` of the mesh's workload tokens: a cluster's service-account issuer, as Kubernetes names it. */
+export const MESH_CLUSTER_ISSUER = "https://kubernetes.default.svc.cluster.local";
+
+/**
+ * A client's credential, generated at start: a secret, a private key (PKCS#8
+ * PEM file) for private_key_jwt, or for workload_identity the file its
+ * projected service-account token is written to (no secret at all).
+ */
+export type MeshCredential = { readonly secret: string } | { readonly keyFile: string; readonly kid: string } | { readonly tokenFile: string };
 
 /** One RPC that Tasks sent to Calendar or Files (as it left Tasks' client, after the token interceptor). */
 export interface OutboundCall {
   readonly from: "tasks";
+  /** Sent with a token exchanged for Tasks' caller's (act: tasks), not with Tasks' own. */
+  readonly onBehalf: boolean;
   /** "CalendarService/CreateEvent". */
   readonly method: string;
   /** "OK", "PERMISSION_DENIED", ... */
@@ -65,23 +79,42 @@ export interface Mesh {
   readonly tasksUrl: string;
   /** Every client's generated credential, by client id. */
   readonly credentials: ReadonlyMap<string, MeshCredential>;
-  /** The clients and the token source Tasks calls with: its token interceptors are on them. */
-  readonly tasks: { readonly tokens: TokenSource; readonly calendar: Client<typeof CalendarService>; readonly files: FilesClient };
-  /** A token source for a client with a secret, over Tessera's OAuth token endpoint. */
+  /** The clients and the token sources Tasks calls with: its own token interceptors are on `calendar` and `files`. */
+  readonly tasks: {
+    readonly tokens: TokenSource;
+    /** Tokens exchanged on behalf of Tasks' callers. */
+    readonly onBehalf: DelegatedTokenSource;
+    readonly calendar: Client<typeof CalendarService>;
+    readonly files: FilesClient;
+    /** Tasks' current workload token (its projected file): its client authentication. */
+    workloadToken(): Promise<string>;
+  };
+  /** How a client authenticates: its secret, or its workload token. */
+  auth(clientId: string): ClientAuthentication;
+  /** A token source for a client with a secret or a workload token, over Tessera's OAuth token endpoint. */
   tokens(clientId: string): TokenSource;
   /** Calls `listener` for every RPC Tasks sends. */
   onOutboundCall(listener: (call: OutboundCall) => void): () => void;
+  /** Calls `listener` with every line a service logs (Files logs each read: whose rights, and the act chain). */
+  onServiceLog(listener: (log: { readonly service: "files"; readonly line: string }) => void): () => void;
   stop(): Promise<void>;
 }
 
 const DEFAULT_CONFIG = new URL("./tessera.yaml", import.meta.url).pathname;
 
-/** Gives every client of the configuration a credential generated now. */
-async function withCredentials(doc: { clients?: Record<string, unknown>[] }, dir: string): Promise<Map<string, MeshCredential>> {
+interface MeshConfig {
+  clients?: Record<string, unknown>[];
+  trustedIssuers?: { issuer?: string; jwksUri?: string; subjects?: { subject?: string; clientId?: string }[] }[];
+}
+
+/** Gives every client of the configuration a credential generated now (a workload client: where its token will be). */
+async function withCredentials(doc: MeshConfig, dir: string): Promise<Map<string, MeshCredential>> {
   const credentials = new Map<string, MeshCredential>();
   for (const client of doc.clients ?? []) {
     const id = String(client.id);
-    if (client.authMethod === "private_key_jwt") {
+    if (client.authMethod === "workload_identity") {
+      credentials.set(id, { tokenFile: join(dir, `${id}-token`) });
+    } else if (client.authMethod === "private_key_jwt") {
       const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
       const kid = `${id}-${Date.now().toString(36)}`;
       client.jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] };
@@ -101,6 +134,19 @@ function shortMethod(path: string): string {
   // "/example.calendar.v1.CalendarService/CreateEvent" → "CalendarService/CreateEvent"
   const [, service = "", method = ""] = path.split("/");
   return `${service.split(".").pop()}/${method}`;
+}
+
+/** The service accounts (system:serviceaccount:<namespace>:<name>) the mesh's cluster issuer maps to clients. */
+function serviceAccounts(doc: MeshConfig): { clientId: string; namespace: string; serviceAccount: string }[] {
+  const found = [];
+  for (const trusted of doc.trustedIssuers ?? []) {
+    if (trusted.issuer !== MESH_CLUSTER_ISSUER) continue;
+    for (const { subject = "", clientId = "" } of trusted.subjects ?? []) {
+      const [, namespace, serviceAccount] = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(subject) ?? [];
+      if (namespace !== undefined && serviceAccount !== undefined) found.push({ clientId, namespace, serviceAccount });
+    }
+  }
+  return found;
 }
 
 /** A Connect client interceptor that reports each call it sends and how it ended. */
@@ -166,7 +212,7 @@ async function serveGrpc(server: Server): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-/** Starts Tessera and the three services; stop() ends them and removes the temporary configuration. */
+/** Starts the cluster's workload issuer, Tessera and the three services; stop() ends them and removes the temporary configuration. */
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-mesh-"));
   chmodSync(dir, 0o700);
@@ -175,36 +221,47 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     for (const step of stops.splice(0).reverse()) await step();
   };
   try {
+    // The cluster: its service-account issuer's JWKS on 127.0.0.1, trusted by Tessera.
+    const doc = parse(readFileSync(options.configFile ?? DEFAULT_CONFIG, "utf8")) as MeshConfig;
+    const cluster = await startWorkloadIssuer(MESH_CLUSTER_ISSUER);
+    stops.push(() => cluster.close());
+    for (const trusted of doc.trustedIssuers ?? []) if (trusted.issuer === MESH_CLUSTER_ISSUER) trusted.jwksUri = cluster.jwksUri;
+
     // Tessera, from the mesh's configuration plus the credentials generated now.
-    const doc = parse(readFileSync(options.configFile ?? DEFAULT_CONFIG, "utf8")) as { clients?: Record<string, unknown>[] };
     const credentials = await withCredentials(doc, dir);
     const configFile = join(dir, "tessera.yaml");
     writeFileSync(configFile, stringify(doc), { mode: 0o600 });
     const config = loadConfigFile(configFile, {}); // {}: no TESSERA_* overrides from this environment
     const tessera = await createTesseraServer({ config });
     stops.push(() => tessera.stop());
+
+    // The kubelet's part: each workload's projected token, audience = Tessera's issuer, in its file.
+    for (const { clientId, namespace, serviceAccount } of serviceAccounts(doc)) {
+      const credential = credentials.get(clientId);
+      if (credential !== undefined && "tokenFile" in credential) {
+        await cluster.project({ namespace, serviceAccount, audience: tessera.issuer, path: credential.tokenFile });
+      }
+    }
+
+    const auth = (clientId: string): ClientAuthentication => {
+      const credential = credentials.get(clientId);
+      if (credential !== undefined && "secret" in credential) return { method: "client_secret_basic", secret: credential.secret };
+      // Read for every request, as a workload reads its projected file: the kubelet rewrites it.
+      if (credential !== undefined && "tokenFile" in credential) return { method: "workload_identity", token: () => readFile(credential.tokenFile, "utf8") };
+      throw new Error(`no client with a secret or a workload token: ${clientId}`);
+    };
+    const tokenEndpoint = `${tessera.httpUrl}/oauth2/token`;
+
     // Each service has its own verifier, watching Tessera's streams as the service's own client.
     const verifier = async (clientId: string): Promise<TokenVerifier> => {
-      const credential = credentials.get(clientId);
-      if (credential === undefined || !("secret" in credential)) throw new Error(`no client with a secret: ${clientId}`);
-      const v = remoteVerifier({ issuer: tessera.issuer, credentials: { clientId, auth: { method: "client_secret_basic", secret: credential.secret } } });
+      const v = remoteVerifier({ issuer: tessera.issuer, credentials: { clientId, auth: auth(clientId) } });
       await v.start();
       stops.push(() => v.stop());
       await v.revocationsLoaded();
       return v;
     };
 
-    const tokens = (clientId: string): TokenSource => {
-      const credential = credentials.get(clientId);
-      if (credential === undefined || !("secret" in credential)) throw new Error(`no client with a secret: ${clientId}`);
-      return new TokenSource({
-        fetch: clientCredentialsFetcher({
-          tokenEndpoint: `${tessera.httpUrl}/oauth2/token`,
-          clientId,
-          auth: { method: "client_secret_basic", secret: credential.secret },
-        }),
-      });
-    };
+    const tokens = (clientId: string): TokenSource => new TokenSource({ fetch: clientCredentialsFetcher({ tokenEndpoint, clientId, auth: auth(clientId) }) });
 
     // CalendarService on Connect.
     const calendar = await serveConnect(
@@ -212,18 +269,23 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     );
     stops.push(() => calendar.close());
 
-    // FilesService on grpc-js.
+    // FilesService on grpc-js; it logs whose rights each read uses.
+    const logListeners = new Set<(log: { readonly service: "files"; readonly line: string }) => void>();
+    const log = (line: string) => {
+      for (const listener of logListeners) listener({ service: "files", line });
+    };
     const files = new Server({ interceptors: [authServerInterceptor({ verifier: await verifier("files"), services: [FilesService] })] });
-    const bridged = bridgeService(FilesService, filesService(options.files ?? []));
+    const bridged = bridgeService(FilesService, filesService(options.files ?? [], { log }));
     files.addService(bridged.definition, bridged.implementation);
     const filesAddress = await serveGrpc(files);
     stops.push(() => void files.forceShutdown());
 
     // Tasks' clients: the token interceptors attach Tasks' tokens (reporting is for the demo's transcript).
     const listeners = new Set<(call: OutboundCall) => void>();
-    const report = (method: string, code: number) => {
-      for (const listener of listeners) listener({ from: "tasks", method, status: status[code] ?? String(code) });
+    const reporter = (onBehalf: boolean) => (method: string, code: number) => {
+      for (const listener of listeners) listener({ from: "tasks", onBehalf, method, status: status[code] ?? String(code) });
     };
+    const report = reporter(false);
     const tasksTokens = tokens("tasks");
     const sessions = new Http2SessionManager(calendar.url);
     stops.push(() => sessions.abort());
@@ -242,11 +304,18 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       reportGrpc(report),
     ]);
     stops.push(() => tasksFiles.close());
+    // On behalf of its callers: their tokens exchanged by Tasks (authenticated by its workload token), and a
+    // Files client without a token interceptor, to which Tasks hands the exchanged token.
+    const onBehalf = new DelegatedTokenSource({ fetch: tokenExchangeFetcher({ tokenEndpoint, clientId: "tasks", auth: auth("tasks") }) });
+    const filesForCallers = filesClient(filesAddress, [reportGrpc(reporter(true))]);
+    stops.push(() => filesForCallers.close());
 
     // TasksService on Connect.
     const tasks = await serveConnect(
       connectNodeAdapter({
-        routes: protect(await verifier("tasks"), (router) => router.service(TasksService, tasksConnect({ calendar: tasksCalendar, files: tasksFiles }))),
+        routes: protect(await verifier("tasks"), (router) =>
+          router.service(TasksService, tasksConnect({ calendar: tasksCalendar, files: filesForCallers, onBehalf })),
+        ),
       }),
     );
     stops.push(() => tasks.close());
@@ -259,11 +328,26 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       filesAddress,
       tasksUrl: tasks.url,
       credentials,
-      tasks: { tokens: tasksTokens, calendar: tasksCalendar, files: tasksFiles },
+      tasks: {
+        tokens: tasksTokens,
+        onBehalf,
+        calendar: tasksCalendar,
+        files: tasksFiles,
+        workloadToken: async () => {
+          const tasksAuth = auth("tasks");
+          if (tasksAuth.method !== "workload_identity") throw new Error("tasks does not authenticate with a workload token in this configuration");
+          return (await tasksAuth.token()).trim();
+        },
+      },
+      auth,
       tokens,
       onOutboundCall(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);
+      },
+      onServiceLog(listener) {
+        logListeners.add(listener);
+        return () => logListeners.delete(listener);
       },
       stop,
     };

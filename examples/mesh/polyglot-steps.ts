@@ -17,22 +17,22 @@ export interface PolyglotStep {
     readonly error?: string;
     readonly missing?: readonly string[];
     readonly result?: RegExp;
+    readonly logs?: readonly string[];
   };
 }
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
-/** Tasks revokes a token of its own at Tessera's revocation endpoint (RFC 7009). */
+/** Tasks revokes a token of its own at Tessera's revocation endpoint (RFC 7009), authenticated by its workload token. */
 async function revokeAsTasks(mesh: Mesh, token: string): Promise<void> {
-  const credential = mesh.credentials.get("tasks");
-  if (credential === undefined || !("secret" in credential)) throw new Error("tasks has no secret");
   const res = await fetch(`${mesh.tessera.httpUrl}/oauth2/revoke`, {
     method: "POST",
-    headers: {
-      authorization: `Basic ${Buffer.from(`tasks:${credential.secret}`).toString("base64")}`,
-      "content-type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ token }),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      token,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: await mesh.tasks.workloadToken(),
+    }),
     signal: AbortSignal.timeout(5000),
   });
   if (res.status !== 200) throw new Error(`revocation answered ${res.status}`);
@@ -135,7 +135,8 @@ export function polyglotSteps(mesh: Mesh, polyglot: Polyglot, scenario: { eventI
       story: "Tasks (Node) asks Reports (Python, sdk/python) for a report; Reports reads the file from Files (Node) with its own token",
       call: "tasks → ReportsService/SummarizeFile",
       run: () => reports.call(),
-      expect: { status: "allowed", result: /^report rep-1: release-notes\.md, 33 bytes, 3 line\(s\), for tasks$/ },
+      // Files logs the read: with Reports' own token (sub = reports), no actor.
+      expect: { status: "allowed", result: /^report rep-1: release-notes\.md, 33 bytes, 3 line\(s\), for tasks$/, logs: ["files: GetFile file-2 sub=reports"] },
     },
     ...refusals(mesh, reports),
   ];

@@ -1,7 +1,9 @@
 // `npm run mesh`: the example mesh, running until Ctrl-C, for clients of your
 // own (the Python examples in examples/python, grpcurl, buf curl...). Where
 // everything listens and the clients' generated credentials are written to
-// mesh.env in the mesh's temporary directory (mode 0600), for `source`.
+// mesh.env in the mesh's temporary directory (mode 0600), for `source`; for
+// tasks, the file of its workload token (TASKS_TOKEN_FILE). What the services
+// log (Files: whose rights each read uses, and the act chain) goes to stdout.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startMesh } from "./mesh.js";
@@ -19,6 +21,7 @@ const lines = [
 for (const [id, credential] of mesh.credentials) {
   const name = id.toUpperCase().replace(/[^A-Z0-9]/g, "_");
   if ("secret" in credential) lines.push(`export ${name}_SECRET=${credential.secret}`);
+  else if ("tokenFile" in credential) lines.push(`export ${name}_TOKEN_FILE=${credential.tokenFile}`);
   else lines.push(`export ${name}_KEY=${credential.keyFile}`, `export ${name}_KID=${credential.kid}`);
 }
 const envFile = join(mesh.dir, "mesh.env");
@@ -29,6 +32,7 @@ console.log(`CalendarService  ${hostPort(mesh.calendarUrl)} (Connect; gRPC, gRPC
 console.log(`FilesService     ${mesh.filesAddress} (grpc-js)`);
 console.log(`TasksService     ${hostPort(mesh.tasksUrl)} (Connect)`);
 console.log(`mesh ready: source ${envFile}`);
+mesh.onServiceLog(({ service, line }) => console.log(`${service}: ${line}`));
 
 await new Promise<void>((resolve) => {
   process.once("SIGINT", resolve);

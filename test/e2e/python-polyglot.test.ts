@@ -142,6 +142,20 @@ describe("Python clients generated from our protos", () => {
     );
   });
 
+  test("the mesh's tasks has no secret: its workload token file, as client_assertion from Python's standard library", async () => {
+    assert.equal(meshEnv.TASKS_SECRET, undefined, "tasks has no secret in mesh.env");
+    const script = [
+      "import json, os, urllib.parse, urllib.request",
+      "with open(os.environ['TASKS_TOKEN_FILE']) as f: assertion = f.read().strip()",
+      "form = urllib.parse.urlencode({'grant_type': 'client_credentials', 'audience': 'example.files.v1.FilesService',",
+      "  'client_assertion_type': 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', 'client_assertion': assertion}).encode()",
+      "with urllib.request.urlopen(os.environ['TESSERA'] + '/oauth2/token', form, timeout=5) as res: print(json.load(res)['scope'])",
+    ].join("\n");
+    const { code, stdout, stderr } = await python(["-c", script], { TESSERA: meshEnv.TESSERA!, TASKS_TOKEN_FILE: meshEnv.TASKS_TOKEN_FILE! });
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "file.view\n");
+  });
+
   test("the docs show the Python snippets and the protoc command as they are in examples/python", () => {
     const pages = docPages();
     for (const file of ["grpc_client.py", "oauth_client.py"]) {

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file example/tasks/v1/tasks.proto.
  */
 export const file_example_tasks_v1_tasks: GenFile = /*@__PURE__*/
-  fileDesc("ChxleGFtcGxlL3Rhc2tzL3YxL3Rhc2tzLnByb3RvEhBleGFtcGxlLnRhc2tzLnYxIkkKE1NjaGVkdWxlVGFza1JlcXVlc3QSDQoFdGl0bGUYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgpzdGFydF91bml4GAMgASgDIjsKFFNjaGVkdWxlVGFza1Jlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhEKCWZpbGVfbmFtZRgCIAEoCTKCAQoMVGFza3NTZXJ2aWNlEnIKDFNjaGVkdWxlVGFzaxIlLmV4YW1wbGUudGFza3MudjEuU2NoZWR1bGVUYXNrUmVxdWVzdBomLmV4YW1wbGUudGFza3MudjEuU2NoZWR1bGVUYXNrUmVzcG9uc2UiE+LgGA8SDXRhc2suc2NoZWR1bGViBnByb3RvMw", [file_tessera_v1_options]);
+  fileDesc("ChxleGFtcGxlL3Rhc2tzL3YxL3Rhc2tzLnByb3RvEhBleGFtcGxlLnRhc2tzLnYxIkkKE1NjaGVkdWxlVGFza1JlcXVlc3QSDQoFdGl0bGUYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgpzdGFydF91bml4GAMgASgDIjsKFFNjaGVkdWxlVGFza1Jlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhEKCWZpbGVfbmFtZRgCIAEoCTKNAQoMVGFza3NTZXJ2aWNlEn0KDFNjaGVkdWxlVGFzaxIlLmV4YW1wbGUudGFza3MudjEuU2NoZWR1bGVUYXNrUmVxdWVzdBomLmV4YW1wbGUudGFza3MudjEuU2NoZWR1bGVUYXNrUmVzcG9uc2UiHuLgGBoSDXRhc2suc2NoZWR1bGUSCWZpbGUudmlld2IGcHJvdG8z", [file_tessera_v1_options]);
 
 /**
  * @generated from message example.tasks.v1.ScheduleTaskRequest
@@ -64,12 +64,16 @@ export const ScheduleTaskResponseSchema: GenMessage<ScheduleTaskResponse> = /*@_
 
 /**
  * TasksService schedules a task: it reads the task's file from FilesService
- * and puts an event on CalendarService, calling both with its own tokens.
+ * on behalf of its caller (exchanging the caller's token, RFC 8693) and puts
+ * an event on CalendarService with its own token.
  *
  * @generated from service example.tasks.v1.TasksService
  */
 export const TasksService: GenService<{
   /**
+   * file.view: the file is read with the caller's rights, and a token
+   * exchanged from the caller's carries only scopes the caller's token has.
+   *
    * @generated from rpc example.tasks.v1.TasksService.ScheduleTask
    */
   scheduleTask: {
