@@ -120,7 +120,10 @@ export function buildPolyglot(): PolyglotBuild {
   } catch (err) {
     rmSync(building, { recursive: true, force: true });
     if (existsSync(dir)) return build; // another demo built the same version meanwhile
-    throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `building the Go and Python services failed (they need Debian's Go, protoc and gRPC packages: bash scripts/ensure-test-deps.sh, which npm test runs first): ${why}`,
+    );
   }
   // Builds of earlier versions of the sources: no longer used.
   for (const old of readdirSync(CACHE)) {
