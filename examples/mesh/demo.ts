@@ -1,5 +1,6 @@
 // `npm run demo`: the seed scenario on the example mesh. Starts Tessera and the
-// Calendar, Files and Tasks services (mesh.ts), makes the scripted calls,
+// Calendar, Files and Tasks services (mesh.ts) and the Reminders (Go) and
+// Reports (Python) services (polyglot.ts), makes the scripted calls,
 // prints each with its outcome (and what the services logged meanwhile),
 // stops everything, and exits 0 only when every outcome is the one scripted.
 import { rmSync } from "node:fs";
