@@ -13,11 +13,12 @@
 #   python3-grpcio, python3-protobuf, python3-authlib, python3-requests (authlib's
 #     OAuth2Session), python3-jwt, python3-cryptography (ES256 for PyJWT, only
 #     recommended by python3-jwt): the Python clients in examples/python and the
-#     Python SDK (sdk/python)
+#     Python SDK (sdk/python), and the demo's Python service (examples/mesh/reports)
 #   golang-go, golang-google-grpc-dev, golang-google-protobuf-dev,
 #     golang-github-golang-protobuf-1-5-dev (grpc's codec needs it for our messages),
 #     golang-gopkg-square-go-jose.v2-dev, protoc-gen-go, protoc-gen-go-grpc: the Go
-#     SDK (sdk/go), built in GOPATH mode from these packages (no module downloads)
+#     SDK (sdk/go) and the demo's Go service (examples/mesh/reminders), built in
+#     GOPATH mode from these packages (no module downloads)
 #   prometheus: test/integration/observability.test.ts lets a real Prometheus scrape
 #     the metrics listener and queries it over its HTTP API
 set -euo pipefail

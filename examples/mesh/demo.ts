@@ -1,5 +1,6 @@
 // `npm run demo`: the seed scenario on the example mesh. Starts Tessera and the
-// Calendar, Files and Tasks services (mesh.ts), makes the scripted calls,
+// Calendar, Files and Tasks services (mesh.ts) and the Reminders (Go) and
+// Reports (Python) services (polyglot.ts), makes the scripted calls,
 // prints each with its outcome (and what the services logged meanwhile),
 // stops everything, and exits 0 only when every outcome is the one scripted.
 import { rmSync } from "node:fs";
@@ -16,6 +17,8 @@ import { CalendarService } from "../gen/example/calendar/v1/calendar_pb.js";
 import { TasksService } from "../gen/example/tasks/v1/tasks_pb.js";
 import { AuthErrorDetailSchema, type AuthErrorDetail } from "../../gen/tessera/v1/token_service_pb.js";
 import { startMesh, type OutboundCall } from "./mesh.js";
+import { buildPolyglot, startPolyglot, type Polyglot } from "./polyglot.js";
+import { polyglotSteps } from "./polyglot-steps.js";
 
 const CALENDAR = CalendarService.typeName;
 const TASKS = TasksService.typeName;
@@ -97,6 +100,8 @@ const abandon = (why: string, code: number) => {
   if (meshDir !== undefined) rmSync(meshDir, { recursive: true, force: true });
   process.exit(code);
 };
+// The Go and Python services: built before the clock starts (the first time takes a while, then it is cached).
+const polyglotBuild = buildPolyglot();
 setTimeout(() => abandon(`no end after ${DEMO_TIMEOUT_MS} ms`, 2), DEMO_TIMEOUT_MS).unref();
 process.once("SIGINT", () => abandon("interrupted", 130));
 process.once("SIGTERM", () => abandon("terminated", 143));
@@ -104,7 +109,10 @@ process.once("SIGTERM", () => abandon("terminated", 143));
 // MESH_CONFIG: another configuration than examples/mesh/tessera.yaml, e.g. to see the script catch a wider grant.
 const configFile = process.env.MESH_CONFIG;
 const mesh = await startMesh({
-  files: [{ name: "launch-plan.md", content: new TextEncoder().encode("# Launch plan\n") }],
+  files: [
+    { name: "launch-plan.md", content: new TextEncoder().encode("# Launch plan\n") },
+    { name: "release-notes.md", content: new TextEncoder().encode("# Release notes\n\n- polyglot mesh\n") }, // file-2: Reports' (Python)
+  ],
   ...(configFile ? { configFile } : {}),
 });
 meshDir = mesh.dir;
@@ -117,13 +125,17 @@ function transport(baseUrl: string, tokens?: TokenSource): Transport {
 }
 
 let failed = 0;
+let polyglot: Polyglot | undefined;
 try {
+  polyglot = await startPolyglot(mesh, polyglotBuild);
   const { tessera } = mesh;
   console.log("Example mesh (one process, 127.0.0.1 only):");
   console.log(`  Tessera          ${tessera.httpUrl} (OAuth, Connect), ${tessera.grpcAddress} (gRPC); config ${mesh.configFile}`);
   console.log(`  CalendarService  ${mesh.calendarUrl} (Connect)`);
   console.log(`  FilesService     ${mesh.filesAddress} (grpc-js)`);
   console.log(`  TasksService     ${mesh.tasksUrl} (Connect)`);
+  console.log(`  RemindersService ${polyglot.remindersAddress} (Go: grpc-go, sdk/go)`);
+  console.log(`  ReportsService   ${polyglot.reportsAddress} (Python: grpcio, sdk/python)`);
   console.log("  tasks authenticates with a Kubernetes-style projected service-account token (no secret); the others with generated secrets");
   console.log("");
 
@@ -270,6 +282,7 @@ try {
       expect: { status: "PERMISSION_DENIED", error: "insufficient_scope", missing: ["task.schedule", "file.view"], calls: [] },
     },
   ];
+  steps.push(...polyglotSteps(mesh, polyglot, { eventId: () => eventId, fileId: "file-2" }));
 
   const calls: OutboundCall[] = [];
   const logs: string[] = [];
@@ -303,6 +316,7 @@ try {
   console.error("demo failed:", err);
 } finally {
   for (const s of sessions) s.abort();
+  await polyglot?.stop();
   await mesh.stop();
 }
 process.exit(failed === 0 ? 0 : 1);
