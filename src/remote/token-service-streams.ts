@@ -15,7 +15,8 @@ import {
 } from "../../gen/tessera/v1/token_service_pb.js";
 import { InvalidClientError, UnauthorizedClientError } from "../errors/tessera-error.js";
 import { checkedTransportUrl } from "../internal/http-target.js";
-import { basicClientAuthorization, CLIENT_ASSERTION_TYPE, signClientAssertion } from "../token-source/client-assertion.js";
+import { CLIENT_ASSERTION_TYPE } from "../internal/oauth-syntax.js";
+import { clientAuthenticationParts } from "../token-source/client-assertion.js";
 import type { WatcherCredentials } from "./watcher-credentials.js";
 import type { KeySetUpdate, RevocationBatch, StreamedRevocation, TokenServiceStreams } from "../verifier/revocation-stream.js";
 
@@ -58,24 +59,13 @@ export function tokenServiceStreams(endpoint: string, options: TokenServiceStrea
   }
 
   const authenticate = async (): Promise<{ client: ClientCredentials; headers: Record<string, string> }> => {
-    switch (auth.method) {
-      case "client_secret_basic":
-        return {
-          client: create(ClientCredentialsSchema),
-          headers: { authorization: basicClientAuthorization(clientId, auth.secret) },
-        };
-      case "client_secret_post":
-        return { client: create(ClientCredentialsSchema, { clientId, clientSecret: auth.secret }), headers: {} };
-      case "private_key_jwt":
-        return { client: assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, auth.key, auth.alg, auth.kid)), headers: {} };
-      case "client_secret_jwt":
-        return {
-          client: assertionCredentials(clientId, await signClientAssertion(clientId, options.issuer, new TextEncoder().encode(auth.secret), "HS256")),
-          headers: {},
-        };
-      case "workload_identity":
-        return { client: assertionCredentials(clientId, (await auth.token()).trim()), headers: {} };
-    }
+    const parts = await clientAuthenticationParts(clientId, options.issuer, auth);
+    if (parts.kind === "basic") return { client: create(ClientCredentialsSchema), headers: { authorization: parts.authorization } };
+    const client =
+      parts.kind === "post"
+        ? create(ClientCredentialsSchema, { clientId: parts.clientId, clientSecret: parts.clientSecret })
+        : create(ClientCredentialsSchema, { clientId: parts.clientId, clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: parts.clientAssertion });
+    return { client, headers: {} };
   };
 
   return {
@@ -105,10 +95,6 @@ function refusal(err: unknown): Error | undefined {
     err.code === Code.Unauthenticated ? new InvalidClientError() : err.code === Code.PermissionDenied ? new UnauthorizedClientError(err.rawMessage) : undefined;
   if (refused !== undefined) refused.cause = err;
   return refused;
-}
-
-function assertionCredentials(clientId: string, assertion: string): ClientCredentials {
-  return create(ClientCredentialsSchema, { clientId, clientAssertionType: CLIENT_ASSERTION_TYPE, clientAssertion: assertion });
 }
 
 function revocationBatch(message: WatchRevocationsResponse): RevocationBatch {

@@ -1,25 +1,11 @@
-import type { CryptoKey, KeyObject } from "jose";
 import { errorFromOAuthResponse } from "../errors/from-oauth-error.js";
 import { TemporarilyUnavailableError } from "../errors/tessera-error.js";
 import { checkedTransportUrl, fetchFailureReason, printableUrl } from "../internal/http-target.js";
-import { basicClientAuthorization, CLIENT_ASSERTION_TYPE, signClientAssertion } from "./client-assertion.js";
+import { CLIENT_ASSERTION_TYPE } from "../internal/oauth-syntax.js";
+import { type ClientAuthentication, clientAuthenticationParts } from "./client-assertion.js";
 import type { FetchedToken, TokenFetcher } from "./token-source.js";
 
-/** How the client authenticates to the token endpoint. */
-export type ClientAuthentication =
-  | { method: "client_secret_basic"; secret: string }
-  | { method: "client_secret_post"; secret: string }
-  /** RFC 7523: an assertion signed with the client's private key (no shared secret). */
-  | { method: "private_key_jwt"; key: CryptoKey | KeyObject; alg: string; kid?: string }
-  /** RFC 7523: an assertion signed with the client secret (HS256). */
-  | { method: "client_secret_jwt"; secret: string }
-  /**
-   * A workload token of a trusted issuer (Kubernetes projected service-account
-   * token, SPIFFE JWT-SVID) as the client assertion: no secret. `token` is
-   * called for every request, so that a rotated token is picked up (read the
-   * projected file or ask the Workload API there).
-   */
-  | { method: "workload_identity"; token: () => string | Promise<string> };
+export type { ClientAuthentication } from "./client-assertion.js";
 
 /** Options of clientCredentialsFetcher. */
 export interface ClientCredentialsFetcherOptions {
@@ -61,33 +47,18 @@ export function tokenRequestPoster(options: ClientCredentialsFetcherOptions, pur
   const where = printableUrl(endpoint);
   const issuer = options.issuer ?? options.tokenEndpoint.replace(/\/oauth2\/token$/, "");
   const timeoutMs = options.timeoutMs ?? 5000;
-  const hmacKey = options.auth.method === "client_secret_jwt" ? new TextEncoder().encode(options.auth.secret) : undefined;
-
-  const assertion = (key: CryptoKey | KeyObject | Uint8Array, alg: string, kid?: string) => signClientAssertion(options.clientId, issuer, key, alg, kid);
 
   return async (params): Promise<FetchedToken> => {
     const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
-    const auth = options.auth;
-    switch (auth.method) {
-      case "client_secret_basic":
-        headers.authorization = basicClientAuthorization(options.clientId, auth.secret);
-        break;
-      case "client_secret_post":
-        params.set("client_id", options.clientId);
-        params.set("client_secret", auth.secret);
-        break;
-      case "private_key_jwt":
-        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
-        params.set("client_assertion", await assertion(auth.key, auth.alg, auth.kid));
-        break;
-      case "client_secret_jwt":
-        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
-        params.set("client_assertion", await assertion(hmacKey!, "HS256"));
-        break;
-      case "workload_identity":
-        params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
-        params.set("client_assertion", (await auth.token()).trim());
-        break;
+    const parts = await clientAuthenticationParts(options.clientId, issuer, options.auth);
+    if (parts.kind === "basic") {
+      headers.authorization = parts.authorization;
+    } else if (parts.kind === "post") {
+      params.set("client_id", parts.clientId);
+      params.set("client_secret", parts.clientSecret);
+    } else {
+      params.set("client_assertion_type", CLIENT_ASSERTION_TYPE);
+      params.set("client_assertion", parts.clientAssertion);
     }
 
     let response: Response;

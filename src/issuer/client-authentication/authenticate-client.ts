@@ -10,7 +10,9 @@ import type { TrustedIssuer } from "../../registry/trusted-issuers.js";
 import { trustedIssuerOf, verifyWorkloadToken, type VerifiedWorkloadToken, type WorkloadIdentity } from "../workload-token.js";
 import { claimedClientId } from "./client-credentials-input.js";
 
-export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+import { CLIENT_ASSERTION_TYPE } from "../../internal/oauth-syntax.js";
+
+export { CLIENT_ASSERTION_TYPE };
 
 /** HMAC algorithms for client_secret_jwt; asymmetric ones for private_key_jwt. Never mixed. */
 export const ASSERTION_ALGORITHMS: Record<"client_secret_jwt" | "private_key_jwt", string[]> = {
