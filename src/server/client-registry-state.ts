@@ -1,6 +1,7 @@
 import type { JWTVerifyGetKey } from "jose";
 import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 import type { Logger } from "../internal/logger.js";
 import type { ManagedClientStore } from "../registry/client-store.js";
 import { LayeredClientRegistry } from "../registry/layered-client-registry.js";
@@ -27,12 +28,17 @@ export interface ClientRegistryState {
  * there, else in this process's memory. A private_key_jwt client's JWKS URL
  * is fetched by a RemoteKeySet of its own, kept per URL.
  */
-export function openClientRegistry(config: TesseraConfig, state: SharedState, clock: Clock, logger: Logger): ClientRegistryState {
+export function openClientRegistry(config: TesseraConfig, state: SharedState, clock: Clock, logger: Logger, events?: ServiceEvents): ClientRegistryState {
   const redis = state.redis;
   const store: ManagedClientStore & { close?(): void; loaded?: Promise<void> } =
     redis === undefined
       ? new MemoryClientStore()
-      : new RedisClientStore(redis.client, redis.keys, { commandTimeoutMs: redis.commandTimeoutMs, resyncMs: config.admin.resyncSeconds * 1000, logger });
+      : new RedisClientStore(redis.client, redis.keys, {
+          commandTimeoutMs: redis.commandTimeoutMs,
+          resyncMs: config.admin.resyncSeconds * 1000,
+          logger,
+          events,
+        });
   const remoteSets = new Map<string, JWTVerifyGetKey>();
   const remoteKeys = (uri: string): JWTVerifyGetKey => {
     let keys = remoteSets.get(uri);

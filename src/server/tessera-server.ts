@@ -210,7 +210,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   }
   // The revocations this replica holds in memory load in the background too; readiness waits for them.
   if (redisUpAtStart) await state.redis?.denyList.waitUntilReady(2000);
-  const clients = openClientRegistry(config, state, clock, logger);
+  const clients = openClientRegistry(config, state, clock, logger, events);
   if (redisUpAtStart) await clients.waitUntilLoaded(2000);
   let keys: KeyStore;
   let keyManager: KeyManager | undefined;

@@ -4,16 +4,9 @@ import type { Logger } from "../../internal/logger.js";
 import { silentLogger } from "../../internal/logger.js";
 import type { KeyLayout } from "./key-layout.js";
 import { CLIENTS_SNAPSHOT, RAISE_CLIENTS_SEQ, READ_CLIENT, REMOVE_CLIENT, WRITE_CLIENT } from "./lua-scripts.js";
-import { redisCall, redisOperations } from "./redis-call.js";
+import type { ServiceEvents } from "../../internal/service-events.js";
+import { type RedisOperation, redisCall, redisOperations } from "./redis-call.js";
 
-/** The registry's Redis calls, by name (spans; not yet in the command-latency metric, which needs the server's events). */
-const OPS = redisOperations(undefined, {
-  read: "clients.read",
-  write: "clients.write",
-  remove: "clients.remove",
-  snapshot: "clients.snapshot",
-  sequence: "clients.sequence",
-});
 import type { RedisClient } from "./redis-client.js";
 
 /** Options of RedisClientStore. */
@@ -22,6 +15,8 @@ export interface RedisClientStoreOptions {
   /** How often the whole set is read again, in case a change message was lost (e.g. a Cluster failover), in ms. Default 30000. */
   resyncMs?: number;
   logger?: Logger;
+  /** Observes each Redis call (the command-latency metric, spans). */
+  events?: ServiceEvents | undefined;
 }
 
 function parse(document: string, version: number): ManagedClient {
@@ -48,6 +43,7 @@ export class RedisClientStore implements ManagedClientStore {
   readonly #subscriber: RedisClient;
   readonly #timer: NodeJS.Timeout;
   readonly #logger: Logger;
+  readonly #ops: Record<"read" | "write" | "remove" | "snapshot" | "sequence", RedisOperation>;
   #loaded!: () => void;
   #ready = false;
   /** Resolves once the first snapshot is in memory. */
@@ -61,6 +57,13 @@ export class RedisClientStore implements ManagedClientStore {
     this.#keys = keys.clients;
     this.#channel = keys.clientChanges;
     this.#logger = options.logger ?? silentLogger;
+    this.#ops = redisOperations(options.events, {
+      read: "clients.read",
+      write: "clients.write",
+      remove: "clients.remove",
+      snapshot: "clients.snapshot",
+      sequence: "clients.sequence",
+    });
     this.#subscriber = this.#follow();
     this.#timer = setInterval(() => void this.resync().catch(() => {}), options.resyncMs ?? 30_000);
     this.#timer.unref();
@@ -80,7 +83,7 @@ export class RedisClientStore implements ManagedClientStore {
 
   async read(clientId: string): Promise<ManagedClient | undefined> {
     const [document, version] = (await redisCall(
-      OPS.read,
+      this.#ops.read,
       () => READ_CLIENT.run(this.client, this.#keys.slice(0, 2), [clientId]),
       this.options.commandTimeoutMs,
     )) as [string | null, string | null];
@@ -92,7 +95,7 @@ export class RedisClientStore implements ManagedClientStore {
     const document = JSON.stringify(client);
     const version = Number(
       await redisCall(
-        OPS.write,
+        this.#ops.write,
         () => WRITE_CLIENT.run(this.client, this.#keys, [client.id, expectedVersion, document, this.#channel]),
         this.options.commandTimeoutMs,
       ),
@@ -104,7 +107,11 @@ export class RedisClientStore implements ManagedClientStore {
 
   async remove(clientId: string, expectedVersion: number): Promise<boolean> {
     const version = Number(
-      await redisCall(OPS.remove, () => REMOVE_CLIENT.run(this.client, this.#keys, [clientId, expectedVersion, this.#channel]), this.options.commandTimeoutMs),
+      await redisCall(
+        this.#ops.remove,
+        () => REMOVE_CLIENT.run(this.client, this.#keys, [clientId, expectedVersion, this.#channel]),
+        this.options.commandTimeoutMs,
+      ),
     );
     if (version === 0) return false;
     this.#apply(clientId, version, "");
@@ -126,7 +133,7 @@ export class RedisClientStore implements ManagedClientStore {
   async resync(): Promise<void> {
     await this.#reseedAfterLoss();
     const [seq, documents, versions] = (await redisCall(
-      OPS.snapshot,
+      this.#ops.snapshot,
       () => CLIENTS_SNAPSHOT.run(this.client, this.#keys, []),
       this.options.commandTimeoutMs,
     )) as [number, string[], string[]];
@@ -158,15 +165,15 @@ export class RedisClientStore implements ManagedClientStore {
     for (const version of this.#removed.values()) held = Math.max(held, version);
     if (held === 0) return;
     const [seqKey] = this.#keys.slice(2);
-    const seq = Number((await redisCall(OPS.sequence, () => this.client.get(seqKey!), this.options.commandTimeoutMs)) ?? 0);
+    const seq = Number((await redisCall(this.#ops.sequence, () => this.client.get(seqKey!), this.options.commandTimeoutMs)) ?? 0);
     if (seq >= held) return;
     this.#logger.warn("client registry: Redis lost the clients; writing back this replica's copy", { clients: this.#clients.size });
-    await redisCall(OPS.sequence, () => RAISE_CLIENTS_SEQ.run(this.client, [seqKey!], [held]), this.options.commandTimeoutMs);
+    await redisCall(this.#ops.sequence, () => RAISE_CLIENTS_SEQ.run(this.client, [seqKey!], [held]), this.options.commandTimeoutMs);
     for (const client of [...this.#clients.values()]) {
       const { version: _, ...draft } = client;
       // Expected version 0: absent. Another replica that re-seeded it first wins; the snapshot then brings its copy.
       await redisCall(
-        OPS.write,
+        this.#ops.write,
         () => WRITE_CLIENT.run(this.client, this.#keys, [client.id, 0, JSON.stringify(draft), this.#channel]),
         this.options.commandTimeoutMs,
       );
