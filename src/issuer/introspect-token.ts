@@ -8,6 +8,7 @@ import type { IssuerContext } from "./issuer-context.js";
 import { refuseIfOverClientRate } from "./client-authentication/limit-client-rate.js";
 import { verifyOwnToken } from "./own-token.js";
 import { actClaim, type ActClaim } from "../verifier/actor-chain.js";
+import type { IntrospectionCacheKey } from "../store/types.js";
 
 export interface IntrospectInput {
   credentials: ClientCredentialsInput;
@@ -80,12 +81,11 @@ async function introspect(ctx: IssuerContext, input: IntrospectInput): Promise<I
     const hit = found.value === undefined ? undefined : cachedAnswer(found.value, digest);
     const usable = hit !== undefined && hit.exp > ctx.clock.now() / 1000 && hit.iss === ctx.issuer && caller.resourceAudiences.has(hit.aud);
     ctx.events?.introspectionCache(usable);
-    if (usable) return (await ctx.denyList.isClientRevoked(hit.iss, hit.client_id, hit.iat)) ? INACTIVE : hit;
+    if (usable) return hit;
   }
 
   const claims = await verifyOwnToken(ctx, input.token);
   if (claims === undefined || !caller.resourceAudiences.has(claims.aud)) return INACTIVE;
-  if (await ctx.denyList.isClientRevoked(claims.iss, claims.clientId, claims.iat)) return INACTIVE;
   const result: ActiveIntrospection = {
     active: true,
     scope: claims.scopes.join(" "),
@@ -101,25 +101,33 @@ async function introspect(ctx: IssuerContext, input: IntrospectInput): Promise<I
     ...(claims.actors.length > 0 ? { act: actClaim(claims.actors)! } : {}),
   };
   if (cache === undefined) {
-    return (await ctx.denyList.isRevoked(claims.iss, claims.jti)) ? INACTIVE : result;
+    const [revoked, cutOff] = await Promise.all([
+      ctx.denyList.isRevoked(claims.iss, claims.jti),
+      ctx.denyList.isClientRevoked(claims.iss, claims.clientId, claims.iat),
+    ]);
+    return revoked || cutOff ? INACTIVE : result;
   }
-  // Checks the deny-list again, atomically with the fill: a revocation since the lookup makes the token inactive.
-  const stored = await cache.store({ issuer: claims.iss, jti: claims.jti, caller: caller.id }, JSON.stringify({ d: digest, r: result }), claims.exp);
+  // Checks the deny-list (the token's entry and its client's cut-off) again, atomically with the fill:
+  // a revocation since the lookup makes the token inactive.
+  const key = { issuer: claims.iss, jti: claims.jti, caller: caller.id, client: { id: claims.clientId, issuedAt: claims.iat } };
+  const stored = await cache.store(key, JSON.stringify({ d: digest, r: result }), claims.exp);
   return stored ? result : INACTIVE;
 }
 
 type ActiveIntrospection = Extract<IntrospectionResult, { active: true }>;
 
-/** (iss, jti) of a token of ours, read without verifying it: the cache key, never trusted on its own. */
-function tokenId(token: string, issuer: string): { issuer: string; jti: string } | undefined {
+/** (iss, jti, client_id, iat) of a token of ours, read without verifying it: the cache key, never trusted on its own. */
+function tokenId(token: string, issuer: string): Omit<IntrospectionCacheKey, "caller"> | undefined {
   let claims: Readonly<Record<string, unknown>>;
   try {
     claims = decodeAccessTokenJws(token).payload;
   } catch {
     return undefined; // not one of ours: no cache key; verification answers
   }
-  const { iss, jti } = claims;
-  return iss === issuer && typeof jti === "string" && jti !== "" ? { issuer: iss, jti } : undefined;
+  const { iss, jti, client_id: clientId, iat } = claims;
+  if (iss !== issuer || typeof jti !== "string" || jti === "") return undefined;
+  if (typeof clientId !== "string" || typeof iat !== "number" || !Number.isFinite(iat)) return undefined;
+  return { issuer: iss, jti, client: { id: clientId, issuedAt: iat } };
 }
 
 /** The cached answer, if it was made for the token with this digest. */

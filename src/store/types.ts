@@ -107,6 +107,13 @@ export interface IntrospectionCacheKey {
   readonly jti: string;
   /** The authenticated caller (client id): answers depend on its audiences, so they are never shared between callers. */
   readonly caller: string;
+  /**
+   * The token's client_id and iat (epoch seconds), as the token carries them: a cut-off of that client
+   * covering iat revokes the token as its own deny-list entry does. Read before verification they may be
+   * a forger's, which is harmless: a token they put under a cut-off is inactive either way, and a cached
+   * value is only ever used for the very token it was made for.
+   */
+  readonly client: { readonly id: string; readonly issuedAt: number };
 }
 
 /** What the cache knows: the token is revoked, or the cached value (undefined on a miss). */
@@ -120,12 +127,13 @@ export type IntrospectionCacheLookup = { readonly revoked: true } | { readonly r
  * entries. Values are opaque to the cache.
  */
 export interface IntrospectionCache {
-  /** Whether the token is revoked, else the cached value for this caller, if any. */
+  /** Whether the token is revoked (its own entry or its client's cut-off), else the cached value for this caller, if any. */
   lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup>;
   /**
    * Caches `value` until min(now + the configured TTL, `expiresAt`) (epoch
-   * seconds, the token's exp), unless the token is revoked. Resolves false
-   * when it is revoked (nothing cached), true otherwise.
+   * seconds, the token's exp), unless the token is revoked (its own entry or
+   * its client's cut-off, checked in the same atomic step as the fill).
+   * Resolves false when it is revoked (nothing cached), true otherwise.
    */
   store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean>;
 }

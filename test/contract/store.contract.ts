@@ -249,7 +249,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
     });
 
     describe("introspection cache", { concurrency: true }, () => {
-      const key = (jti: string, caller = "rs") => ({ issuer: ISS, jti, caller });
+      const ISSUED_AT = Math.floor(nowSeconds()) - 60;
+      const key = (jti: string, caller = "rs", client = { id: "billing", issuedAt: ISSUED_AT }) => ({ issuer: ISS, jti, caller, client });
 
       test("a stored answer is found for the same token and caller only", async () => {
         const { introspectionCache: cache } = await fresh();
@@ -258,7 +259,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(await cache.lookup(key("t")), { revoked: false, value: "answer:1" });
         assert.deepEqual(await cache.lookup(key("t", "other-rs")), { revoked: false, value: undefined });
         assert.deepEqual(await cache.lookup(key("u")), { revoked: false, value: undefined });
-        assert.deepEqual(await cache.lookup({ issuer: "https://other.example", jti: "t", caller: "rs" }), { revoked: false, value: undefined });
+        assert.deepEqual(await cache.lookup({ ...key("t"), issuer: "https://other.example" }), { revoked: false, value: undefined });
       });
 
       test("an entry never outlives the token's exp, nor the configured TTL", async () => {
@@ -288,6 +289,34 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await until(async () => ((await denyList.isRevoked(ISS, "t")) ? undefined : true), "the revocation to end", 5000, 20);
         assert.deepEqual(await cache.lookup(key("t")), { revoked: false, value: undefined });
         assert.deepEqual(await cache.lookup(key("t", "rs2")), { revoked: false, value: undefined });
+      });
+
+      test("a cut-off of the token's client covering its iat blocks the entry and any fill; later tokens and other clients are served", async () => {
+        const { introspectionCache: cache, denyList } = await fresh();
+        const before = { id: "billing", issuedAt: ISSUED_AT };
+        const after = { id: "billing", issuedAt: ISSUED_AT + 10 };
+        const other = { id: "calendar", issuedAt: ISSUED_AT };
+        await cache.store(key("old", "rs", before), "v", nowSeconds() + 60);
+        await cache.store(key("new", "rs", after), "v", nowSeconds() + 60);
+        await cache.store(key("theirs", "rs", other), "v", nowSeconds() + 60);
+        await denyList.revokeClient(ISS, "billing", ISSUED_AT + 10, nowSeconds() + 60);
+        assert.deepEqual(await cache.lookup(key("old", "rs", before)), { revoked: true }, "a token issued before the cut-off is revoked, cached or not");
+        assert.deepEqual(await cache.lookup(key("unseen", "rs", before)), { revoked: true });
+        assert.equal(await cache.store(key("unseen", "rs", before), "v", nowSeconds() + 60), false, "no fill under a cut-off");
+        assert.deepEqual(await cache.lookup(key("new", "rs", after)), { revoked: false, value: "v" }, "iat equal to the cut-off is not before it");
+        assert.deepEqual(await cache.lookup(key("theirs", "rs", other)), { revoked: false, value: "v" });
+        assert.equal(await cache.store(key("theirs2", "rs", other), "v", nowSeconds() + 60), true);
+      });
+
+      test("a cut-off racing fills never leaves an active entry behind", async () => {
+        const { introspectionCache: cache, denyList } = await fresh();
+        const jtis = Array.from({ length: 40 }, () => randomUUID());
+        const client = { id: randomUUID(), issuedAt: ISSUED_AT };
+        await Promise.all([
+          ...jtis.map((jti) => cache.store(key(jti, "rs", client), "v", nowSeconds() + 60)),
+          denyList.revokeClient(ISS, client.id, ISSUED_AT + 1, nowSeconds() + 60),
+        ]);
+        for (const jti of jtis) assert.deepEqual(await cache.lookup(key(jti, "rs", client)), { revoked: true });
       });
 
       test("a revocation racing a fill never leaves an active entry behind", async () => {

@@ -9,6 +9,7 @@ import { introspectToken } from "../../src/issuer/introspect-token.js";
 import type { IssuerContext } from "../../src/issuer/issuer-context.js";
 import { issueToken } from "../../src/issuer/issue-token.js";
 import { revokeToken } from "../../src/issuer/revoke-token.js";
+import { revokeClientTokens } from "../../src/issuer/revoke-client-tokens.js";
 import { MemoryAuthThrottle } from "../../src/store/memory/auth-throttle.js";
 import { MemoryIntrospectionCache } from "../../src/store/memory/introspection-cache.js";
 import { MemoryDenyList } from "../../src/store/memory/deny-list.js";
@@ -87,6 +88,22 @@ describe("introspection with a cache", () => {
     await introspect(t);
     await revokeToken(ctx, { credentials: billing, token: t });
     assert.deepEqual(await introspect(t), { active: false });
+  });
+
+  test("a client cut-off after caching: the client's earlier tokens inactive at once, its later ones active", async () => {
+    const { ctx, clock, token, introspect, stats } = await cachedContext();
+    const t = await token();
+    assert.equal((await introspect(t)).active, true);
+    assert.equal((await introspect(t)).active, true);
+    assert.equal(stats.hits, 1, "the answer was cached");
+    await revokeClientTokens(ctx, "billing");
+    assert.deepEqual(await introspect(t), { active: false });
+    assert.deepEqual(await introspect(malleate(t)), { active: false }, "nor verified afresh under another encoding");
+    clock.advance(2);
+    const later = await token();
+    assert.equal((await introspect(later)).active, true);
+    assert.equal((await introspect(later)).active, true);
+    assert.equal(stats.hits, 2, "a later token's answer is cached and served");
   });
 
   test("never served past the token's exp, even within the cache TTL", async () => {

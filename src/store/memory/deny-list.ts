@@ -26,6 +26,10 @@ export class MemoryDenyList implements DenyList, RevocationFeed {
     this.#push(event);
   }
   async isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean> {
+    return this.isClientRevokedNow(issuer, clientId, issuedAt);
+  }
+  /** isClientRevoked, synchronously: lets the memory introspection cache check and fill in one step. */
+  isClientRevokedNow(issuer: string, clientId: string, issuedAt: number): boolean {
     const cutOff = this.#revoked.get(denyKey(issuer, clientRevocationJti(clientId)))?.issuedBefore;
     return cutOff !== undefined && issuedAt < cutOff;
   }

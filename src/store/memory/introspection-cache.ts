@@ -19,7 +19,7 @@ export interface MemoryIntrospectionCacheOptions {
 
 /**
  * Introspection answers cached in this process, bound to the process's
- * deny-list: lookups consult it first, fills check it in the same
+ * deny-list: lookups consult it first (the token's entry and its client's cut-off), fills check it in the same
  * synchronous step (so a revocation cannot slip between check and fill), and
  * a revocation drops the token's entries.
  */
@@ -40,14 +40,14 @@ export class MemoryIntrospectionCache implements IntrospectionCache {
   }
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
-    if (this.denyList.isRevokedNow(key.issuer, key.jti)) return { revoked: true };
+    if (this.#revoked(key)) return { revoked: true };
     const cached = this.#entries.get(tokenKey(key.issuer, key.jti))?.callers.get(key.caller);
     const live = cached !== undefined && cached.expiresAt > this.#clock.now() / 1000;
     return { revoked: false, value: live ? cached.value : undefined };
   }
 
   async store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean> {
-    if (this.denyList.isRevokedNow(key.issuer, key.jti)) return false;
+    if (this.#revoked(key)) return false;
     const now = this.#clock.now() / 1000;
     const until = Math.min(now + this.#ttlSeconds, expiresAt);
     if (until <= now) return true;
@@ -57,6 +57,10 @@ export class MemoryIntrospectionCache implements IntrospectionCache {
     entries.expiresAt = Math.max(entries.expiresAt, until);
     this.#entries.set(k, entries, entries.expiresAt);
     return true;
+  }
+
+  #revoked(key: IntrospectionCacheKey): boolean {
+    return this.denyList.isRevokedNow(key.issuer, key.jti) || this.denyList.isClientRevokedNow(key.issuer, key.client.id, key.client.issuedAt);
   }
 }
 

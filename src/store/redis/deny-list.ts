@@ -185,10 +185,16 @@ export class RedisDenyList implements DenyList, RevocationFeed {
     this.#remember(event);
   }
 
+  /** Whether this replica holds a cut-off of the client covering `issuedAt` in memory (always false without holdRevocations). */
+  holdsCutOff(issuer: string, clientId: string, issuedAt: number): boolean {
+    if (this.#held === undefined || this.#held.size === 0) return false;
+    const held = this.#held.get(heldKey(issuer, clientRevocationJti(clientId)))?.issuedBefore;
+    return held !== undefined && issuedAt < held;
+  }
+
   async isClientRevoked(issuer: string, clientId: string, issuedAt: number): Promise<boolean> {
+    if (this.holdsCutOff(issuer, clientId, issuedAt)) return true;
     const jti = clientRevocationJti(clientId);
-    const held = this.#held?.get(heldKey(issuer, jti))?.issuedBefore;
-    if (held !== undefined && issuedAt < held) return true;
     const stored = await redisCall(this.#ops.clientRevoked, () => this.client.get(this.keys.deny(issuer, jti)), this.#deadlineMs);
     return stored !== null && issuedAt * 1000 < Number(stored);
   }

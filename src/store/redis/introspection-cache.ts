@@ -8,7 +8,7 @@ import type { ServiceEvents } from "../../internal/service-events.js";
 /**
  * Introspection answers shared by every replica, one hash per token
  * (field = caller), in the revocation slot: lookups consult the deny-list
- * entry in the same script, fills are atomic with revocations (CACHE_STORE vs
+ * entries (the token's and its client's cut-off) in the same script, fills are atomic with revocations (CACHE_STORE vs
  * REVOKE), and a revocation deletes the token's hash. A revocation the
  * replica holds in memory (`held`, see RedisDenyList) counts even when Redis
  * has lost it.
@@ -23,7 +23,7 @@ export class RedisIntrospectionCache implements IntrospectionCache {
     private readonly options: {
       ttlSeconds: number;
       commandTimeoutMs: number;
-      held?: (issuer: string, jti: string) => boolean;
+      held?: (key: IntrospectionCacheKey) => boolean;
       events?: ServiceEvents | undefined;
     },
   ) {
@@ -32,10 +32,10 @@ export class RedisIntrospectionCache implements IntrospectionCache {
   }
 
   async lookup(key: IntrospectionCacheKey): Promise<IntrospectionCacheLookup> {
-    if (this.options.held?.(key.issuer, key.jti) === true) return { revoked: true };
+    if (this.options.held?.(key) === true) return { revoked: true };
     const reply = (await redisCall(
       this.#ops.lookup,
-      () => CACHE_LOOKUP.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [key.caller]),
+      () => CACHE_LOOKUP.run(this.client, this.#keys(key), [key.caller, issuedAtMs(key)]),
       this.#deadlineMs,
     )) as [number, string?];
     if (reply[0] === 1) return { revoked: true };
@@ -43,18 +43,28 @@ export class RedisIntrospectionCache implements IntrospectionCache {
   }
 
   async store(key: IntrospectionCacheKey, value: string, expiresAt: number): Promise<boolean> {
-    if (this.options.held?.(key.issuer, key.jti) === true) return false;
+    if (this.options.held?.(key) === true) return false;
     const reply = await redisCall(
       this.#ops.store,
       () =>
-        CACHE_STORE.run(this.client, this.keys.tokenKeys(key.issuer, key.jti), [
+        CACHE_STORE.run(this.client, this.#keys(key), [
           key.caller,
           value,
           Math.floor(expiresAt * 1000),
           Math.round(this.options.ttlSeconds * 1000),
+          issuedAtMs(key),
         ]),
       this.#deadlineMs,
     );
     return reply === 1;
   }
+
+  #keys(key: IntrospectionCacheKey): string[] {
+    return this.keys.introspectionKeys(key.issuer, key.jti, key.client.id);
+  }
+}
+
+/** The token's iat in ms, as a cut-off is stored (see REVOKE); what a forger put there only makes its own token inactive. */
+function issuedAtMs(key: IntrospectionCacheKey): string {
+  return String(Math.floor(key.client.issuedAt * 1000));
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { clientRevocationJti } from "../revocation-kinds.js";
 
 /** A fixed-length, brace-free name for any string: keys never carry raw input (nor a secret, should one be passed by mistake). */
 export function keyId(...parts: string[]): string {
@@ -34,6 +35,13 @@ export class KeyLayout {
   tokenKeys(issuer: string, jti: string): [deny: string, introspection: string] {
     const id = keyId(issuer, jti);
     return [`${this.prefix}{rev}:deny:${id}`, `${this.prefix}{rev}:introspect:${id}`];
+  }
+  /**
+   * tokenKeys() and the deny-list entry of the token's client (its cut-off, see clientRevocationJti): the
+   * keys every introspection-cache script takes, all in the {rev} slot.
+   */
+  introspectionKeys(issuer: string, jti: string, clientId: string): [deny: string, introspection: string, clientCutOff: string] {
+    return [...this.tokenKeys(issuer, jti), this.deny(issuer, clientRevocationJti(clientId))];
   }
   /** Sorted set of revocations in force: member JSON [issuer, jti], score = end (epoch ms). */
   get revoked(): string {

@@ -148,14 +148,25 @@ redis.call('PUBLISH', ARGV[6], ARGV[4])
 return 1`,
 );
 
+/** Lua: whether the token (KEYS[1]) is revoked or its client's cut-off (KEYS[3], issuedBefore in ms) covers its iat (ms, ARGV[n]). */
+function revokedOrCutOff(iatArg: number): string {
+  return `local function revoked()
+  if redis.call('EXISTS', KEYS[1]) == 1 then return true end
+  local cut = redis.call('GET', KEYS[3])
+  return cut ~= false and tonumber(ARGV[${iatArg}]) < tonumber(cut)
+end`;
+}
+
 /**
- * Reads a cached introspection answer, consulting the deny-list first.
- * KEYS: deny, introspection. ARGV: caller.
+ * Reads a cached introspection answer, consulting the deny-list first: the
+ * token's entry and its client's cut-off.
+ * KEYS: deny, introspection, the client's deny entry. ARGV: caller, the token's iat (ms).
  * Returns {1} when revoked, {0} on a miss, {0, value} on a hit.
  */
 export const CACHE_LOOKUP = new LuaScript(
   "introspection-lookup",
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
+  `${revokedOrCutOff(2)}
+if revoked() then return {1} end
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
 if not entry then return {0} end
 local sep = string.find(entry, ':', 1, true)
@@ -165,16 +176,19 @@ return {0, string.sub(entry, sep + 1)}`,
 );
 
 /**
- * Caches an introspection answer unless the token is revoked, atomically
- * with REVOKE (same slot): a revocation either comes first and the fill does
- * nothing, or comes after and deletes the entry. The entry ends at
+ * Caches an introspection answer unless the token is revoked or its client
+ * cut off, atomically with REVOKE (same slot): a revocation either comes
+ * first and the fill does nothing, or comes after and deletes the entry (a
+ * cut-off leaves it, and CACHE_LOOKUP refuses it). The entry ends at
  * min(now + TTL, token exp); the hash lives as long as its longest entry.
- * KEYS: deny, introspection. ARGV: caller, value, token exp (ms), TTL (ms).
+ * KEYS: deny, introspection, the client's deny entry. ARGV: caller, value,
+ * token exp (ms), TTL (ms), the token's iat (ms).
  * Returns 0 when revoked (nothing cached), 1 otherwise.
  */
 export const CACHE_STORE = new LuaScript(
   "introspection-store",
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  `${revokedOrCutOff(5)}
+if revoked() then return 0 end
 ${NOW_MS}
 local ends = math.min(now + tonumber(ARGV[4]), tonumber(ARGV[3]))
 if ends <= now then return 1 end

@@ -110,7 +110,7 @@ export function createRedisStore(source: RedisSource, options: RedisStoreOptions
         ? new RedisIntrospectionCache(client, keys, {
             ttlSeconds: cacheSeconds,
             commandTimeoutMs,
-            held: (issuer, jti) => denyList.holds(issuer, jti),
+            held: (key) => denyList.holds(key.issuer, key.jti) || denyList.holdsCutOff(key.issuer, key.client.id, key.client.issuedAt),
             events: options.events,
           })
         : undefined,
