@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { TesseraConfig } from "../config/types.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
+import type { ServiceEvents } from "../internal/service-events.js";
 import { randomToken } from "../internal/random.js";
 import { RedisConfigFingerprints } from "../store/redis/config-fingerprints.js";
 import type { SharedState } from "./shared-state.js";
@@ -33,10 +34,16 @@ export interface FingerprintFollower {
   stop(): Promise<void>;
 }
 
-export function followConfigFingerprint(state: SharedState, config: TesseraConfig, clock: Clock, logger: Logger): FingerprintFollower | undefined {
+export function followConfigFingerprint(
+  state: SharedState,
+  config: TesseraConfig,
+  clock: Clock,
+  logger: Logger,
+  events?: ServiceEvents,
+): FingerprintFollower | undefined {
   const redis = state.redis;
   if (redis === undefined) return undefined;
-  const prints = new RedisConfigFingerprints(redis.client, redis.keys, redis.commandTimeoutMs);
+  const prints = new RedisConfigFingerprints(redis.client, redis.keys, redis.commandTimeoutMs, events);
   const replicaId = randomToken(9);
   let mine = configFingerprint(config);
   let warned = "";

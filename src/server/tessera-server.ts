@@ -333,7 +333,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
   });
   logger.info("tessera listening", { http: httpUrl, grpc: grpcAddress, issuer, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) });
   // Replicas that run different configurations say so (in Redis: a fingerprint each).
-  const fingerprint = followConfigFingerprint(state, config, clock, logger);
+  const fingerprint = followConfigFingerprint(state, config, clock, logger, events);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -11,6 +11,7 @@ import type { TesseraServer } from "../../src/server/tessera-server.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { startCapturedServer } from "../helpers/start-server.js";
+import { until } from "../helpers/wait.js";
 
 const spans = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -79,6 +80,11 @@ test("Redis calls: a duration histogram by operation, and spans under the endpoi
       .filter((l) => l.includes("redis_command"))
       .join("\n"),
   );
+  // The replicas' configuration fingerprints, published at start, are Redis calls like the others.
+  await until(async () => {
+    const metrics = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
+    return /^tessera_redis_command_duration_seconds_count\{operation="config.fingerprints",result="ok"\} [1-9]/m.test(metrics) ? true : undefined;
+  }, "the fingerprint publication in the command histogram");
   // The health probe's PING keeps its own histogram.
   assert.match(text, /^# TYPE tessera_redis_ping_duration_seconds histogram$/m);
 });

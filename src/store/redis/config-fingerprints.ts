@@ -1,7 +1,6 @@
+import type { ServiceEvents } from "../../internal/service-events.js";
 import type { KeyLayout } from "./key-layout.js";
-import { redisCall, redisOperation } from "./redis-call.js";
-
-const FINGERPRINTS = redisOperation("config.fingerprints", undefined);
+import { redisCall, redisOperation, type RedisOperation } from "./redis-call.js";
 import type { RedisClient } from "./redis-client.js";
 
 /** A replica's published fingerprint is ignored once it is older than this (the replica stopped without saying so). */
@@ -14,19 +13,22 @@ const STALE_MS = 3 * 60_000;
  */
 export class RedisConfigFingerprints {
   readonly #key: string;
+  readonly #op: RedisOperation;
 
   constructor(
     private readonly client: RedisClient,
     keys: KeyLayout,
     private readonly commandTimeoutMs: number,
+    events?: ServiceEvents,
   ) {
     this.#key = `${keys.prefix}config:fingerprints`;
+    this.#op = redisOperation("config.fingerprints", events);
   }
 
   /** Publishes this replica's fingerprint; resolves the distinct fingerprints of the other live replicas. */
   async publish(replicaId: string, fingerprint: string, nowMs: number): Promise<string[]> {
     const all = await redisCall(
-      FINGERPRINTS,
+      this.#op,
       async () => {
         await this.client.hset(this.#key, replicaId, `${fingerprint} ${nowMs}`);
         return this.client.hgetall(this.#key);
@@ -48,6 +50,6 @@ export class RedisConfigFingerprints {
 
   /** Withdraws this replica's fingerprint (at stop). */
   async withdraw(replicaId: string): Promise<void> {
-    await redisCall(FINGERPRINTS, () => this.client.hdel(this.#key, replicaId), this.commandTimeoutMs).catch(() => {});
+    await redisCall(this.#op, () => this.client.hdel(this.#key, replicaId), this.commandTimeoutMs).catch(() => {});
   }
 }
