@@ -10,6 +10,9 @@ import { after, before, describe, test } from "node:test";
 import { decodeJwt } from "jose";
 import type { TesseraServer } from "../../src/server/tessera-server.js";
 import { startCapturedServer } from "../helpers/start-server.js";
+import { capturedLogger } from "../helpers/log-capture.js";
+import type { Logger } from "../../src/internal/logger.js";
+import { REFUSAL_LOG_BUDGET } from "../../src/server/observability/service-observer.js";
 import { basicAuthorization, fixtureConfig, SECRETS } from "../helpers/fixtures.js";
 import { FrozenClock } from "../helpers/frozen-clock.js";
 import { freePorts } from "../helpers/free-ports.js";
@@ -19,6 +22,8 @@ const PROMETHEUS = "/usr/bin/prometheus";
 const CALENDAR = "https://calendar.example.com";
 
 let server: TesseraServer;
+/** Every line the server logged, as the logger got it. */
+const logLines: ({ level: string; msg: string } & Record<string, unknown>)[] = [];
 let dir: string;
 let auditFile: string;
 const clock = new FrozenClock();
@@ -35,8 +40,17 @@ before(async () => {
       audit: { enabled: true, file: auditFile },
     },
     clock,
+    logger: recordingLogger(capturedLogger()),
   });
 });
+
+function recordingLogger(next: Logger): Logger {
+  const at = (level: keyof Logger) => (msg: string, fields?: Record<string, unknown>) => {
+    logLines.push({ level, msg, ...fields });
+    next[level](msg, fields);
+  };
+  return { info: at("info"), warn: at("warn"), error: at("error") };
+}
 after(async () => {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -228,5 +242,30 @@ describe("metrics listener", () => {
       await exited;
       clearTimeout(killer);
     }
+  });
+});
+
+describe("logs", () => {
+  test("refused authentications are logged up to a budget per window; the rest are counted in one line, and all are audited", async () => {
+    clock.advance(REFUSAL_LOG_BUDGET.windowMs / 1000 + 1); // a window of its own
+    const logged = () => logLines.filter((l) => l.msg === "client authentication refused").length;
+    const audited = () => auditLines().filter((l) => l.event === "client_auth.refused").length;
+    const [logBefore, auditBefore] = [logged(), audited()];
+    const flood = REFUSAL_LOG_BUDGET.lines + 5;
+    // A client id each: every one under the failed-authentication throttle.
+    for (let i = 0; i < flood; i++) {
+      const r = await post("/oauth2/token", { grant_type: "client_credentials" }, basicAuthorization(`flood-${i}`, "not-the-secret-0123456789abcdef"));
+      assert.equal(r.status, 401);
+    }
+    assert.equal(audited() - auditBefore, flood, "the audit stream has every refusal");
+    assert.equal(logged() - logBefore, REFUSAL_LOG_BUDGET.lines, "the log only the budget");
+    assert.ok(!logLines.some((l) => l.msg === "client authentication refusals not logged"));
+
+    clock.advance(REFUSAL_LOG_BUDGET.windowMs / 1000);
+    assert.equal((await post("/oauth2/token", { grant_type: "client_credentials" }, basicAuthorization("flood-last", "not-the-secret"))).status, 401);
+    const summary = logLines.filter((l) => l.msg === "client authentication refusals not logged");
+    assert.equal(summary.length, 1);
+    assert.equal(summary[0]!.count, 5);
+    assert.equal(logged() - logBefore, REFUSAL_LOG_BUDGET.lines + 1, "a new window logs again");
   });
 });

@@ -12,6 +12,13 @@ export interface ServiceObserverTargets {
 }
 
 /**
+ * How many refused client authentications are logged per window: a flood of
+ * bad credentials (many client ids or sources, each under the throttle) must
+ * not flood the log. The audit stream and the metrics keep every one.
+ */
+export const REFUSAL_LOG_BUDGET = { lines: 20, windowMs: 10_000 } as const;
+
+/**
  * The ServiceEvents the server wires into the core: each event goes to the
  * metrics, the audit stream and (refused authentications, key changes) the
  * log. A throttle block is audited once per (client, source) while it lasts.
@@ -21,6 +28,7 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
   const now = targets.now ?? Date.now;
   const m = metrics?.events ?? noServiceEvents;
   const blockedUntil = new Map<string, number>();
+  const refusalLog = logBudget(logger, now);
   return {
     tokenIssued: (e) => {
       m.tokenIssued(e);
@@ -41,7 +49,7 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
     clientAuthRefused: (e) => {
       const fields = { client_id: e.claimedClientId, method: e.method, reason: e.reason, detail: e.detail, source: e.source };
       audit?.record("client_auth.refused", fields);
-      logger.warn("client authentication refused", fields);
+      refusalLog(fields);
     },
     tokenRevoked: (e) => {
       m.tokenRevoked(e);
@@ -66,5 +74,32 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
     revocationFeedLag: (seconds) => m.revocationFeedLag(seconds),
     redisLatency: (seconds) => m.redisLatency(seconds),
     redisCommand: (operation, seconds, ok) => m.redisCommand(operation, seconds, ok),
+  };
+}
+
+/**
+ * Logs "client authentication refused" up to REFUSAL_LOG_BUDGET.lines times per window and counts the
+ * rest; the first refusal of a later window first logs how many went unlogged in the one before.
+ */
+function logBudget(logger: Logger, now: () => number): (fields: Record<string, unknown>) => void {
+  let windowEnd = Number.NEGATIVE_INFINITY;
+  let logged = 0;
+  let unlogged = 0;
+  return (fields) => {
+    const t = now();
+    if (t >= windowEnd) {
+      if (unlogged > 0) {
+        logger.warn("client authentication refusals not logged", { count: unlogged, window_seconds: REFUSAL_LOG_BUDGET.windowMs / 1000 });
+      }
+      windowEnd = t + REFUSAL_LOG_BUDGET.windowMs;
+      logged = 0;
+      unlogged = 0;
+    }
+    if (logged < REFUSAL_LOG_BUDGET.lines) {
+      logged++;
+      logger.warn("client authentication refused", fields);
+    } else {
+      unlogged++;
+    }
   };
 }
