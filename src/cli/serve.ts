@@ -28,7 +28,7 @@ export async function serve(configPath: string | undefined): Promise<void> {
   const { createTesseraServer } = await import("../server/tessera-server.js");
   routeConsoleWarnings(stderrLogger);
   let server: TesseraServer | undefined;
-  // SIGHUP reloads the file's clients and token lifetimes; a file that does not load keeps the running configuration.
+  // SIGHUP reloads the file's clients, token lifetimes and trusted issuers; a file that does not load keeps the running configuration.
   const onHangup = () => {
     if (server === undefined) {
       stderrLogger.warn("SIGHUP ignored: still starting");

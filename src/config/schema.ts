@@ -389,7 +389,7 @@ export const configSchema = section({
   clients: list(client).default([]).meta({ description: "Registered clients. Each has one authMethod, which decides its credential field." }),
   trustedIssuers: list(trustedIssuer).default([]).meta({
     description:
-      "External issuers (workload identity: Kubernetes, SPIFFE, any OIDC issuer with a JWKS) whose tokens stand for clients: as a jwt-bearer grant (RFC 7523 §2.1) or as the client_assertion of a workload_identity client.",
+      "External issuers (workload identity: Kubernetes, SPIFFE, any OIDC issuer with a JWKS) whose tokens stand for clients: as a jwt-bearer grant (RFC 7523 §2.1) or as the client_assertion of a workload_identity client. Reloaded on SIGHUP.",
   }),
   redis: redis.optional().meta({
     description:

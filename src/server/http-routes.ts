@@ -16,7 +16,8 @@ export interface HttpRouteDeps {
   ctx: IssuerContext;
   /** Where a request comes from (the peer, or the client behind a trusted proxy). */
   addresses: ClientAddressResolver;
-  config: TesseraConfig;
+  /** The running configuration (a reload replaces it). */
+  config: () => TesseraConfig;
   health: HealthState;
   /** Times the OAuth endpoints and counts their refusals. */
   metrics?: ServerMetrics | undefined;
@@ -36,7 +37,7 @@ export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
   const issuerPath = new URL(ctx.issuer).pathname.replace(/\/$/, "");
   const metadata = timed(
     "metadata",
-    getOnly((_req, res) => sendJson(res, 200, serverMetadata(ctx, config), { "cache-control": "public, max-age=300" })),
+    getOnly((_req, res) => sendJson(res, 200, serverMetadata(ctx, config()), { "cache-control": "public, max-age=300" })),
   );
   const routes = new Map<string, HttpRoute>([
     [OAUTH_PATHS.token, timed("token", tokenEndpoint(ctx, addresses))],

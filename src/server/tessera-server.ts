@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import type { TesseraConfig } from "../config/types.js";
+import type { TesseraConfig, TrustedIssuerConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 import { ClientAddressResolver } from "../internal/source-address.js";
@@ -17,6 +17,7 @@ import { RedisKeyRing } from "../store/redis/key-ring.js";
 import { loadDeclaredScopes } from "../policy/declared-scopes.js";
 import { authRulesOf } from "../policy/read-auth-rules.js";
 import { configuredTrustedIssuers } from "../registry/configured-trusted-issuers.js";
+import type { StaticTrustedIssuers } from "../registry/trusted-issuers.js";
 import { httpJwksFetcher } from "../keys/http-jwks-fetcher.js";
 import { RemoteKeySet } from "../keys/remote-key-set.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
@@ -87,8 +88,8 @@ export interface TesseraServer {
   /** host:port of the metrics listener (GET /metrics), when it serves (config.metrics). */
   readonly metricsAddress: string | undefined;
   /**
-   * Applies a new configuration's clients (their grants and lifetimes) and
-   * token lifetimes at once, without a restart (`tessera serve` calls it on
+   * Applies a new configuration's clients (their grants and lifetimes),
+   * token lifetimes and trusted issuers at once, without a restart (`tessera serve` calls it on
    * SIGHUP). Other settings keep their running values: the top-level
    * sections that differ are returned, for the caller to say a restart is
    * needed for them. Throws ConfigError, applying nothing, when a grant
@@ -120,6 +121,26 @@ function changedSections(before: TesseraConfig, after: TesseraConfig, applied: r
     .filter((key) => !applied.includes(key))
     .filter((key) => JSON.stringify(before[key as keyof TesseraConfig]) !== JSON.stringify(after[key as keyof TesseraConfig]))
     .sort();
+}
+
+/**
+ * Builds the trusted issuers of a configuration, again at each reload. A jwksUri keeps its RemoteKeySet
+ * (and the keys it holds) across reloads while some issuer still names it.
+ */
+function trustedIssuersFollower(clock: Clock): { build(configs: readonly TrustedIssuerConfig[]): StaticTrustedIssuers } {
+  let keySets = new Map<string, RemoteKeySet>();
+  return {
+    build(configs) {
+      const kept = new Map<string, RemoteKeySet>();
+      const registry = configuredTrustedIssuers(configs, (uri) => {
+        const keySet = kept.get(uri) ?? keySets.get(uri) ?? new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock });
+        kept.set(uri, keySet);
+        return keySet;
+      });
+      keySets = kept;
+      return registry;
+    },
+  };
 }
 
 /** Requests larger than this are refused on every surface. */
@@ -223,15 +244,19 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     await Promise.all([http.close(), grpcListener.close(), state.close(), observability.close()]);
     throw err;
   }
-  // What a reload may change: the file's clients (in the registry) and the token lifetimes.
+  // What a reload may change: the file's clients (in the registry), the token lifetimes and the trusted issuers.
   let running = config;
+  const trusted = trustedIssuersFollower(clock);
+  let trustedIssuers = trusted.build(config.trustedIssuers);
   const context: IssuerContext = {
     issuer,
     get tokens() {
       return running.tokens;
     },
     clients: clients.registry,
-    trustedIssuers: configuredTrustedIssuers(config.trustedIssuers, (uri) => new RemoteKeySet({ fetch: httpJwksFetcher(uri), clock })),
+    get trustedIssuers() {
+      return trustedIssuers;
+    },
     keys,
     replay: state.replay,
     denyList: state.denyList,
@@ -280,7 +305,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     },
     readMaxBytes: MAX_REQUEST_BYTES,
     contextValues: (req) => authContextValues(req, connectContextValues(addresses)(req)),
-    fallback: httpRoutes({ ctx: context, config, health, addresses, metrics }),
+    fallback: httpRoutes({ ctx: context, config: () => running, health, addresses, metrics }),
   });
   addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
 
@@ -347,12 +372,17 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     reload: (next) => {
       // Throws ConfigError (nothing applied) when a grant names a scope the services' protos do not declare.
       const nextDeclared = loadDeclaredScopes(next.policy.descriptorSets, next.clients);
-      const restartNeeded = changedSections(running, next, ["clients", "tokens", "policy"]);
+      const restartNeeded = changedSections(running, next, ["clients", "tokens", "policy", "trustedIssuers"]);
       declared = nextDeclared;
       clients.registry.replaceFileClients(next.clients);
-      running = { ...running, clients: next.clients, tokens: next.tokens, policy: next.policy };
+      trustedIssuers = trusted.build(next.trustedIssuers);
+      running = { ...running, clients: next.clients, tokens: next.tokens, policy: next.policy, trustedIssuers: next.trustedIssuers };
       fingerprint?.update(running);
-      logger.info("configuration reloaded", { clients: next.clients.length, ...(restartNeeded.length > 0 ? { restartNeeded } : {}) });
+      logger.info("configuration reloaded", {
+        clients: next.clients.length,
+        trusted_issuers: next.trustedIssuers.length,
+        ...(restartNeeded.length > 0 ? { restartNeeded } : {}),
+      });
       return restartNeeded;
     },
     stop: (options = {}) => {

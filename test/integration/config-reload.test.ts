@@ -6,12 +6,18 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { randomUUID } from "node:crypto";
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { hashClientSecret } from "../../src/registry/client-secret.js";
 import { logLine, spawnTessera, type Spawned } from "../helpers/child-process.js";
 import { requestToken } from "../helpers/client-admin.js";
+import { until } from "../helpers/wait.js";
 
 const SECRET = "reload-secret-0123456789-abcdefghij-0123456789";
 const FILES = "https://files.example.com";
+const ISSUER = "http://127.0.0.1:8080";
+const WORKLOAD_ISSUER = "https://cluster.example.com";
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 let dir: string;
 let file: string;
 let child: Spawned;
@@ -25,13 +31,24 @@ function yaml(clients: string[], lifetime: number, drainMs = 0): string {
     grants: [{ audience: "${FILES}", scopes: [file.view] }]
 `,
   );
-  return `issuer: http://127.0.0.1:8080\nshutdown: { drainMs: ${drainMs}, graceMs: 0 }\ntokens: { lifetimeSeconds: ${lifetime} }\nclients:\n${entries.join("")}`;
+  return `issuer: ${ISSUER}\nshutdown: { drainMs: ${drainMs}, graceMs: 0 }\ntokens: { lifetimeSeconds: ${lifetime} }\nclients:\n${entries.join("")}`;
 }
 
-/** Sends SIGHUP and returns the JSON log line with message `message` that answers it. */
+/** The JSON log lines with message `message` so far. */
+function linesOf(message: string): Record<string, unknown>[] {
+  return child
+    .stderr()
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === message);
+}
+
+/** Sends SIGHUP and returns the JSON log line with message `message` that answers it (not an earlier one). */
 async function hangUpAndWait(message: string): Promise<Record<string, unknown>> {
+  const before = linesOf(message).length;
   assert.ok(child.child.kill("SIGHUP"));
-  return logLine(child, message);
+  return until(() => linesOf(message)[before], `a new "${message}" line`);
 }
 
 before(async () => {
@@ -62,6 +79,48 @@ describe("SIGHUP", () => {
     assert.match(String((await hangUpAndWait("configuration not reloaded: the running one stays")).reason), /clients\[1\]/);
     assert.equal((await requestToken(httpUrl, "two", SECRET, { resource: FILES })).status, 200);
     assert.equal((await requestToken(httpUrl, "three", SECRET, { resource: FILES })).status, 401);
+  });
+
+  test("reloads trusted issuers: a new issuer's jwt-bearer grant is accepted, and the metadata says so", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "cluster-1", alg: "ES256", use: "sig" };
+    const grantTypes = async () =>
+      ((await (await fetch(`${httpUrl}/.well-known/oauth-authorization-server`)).json()) as { grant_types_supported: string[] }).grant_types_supported;
+    const assertion = () =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: "ES256", kid: "cluster-1" })
+        .setIssuer(WORKLOAD_ISSUER)
+        .setSubject("system:serviceaccount:jobs:runner")
+        .setAudience(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime("2m")
+        .setJti(randomUUID())
+        .sign(privateKey);
+    const bearerGrant = async () =>
+      fetch(`${httpUrl}/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`runner:${SECRET}`).toString("base64")}` },
+        body: new URLSearchParams({ grant_type: JWT_BEARER, assertion: await assertion(), resource: FILES, scope: "file.view" }),
+      });
+    assert.ok(!(await grantTypes()).includes(JWT_BEARER));
+    assert.equal((await bearerGrant()).status, 400, "no trusted issuer yet");
+
+    const trusted = `trustedIssuers:\n  - issuer: ${WORKLOAD_ISSUER}\n    jwks: ${JSON.stringify({ keys: [jwk] })}\n    subjects: [{ subject: "system:serviceaccount:jobs:runner", clientId: runner }]\n`;
+    await writeFile(
+      file,
+      `${yaml(["two"], 120)}  - id: runner\n    authMethod: client_secret_basic\n    secretHashes: ["${hashClientSecret(SECRET)}"]\n    grantTypes: [${JWT_BEARER}]\n    grants: [{ audience: "${FILES}", scopes: [file.view] }]\n${trusted}`,
+    );
+    const reloaded = await hangUpAndWait("configuration reloaded");
+    assert.equal(reloaded.trusted_issuers, 1);
+    assert.ok((await grantTypes()).includes(JWT_BEARER));
+    const granted = await bearerGrant();
+    assert.equal(granted.status, 200, await granted.clone().text());
+    assert.equal(decodeJwt(((await granted.json()) as { access_token: string }).access_token).client_id, "runner");
+
+    await writeFile(file, yaml(["two"], 120));
+    await hangUpAndWait("configuration reloaded");
+    assert.equal((await bearerGrant()).status, 400, "the issuer is gone again");
+    assert.ok(!(await grantTypes()).includes(JWT_BEARER));
   });
 
   test("settings that need a restart are named, the rest applies", async () => {
