@@ -1,3 +1,4 @@
+import type { DescService } from "@bufbuild/protobuf";
 import type { Server } from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
@@ -20,7 +21,10 @@ function callInfo(call: GrpcCallContext, addresses: ClientAddressResolver): Call
   };
 }
 
-/** Adds TokenService and Health to a grpc-js server through the protobuf-es bridge, and reflection on both (unless turned off). */
+/**
+ * Adds TokenService and Health to a grpc-js server through the protobuf-es bridge, and reflection on
+ * both and on `otherServices` served beside them (unless turned off).
+ */
 export function addGrpcRoutes(
   server: Server,
   handlers: TokenServiceHandlers,
@@ -28,6 +32,7 @@ export function addGrpcRoutes(
   health: HealthState,
   addresses: ClientAddressResolver,
   reflection = true,
+  otherServices: readonly DescService[] = [],
 ): void {
   const info = (call: GrpcCallContext) => callInfo(call, addresses);
   const streamInfo = (call: GrpcCallContext) => ({ ...callInfo(call, addresses), signal: call.signal, reset: call.reset });
@@ -48,5 +53,5 @@ export function addGrpcRoutes(
     watch: (req, call) => healthImpl.watch(req, call),
   });
   server.addService(healthService.definition, healthService.implementation);
-  if (reflection) addReflection(server, [TokenService, Health]);
+  if (reflection) addReflection(server, [TokenService, Health, ...otherServices]);
 }

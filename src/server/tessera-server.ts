@@ -26,6 +26,7 @@ import { connectContextValues, connectRoutes } from "./connect-routes.js";
 import { refuseRepeatedAuthorization } from "../interceptors/grpc/repeated-authorization.js";
 import { createGrpcListener } from "./grpc-listener.js";
 import { addGrpcRoutes } from "./grpc-routes.js";
+import { ClientAdminService } from "../../gen/tessera/admin/v1/client_admin_service_pb.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createHttpListener, type HttpHandler } from "./http-listener.js";
 import { httpRoutes } from "./http-routes.js";
@@ -307,7 +308,8 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     contextValues: (req) => authContextValues(req, connectContextValues(addresses)(req)),
     fallback: httpRoutes({ ctx: context, config: () => running, health, addresses, metrics }),
   });
-  addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection);
+  const adminServices = clientAdmin === undefined ? [] : [ClientAdminService];
+  addGrpcRoutes(grpc, handlers, watch, health, addresses, config.grpc.reflection, adminServices);
 
   let grpcPort: number;
   try {
@@ -329,6 +331,7 @@ export async function createTesseraServer(options: TesseraServerOptions): Promis
     const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.set("", status);
     health.set(TokenService.typeName, status);
+    for (const service of adminServices) health.set(service.typeName, status);
   };
   const redisHealth = state.redisHealth;
   let stopFollowingRedis = () => {};

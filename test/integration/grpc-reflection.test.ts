@@ -26,9 +26,14 @@ describe("gRPC server reflection", () => {
 
   test("buf curl --list-services and --list-methods, without a schema", async () => {
     const { stdout: services } = await bufCurl(["--list-services", `http://${server.grpcAddress}`]);
-    assert.deepEqual(services.trim().split("\n").sort(), ["grpc.health.v1.Health", "tessera.v1.TokenService"]);
+    assert.deepEqual(services.trim().split("\n").sort(), ["grpc.health.v1.Health", "tessera.admin.v1.ClientAdminService", "tessera.v1.TokenService"]);
     const { stdout: methods } = await bufCurl(["--list-methods", `http://${server.grpcAddress}`]);
-    for (const method of ["tessera.v1.TokenService/IssueToken", "tessera.v1.TokenService/GetJwks", "grpc.health.v1.Health/Check"]) {
+    for (const method of [
+      "tessera.v1.TokenService/IssueToken",
+      "tessera.v1.TokenService/GetJwks",
+      "grpc.health.v1.Health/Check",
+      "tessera.admin.v1.ClientAdminService/ListClients",
+    ]) {
       assert.ok(methods.split("\n").includes(method), `${method} in\n${methods}`);
     }
   });
@@ -37,6 +42,21 @@ describe("gRPC server reflection", () => {
     const { stdout } = await bufCurl(["-d", "{}", `http://${server.grpcAddress}/tessera.v1.TokenService/GetJwks`]);
     const jwks = JSON.parse((JSON.parse(stdout) as { jwksJson: string }).jwksJson) as { keys: unknown[] };
     assert.ok(jwks.keys.length > 0);
+  });
+
+  test("the admin service has a health status of its own; without admin, neither reflection nor health knows it", async () => {
+    const check = (address: string) => bufCurl(["-d", '{"service":"tessera.admin.v1.ClientAdminService"}', `http://${address}/grpc.health.v1.Health/Check`]);
+    assert.deepEqual(JSON.parse((await check(server.grpcAddress)).stdout), { status: "SERVING" });
+    const { config } = await fixtureConfig();
+    config.admin.enabled = false;
+    const plain = await startCapturedServer({ config });
+    try {
+      const { stdout } = await bufCurl(["--list-services", `http://${plain.grpcAddress}`]);
+      assert.ok(!stdout.includes("ClientAdminService"));
+      await assert.rejects(check(plain.grpcAddress), /not.?found/i);
+    } finally {
+      await plain.stop();
+    }
   });
 
   test("grpc.reflection: false serves no reflection", async () => {
