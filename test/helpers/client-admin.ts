@@ -21,7 +21,7 @@ export const ADMIN_SECRETS = {
  * `admin` (read and write), `reader` (read only), `outsider` (no grant for
  * the admin audience), and `filed`, a plain client from the file.
  */
-export function adminConfig(options: { redisUrl?: string; issuer?: string; resyncSeconds?: number } = {}): TesseraConfig {
+export function adminConfig(options: { redisUrl?: string; redisCluster?: readonly string[]; issuer?: string; resyncSeconds?: number } = {}): TesseraConfig {
   return validateConfig(
     {
       issuer: options.issuer ?? "http://127.0.0.1:8080",
@@ -32,6 +32,7 @@ export function adminConfig(options: { redisUrl?: string; issuer?: string; resyn
       rateLimit: { failures: 100_000 },
       ...(options.resyncSeconds !== undefined ? { admin: { resyncSeconds: options.resyncSeconds } } : {}),
       ...(options.redisUrl !== undefined ? { redis: { url: options.redisUrl, keyPrefix: "admin-test:" } } : {}),
+      ...(options.redisCluster !== undefined ? { redis: { cluster: [...options.redisCluster], keyPrefix: "admin-test:" } } : {}),
       clients: [
         {
           id: "admin",
