@@ -59,10 +59,15 @@ export function requestedScopes(scopes: readonly string[] | undefined): string[]
   return [...new Set(list)];
 }
 
+/** A target request whose syntax passed: the audience asked for (if any) and the scopes, without duplicates. */
+export interface CheckedTarget {
+  readonly audience: string | undefined;
+  readonly scopes: readonly string[];
+}
+
 /** Checks the syntax of the target request without looking at any client. */
-export function checkTargetSyntax(request: TargetRequest): void {
-  requestedAudience(request);
-  requestedScopes(request.scopes);
+export function checkTargetSyntax(request: TargetRequest): CheckedTarget {
+  return { audience: requestedAudience(request), scopes: requestedScopes(request.scopes) };
 }
 
 /**
@@ -71,9 +76,8 @@ export function checkTargetSyntax(request: TargetRequest): void {
  * must be inside that grant. Nothing is dropped silently: anything outside the
  * grant refuses the whole request.
  */
-export function authorizeTarget(client: RegisteredClient, request: TargetRequest): AuthorizedTarget {
-  const audience = requestedAudience(request);
-  const scopes = requestedScopes(request.scopes);
+export function authorizeTarget(client: RegisteredClient, request: TargetRequest, checked: CheckedTarget = checkTargetSyntax(request)): AuthorizedTarget {
+  const { audience, scopes } = checked;
 
   let grant: RegisteredClient["grants"][number] | undefined;
   if (audience !== undefined) {
