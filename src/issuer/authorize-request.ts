@@ -18,7 +18,24 @@ export interface AuthorizedTarget {
   readonly scopes: readonly string[];
 }
 
+/**
+ * Resource indicators that passed checkResourceSyntax lately. The check is a function of the string
+ * alone, and clients send the same few on every request: a URL parse each time is most of it.
+ * Bounded: short ones only, emptied when full.
+ */
+const wellFormedResources = new Set<string>();
+const MAX_REMEMBERED_RESOURCES = 1024;
+const MAX_REMEMBERED_LENGTH = 256;
+
 function checkResourceSyntax(resource: string): void {
+  if (wellFormedResources.has(resource)) return;
+  parseResource(resource);
+  if (resource.length > MAX_REMEMBERED_LENGTH) return;
+  if (wellFormedResources.size >= MAX_REMEMBERED_RESOURCES) wellFormedResources.clear();
+  wellFormedResources.add(resource);
+}
+
+function parseResource(resource: string): void {
   if (!/^[\x21-\x7E]+$/.test(resource)) throw new InvalidTargetError("resource must be an absolute URI without spaces", { malformed: true });
   let url: URL;
   try {
