@@ -35,6 +35,11 @@ export interface HttpListener {
 /** Unread request body an HTTP/1.1 connection discards to stay usable; beyond it the connection is dropped. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
+/** A request's async iterator that leaves the request undestroyed when iteration stops early (one function for every request). */
+function iterateWithoutDestroying(this: IncomingMessage): AsyncIterator<unknown> {
+  return this.iterator({ destroyOnReturn: false });
+}
+
 /**
  * HTTP/1.1 keep-alive after an early answer (e.g. resource_exhausted past
  * readMaxBytes): the handler stops reading the body, and Node's async iterator
@@ -48,7 +53,7 @@ function discardingHttp1(handler: HttpHandler): HttpHandler {
   return (req, res) => {
     if (req.httpVersionMajor === 1) {
       const request = req as IncomingMessage;
-      Object.defineProperty(request, Symbol.asyncIterator, { value: () => request.iterator({ destroyOnReturn: false }) });
+      Object.defineProperty(request, Symbol.asyncIterator, { value: iterateWithoutDestroying });
       res.once("finish", () => {
         if (request.complete || request.destroyed) return;
         let drained = 0;
