@@ -133,8 +133,15 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
     else res.once("finish", () => res.socket?.end());
   };
   const discarding = discardingHttp1(handler);
+  // HTTP/1.1 connections that carried a request: the guard needs telling once, not on every keep-alive request.
+  const servedSockets = new WeakSet<object>();
   const serve: HttpHandler = (req, res) => {
-    guard.served(peerKey(req.socket));
+    const socket = req.socket;
+    if (!servedSockets.has(socket)) {
+      guard.served(peerKey(socket));
+      // An HTTP/2 request's socket is a proxy made per stream: remembering it would only grow the set.
+      if (req.httpVersionMajor === 1) servedSockets.add(socket);
+    }
     if (req.httpVersionMajor === 1) {
       const response = res as ServerResponse;
       if (draining) closeAfter(response);
