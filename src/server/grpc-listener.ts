@@ -23,60 +23,32 @@ const KEEPALIVE_TIMEOUT_MS = 20_000;
  * the connection would never be idle. Every call tells the guard its peer.
  */
 function requestTimeoutInterceptor(timeoutMs: number, guard: ConnectionGuard): ServerInterceptor {
-  return (_method, call) => new RequestDeadline(call, timeoutMs, guard).call;
-}
-
-type NextCall = ConstructorParameters<typeof ServerInterceptingCall>[0];
-type Responder = NonNullable<ConstructorParameters<typeof ServerInterceptingCall>[1]>;
-type StartNext = Parameters<NonNullable<Responder["start"]>>[0];
-type SendStatusArgs = Parameters<NonNullable<Responder["sendStatus"]>>;
-
-/**
- * One call's request deadline (requestTimeoutInterceptor). Its handlers are bound methods rather
- * than closures: a call makes four, and run from source (tsx) each named closure also costs a
- * defineProperty of its name.
- */
-class RequestDeadline {
-  readonly call: ServerInterceptingCall;
-  readonly #next: NextCall;
-  readonly #timeoutMs: number;
-  readonly #guard: ConnectionGuard;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(next: NextCall, timeoutMs: number, guard: ConnectionGuard) {
-    this.#next = next;
-    this.#timeoutMs = timeoutMs;
-    this.#guard = guard;
-    this.call = new ServerInterceptingCall(next, { start: this.#start.bind(this), sendStatus: this.#sendStatus.bind(this) });
-  }
-
-  #start(next: StartNext): void {
-    const call = this.#next;
-    const guard = this.#guard;
-    const timeoutMs = this.#timeoutMs;
-    const peer = call.getPeer();
-    guard.served(peer);
-    this.#timer = setTimeout(() => {
-      call.sendStatus({ code: status.DEADLINE_EXCEEDED, details: `request not received within ${timeoutMs} ms`, metadata: new Metadata() });
-      // After the status is written out.
-      setImmediate(() => guard.destroyPeer(peer));
-    }, timeoutMs);
-    next({ onReceiveHalfClose: this.#halfClose.bind(this), onCancel: this.#stop.bind(this) });
-  }
-
-  #halfClose(nextHalfClose: () => void): void {
-    this.#stop();
-    nextHalfClose();
-  }
-
-  #sendStatus(...[callStatus, nextStatus]: SendStatusArgs): void {
-    this.#stop();
-    nextStatus(callStatus);
-  }
-
-  #stop(): void {
-    clearTimeout(this.#timer);
-  }
+  return (_method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => clearTimeout(timer);
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        const peer = call.getPeer();
+        guard.served(peer);
+        timer = setTimeout(() => {
+          call.sendStatus({ code: status.DEADLINE_EXCEEDED, details: `request not received within ${timeoutMs} ms`, metadata: new Metadata() });
+          // After the status is written out.
+          setImmediate(() => guard.destroyPeer(peer));
+        }, timeoutMs);
+        next({
+          onReceiveHalfClose: (nextHalfClose) => {
+            stop();
+            nextHalfClose();
+          },
+          onCancel: stop,
+        });
+      },
+      sendStatus: (callStatus, nextStatus) => {
+        stop();
+        nextStatus(callStatus);
+      },
+    });
+  };
 }
 
 /**
