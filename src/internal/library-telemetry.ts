@@ -8,6 +8,7 @@ import {
   type Context,
   type Counter,
   context,
+  INVALID_SPAN_CONTEXT,
   metrics,
   ProxyTracerProvider,
   propagation,
@@ -91,8 +92,22 @@ export function refusalReason(err: unknown): string {
   return typeof error === "string" ? error : "internal";
 }
 
-/** Runs `run` in a span (the API's no-op one without an SDK), ending it with the outcome. */
-export async function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, run: (span: Span) => Promise<T>): Promise<T> {
+/** What `inSpan` hands its function without an SDK: the API's span that records nothing (stateless, shared). */
+const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Runs `run` in a span, ending it with the outcome. Without an SDK it is run at once with a span that
+ * records nothing, as the API's no-op tracer would hand it, without the context and promise around it
+ * (a token request pays for that otherwise); a tracer provider registered later is seen on the next call.
+ */
+export function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, run: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracingRegistered()) {
+    try {
+      return run(NON_RECORDING_SPAN);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await run(span);

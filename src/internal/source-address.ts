@@ -8,6 +8,28 @@ import { BlockList, isIP } from "node:net";
  */
 export function throttleSource(address: string | undefined): string {
   if (address === undefined) return "unknown";
+  return remembered(throttleSources, address, sourceOfAddress);
+}
+
+/**
+ * Answers of a pure function of a short string, for the few strings a server sees over and over
+ * (its clients' addresses, a connection's peer on every call). Bounded: emptied when full.
+ */
+function remembered<T>(answers: Map<string, T>, input: string, answer: (input: string) => T): T {
+  const known = answers.get(input);
+  if (known !== undefined || answers.has(input)) return known as T;
+  const value = answer(input);
+  if (input.length <= 128) {
+    if (answers.size >= 1024) answers.clear();
+    answers.set(input, value);
+  }
+  return value;
+}
+
+const throttleSources = new Map<string, string>();
+const peerAddresses = new Map<string, string | undefined>();
+
+function sourceOfAddress(address: string): string {
   const ip = address.replace(/^\[|\]$/g, "").split("%")[0]!;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return mapped[1]!;
@@ -31,7 +53,10 @@ export function throttleSource(address: string | undefined): string {
  * "[::1]:51234", "ipv4:…", "ipv6:[…]:…"), or undefined when there is none.
  */
 export function peerAddress(peer: string | undefined): string | undefined {
-  if (peer === undefined) return undefined;
+  return peer === undefined ? undefined : remembered(peerAddresses, peer, addressOfPeer);
+}
+
+function addressOfPeer(peer: string): string | undefined {
   const value = peer.replace(/^ipv[46]:/, "");
   if (isIP(value)) return value;
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);

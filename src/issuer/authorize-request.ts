@@ -18,7 +18,24 @@ export interface AuthorizedTarget {
   readonly scopes: readonly string[];
 }
 
+/**
+ * Resource indicators that passed checkResourceSyntax lately. The check is a function of the string
+ * alone, and clients send the same few on every request: a URL parse each time is most of it.
+ * Bounded: short ones only, emptied when full.
+ */
+const wellFormedResources = new Set<string>();
+const MAX_REMEMBERED_RESOURCES = 1024;
+const MAX_REMEMBERED_LENGTH = 256;
+
 function checkResourceSyntax(resource: string): void {
+  if (wellFormedResources.has(resource)) return;
+  parseResource(resource);
+  if (resource.length > MAX_REMEMBERED_LENGTH) return;
+  if (wellFormedResources.size >= MAX_REMEMBERED_RESOURCES) wellFormedResources.clear();
+  wellFormedResources.add(resource);
+}
+
+function parseResource(resource: string): void {
   if (!/^[\x21-\x7E]+$/.test(resource)) throw new InvalidTargetError("resource must be an absolute URI without spaces", { malformed: true });
   let url: URL;
   try {
@@ -59,10 +76,15 @@ export function requestedScopes(scopes: readonly string[] | undefined): string[]
   return [...new Set(list)];
 }
 
+/** A target request whose syntax passed: the audience asked for (if any) and the scopes, without duplicates. */
+export interface CheckedTarget {
+  readonly audience: string | undefined;
+  readonly scopes: readonly string[];
+}
+
 /** Checks the syntax of the target request without looking at any client. */
-export function checkTargetSyntax(request: TargetRequest): void {
-  requestedAudience(request);
-  requestedScopes(request.scopes);
+export function checkTargetSyntax(request: TargetRequest): CheckedTarget {
+  return { audience: requestedAudience(request), scopes: requestedScopes(request.scopes) };
 }
 
 /**
@@ -71,9 +93,8 @@ export function checkTargetSyntax(request: TargetRequest): void {
  * must be inside that grant. Nothing is dropped silently: anything outside the
  * grant refuses the whole request.
  */
-export function authorizeTarget(client: RegisteredClient, request: TargetRequest): AuthorizedTarget {
-  const audience = requestedAudience(request);
-  const scopes = requestedScopes(request.scopes);
+export function authorizeTarget(client: RegisteredClient, request: TargetRequest, checked: CheckedTarget = checkTargetSyntax(request)): AuthorizedTarget {
+  const { audience, scopes } = checked;
 
   let grant: RegisteredClient["grants"][number] | undefined;
   if (audience !== undefined) {

@@ -87,15 +87,16 @@ async function issue(ctx: IssuerContext, input: IssueTokenInput): Promise<Issued
   }
   if (grantType !== GRANT_CLIENT_CREDENTIALS) throw new UnsupportedGrantTypeError("unsupported grant_type");
   if (input.assertion) throw new InvalidRequestError("assertion is not a parameter of the client_credentials grant");
-  checkTargetSyntax(input);
+  const checked = checkTargetSyntax(input);
 
   const authenticated = await authenticateClient(ctx, input.credentials);
   const { client } = authenticated;
   if (!client.grantTypes.includes(GRANT_CLIENT_CREDENTIALS)) {
     throw new UnauthorizedClientError("the client may not use the client_credentials grant");
   }
-  const target = authorizeTarget(client, input);
-  await consumeClientAssertion(ctx, authenticated);
+  const target = authorizeTarget(client, input, checked);
+  // A secret leaves nothing to consume: no promise to wait for.
+  if (authenticated.assertionReplayKey !== undefined) await consumeClientAssertion(ctx, authenticated);
   return issued(ctx, mintAccessToken(ctx, client, target), client, {
     grantType: GRANT_CLIENT_CREDENTIALS,
     authMethod: authenticated.method,
@@ -105,9 +106,9 @@ async function issue(ctx: IssuerContext, input: IssueTokenInput): Promise<Issued
 }
 
 async function jwtBearer(ctx: IssuerContext, input: IssueTokenInput): Promise<IssuedToken> {
-  checkTargetSyntax(input);
+  const checked = checkTargetSyntax(input);
   const grant = await verifyJwtBearerGrant(ctx, input.assertion, input.credentials);
-  const target = authorizeTarget(grant.client, input);
+  const target = authorizeTarget(grant.client, input, checked);
   if (grant.authenticated !== undefined) await consumeClientAssertion(ctx, grant.authenticated);
   if (grant.replayKey !== undefined && !(await ctx.replay.claim(grant.replayKey.key, grant.replayKey.expiresAt))) {
     throw new InvalidGrantError("the assertion has already been used");

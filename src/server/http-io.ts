@@ -37,7 +37,9 @@ export function errorSentOn(res: HttpResponse): unknown {
  * Reads a request body, refusing more than `limit` bytes (checked on
  * Content-Length and while streaming). Event-driven rather than `for await`:
  * a stream's async iterator costs more than the small form it reads. Past the
- * limit it stops reading, and the listener deals with what is left.
+ * limit it stops reading, and the listener deals with what is left. The
+ * handlers stay on the request once it settled (they then do nothing): one
+ * body per request, and removing them cost more than they do.
  */
 export function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? NaN);
@@ -45,29 +47,32 @@ export function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (err: Error | undefined) => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-      if (err === undefined) resolve(Buffer.concat(chunks, size));
-      else reject(err);
-    };
-    const onData = (chunk: Buffer) => {
+    let settled = false;
+    req.on("data", (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       if (size <= limit) chunks.push(chunk);
       else {
+        settled = true;
         req.pause();
-        finish(new PayloadTooLargeError(limit));
+        reject(new PayloadTooLargeError(limit));
       }
-    };
-    const onEnd = () => finish(undefined);
-    const onError = (err: Error) => finish(err);
-    const onClose = () => finish(new Error("the request ended before its body"));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
+    });
+    req.on("end", () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, size));
+    });
+    req.on("error", (err: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+    req.on("close", () => {
+      if (settled) return;
+      settled = true;
+      reject(new Error("the request ended before its body"));
+    });
   });
 }
 

@@ -35,6 +35,11 @@ export interface HttpListener {
 /** Unread request body an HTTP/1.1 connection discards to stay usable; beyond it the connection is dropped. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
+/** A request's async iterator that leaves the request undestroyed when iteration stops early (one function for every request). */
+function iterateWithoutDestroying(this: IncomingMessage): AsyncIterator<unknown> {
+  return this.iterator({ destroyOnReturn: false });
+}
+
 /**
  * HTTP/1.1 keep-alive after an early answer (e.g. resource_exhausted past
  * readMaxBytes): the handler stops reading the body, and Node's async iterator
@@ -48,7 +53,7 @@ function discardingHttp1(handler: HttpHandler): HttpHandler {
   return (req, res) => {
     if (req.httpVersionMajor === 1) {
       const request = req as IncomingMessage;
-      Object.defineProperty(request, Symbol.asyncIterator, { value: () => request.iterator({ destroyOnReturn: false }) });
+      Object.defineProperty(request, Symbol.asyncIterator, { value: iterateWithoutDestroying });
       res.once("finish", () => {
         if (request.complete || request.destroyed) return;
         let drained = 0;
@@ -128,8 +133,15 @@ export function createHttpListener(handler: HttpHandler, tls?: TlsConfig, limits
     else res.once("finish", () => res.socket?.end());
   };
   const discarding = discardingHttp1(handler);
+  // HTTP/1.1 connections that carried a request: the guard needs telling once, not on every keep-alive request.
+  const servedSockets = new WeakSet<object>();
   const serve: HttpHandler = (req, res) => {
-    guard.served(peerKey(req.socket));
+    const socket = req.socket;
+    if (!servedSockets.has(socket)) {
+      guard.served(peerKey(socket));
+      // An HTTP/2 request's socket is a proxy made per stream: remembering it would only grow the set.
+      if (req.httpVersionMajor === 1) servedSockets.add(socket);
+    }
     if (req.httpVersionMajor === 1) {
       const response = res as ServerResponse;
       if (draining) closeAfter(response);

@@ -4,7 +4,7 @@ import type { ClientAddressResolver } from "../internal/source-address.js";
 import type { IssuerContext } from "../issuer/issuer-context.js";
 import type { HealthState } from "./health.js";
 import { ServingStatus } from "./health.js";
-import { refuseMethod, sendError, sendJson, type HttpRoute } from "./http-io.js";
+import { refuseMethod, sendError, sendJson, type HttpResponse, type HttpRoute } from "./http-io.js";
 import { introspectionEndpoint } from "./oauth/introspection-endpoint.js";
 import { OAUTH_PATHS, serverMetadata } from "./oauth/metadata.js";
 import { revocationEndpoint } from "./oauth/revocation-endpoint.js";
@@ -73,11 +73,18 @@ export function httpRoutes(deps: HttpRouteDeps): HttpRoute {
     const path = (req.url ?? "/").split("?")[0]!;
     const route = routes.get(path);
     if (route === undefined) return sendJson(res, 404, { error: "not_found" }, { "cache-control": "no-store" });
-    Promise.resolve()
-      .then(() => route(req, res))
-      .catch((err: unknown) => {
-        if (res.headersSent) res.destroy();
-        else sendError(res, err);
-      });
+    let served: Promise<void> | void;
+    try {
+      served = route(req, res);
+    } catch (err) {
+      return routeFailed(res, err);
+    }
+    served?.catch((err: unknown) => routeFailed(res, err));
   };
+}
+
+/** What a route threw or rejected with, unanswered: the error answer, or a reset once the answer started. */
+function routeFailed(res: HttpResponse, err: unknown): void {
+  if (res.headersSent) res.destroy();
+  else sendError(res, err);
 }

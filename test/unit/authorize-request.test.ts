@@ -68,6 +68,16 @@ const SCOPE_MALFORMED: Expected = { cls: InvalidScopeError, error: "invalid_scop
 const SCOPE_DENIED: Expected = { cls: InvalidScopeError, error: "invalid_scope", grpc: GrpcCode.PERMISSION_DENIED };
 
 describe("resource syntax (RFC 8707 §2)", () => {
+  test("the answer for a resource does not change when it is asked again, or after many others", () => {
+    const malformed = ["calendar", `${CAL}#frag`, "https://cal endar.example.com"];
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(checkTargetSyntax({ resource: CAL }), { audience: CAL, scopes: [] });
+      assert.deepEqual(checkTargetSyntax({ resource: `${CAL}/${"p".repeat(300)}` }).audience, `${CAL}/${"p".repeat(300)}`);
+      for (const resource of malformed) assert.throws(() => checkTargetSyntax({ resource }), InvalidTargetError);
+      for (let i = 0; i < 1500; i++) checkTargetSyntax({ resource: `https://r${i}.example.com` });
+    }
+  });
+
   for (const resource of ["calendar.example.com", "/calendar", "//calendar.example.com", "calendar", "../x", "https//calendar.example.com"]) {
     test(`a relative resource is malformed: ${JSON.stringify(resource)}`, () => {
       refuses(two, { resource }, TARGET_MALFORMED);

@@ -29,6 +29,28 @@ describe("peerAddress", () => {
   });
 });
 
+describe("throttleSource and peerAddress asked again", () => {
+  test("the same answers on every call, and after more inputs than they remember", () => {
+    const cases: [string, string, string | undefined][] = [
+      ["127.0.0.1:51234", "unknown", "127.0.0.1"],
+      ["2001:db8:0:1::5", "2001:db8:0:1::/64", "2001:db8:0:1::5"],
+      ["unknown", "unknown", undefined],
+      [`${"1".repeat(200)}:1`, "unknown", undefined],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [input, source, peer] of cases) {
+        assert.equal(throttleSource(input), source, input);
+        assert.equal(peerAddress(input), peer, input);
+      }
+      for (let i = 0; i < 1500; i++) {
+        const address = `10.${(i >> 8) & 255}.${i & 255}.${round}`;
+        assert.equal(throttleSource(address), address);
+        assert.equal(peerAddress(`${address}:${40000 + i}`), address);
+      }
+    }
+  });
+});
+
 describe("ClientAddressResolver (trustedProxies)", () => {
   const xff = (trustedProxies: string[]) => new ClientAddressResolver({ trustedProxies, forwardedHeader: "x-forwarded-for" });
   const fwd = (trustedProxies: string[]) => new ClientAddressResolver({ trustedProxies, forwardedHeader: "forwarded" });

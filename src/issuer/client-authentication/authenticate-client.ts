@@ -59,7 +59,7 @@ function verifySecret(client: RegisteredClient | undefined, secret: string): boo
 export async function authenticateClient(ctx: IssuerContext, input: ClientCredentialsInput): Promise<AuthenticatedClient> {
   const usesAssertion = input.clientAssertion !== undefined || input.clientAssertionType !== undefined;
   const usesBody = input.clientSecret !== undefined;
-  const used = [input.basic !== undefined, usesBody, usesAssertion].filter(Boolean).length;
+  const used = (input.basic !== undefined ? 1 : 0) + (usesBody ? 1 : 0) + (usesAssertion ? 1 : 0);
   if (used > 1) throw new InvalidRequestError("use exactly one client authentication method per request");
   if (used === 0) throw refused(ctx, input, new InvalidClientError({ reason: "no_credentials", detail: "the request carried no client credentials" }));
 

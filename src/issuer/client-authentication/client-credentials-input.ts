@@ -17,6 +17,8 @@ export interface ClientCredentialsInput {
 }
 
 function formUrlDecode(value: string): string {
+  // Most ids and secrets have nothing to decode.
+  if (!value.includes("%") && !value.includes("+")) return value;
   try {
     return decodeURIComponent(value.replace(/\+/g, " "));
   } catch {

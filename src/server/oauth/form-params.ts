@@ -41,7 +41,7 @@ export async function readFormParams(req: HttpRequest): Promise<FormParams> {
     }
     values.set(name, value);
   }
-  return { get: (name) => values.get(name) };
+  return values;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ServerMetricsOptions {
   clock: Clock;
 }
 
+type IssuedLabels = Record<"client" | "audience" | "grant_type" | "auth_method", string>;
+
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 
@@ -48,7 +50,12 @@ export class ServerMetrics {
   readonly registry = new Registry();
   readonly #clientIds: ReadonlySet<string>;
   readonly #audiences: ReadonlySet<string>;
-  readonly #issued: Counter<"client" | "audience" | "grant_type" | "auth_method">;
+  /**
+   * Tokens issued since the counter was last read, by label set (bounded: registered clients and
+   * audiences, fixed grant types and methods). A token costs a Map lookup here; the counter takes
+   * the counts when it is collected (every scrape), so what it exposes is the same.
+   */
+  readonly #issuedSinceScrape = new Map<string, { labels: IssuedLabels; count: number }>();
   readonly #refusals: Counter<"endpoint" | "error" | "reason">;
   readonly #httpDuration: Histogram<"endpoint" | "status">;
   readonly #rpcDuration: Histogram<"method" | "code">;
@@ -68,11 +75,19 @@ export class ServerMetrics {
     this.#clientIds = new Set(options.clients.map((c) => c.id));
     this.#audiences = new Set(options.clients.flatMap((c) => [c.id, ...c.audiences, ...c.grants.map((g) => g.audience)]));
     const registers = [this.registry];
-    this.#issued = new Counter({
+    const issuedSinceScrape = this.#issuedSinceScrape;
+    new Counter<keyof IssuedLabels>({
       name: "tessera_tokens_issued_total",
       help: "Access tokens issued, by client, audience, grant type and client authentication method.",
       labelNames: ["client", "audience", "grant_type", "auth_method"],
       registers,
+      collect() {
+        for (const counted of issuedSinceScrape.values()) {
+          if (counted.count === 0) continue;
+          this.inc(counted.labels, counted.count);
+          counted.count = 0;
+        }
+      },
     });
     this.#refusals = new Counter({
       name: "tessera_refusals_total",
@@ -188,8 +203,21 @@ export class ServerMetrics {
 
   /** The metrics' side of ServiceEvents. */
   readonly events: Omit<ServiceEvents, "clientAuthRefused" | "keyChanged"> = {
-    tokenIssued: (e) =>
-      this.#issued.inc({ client: this.#client(e.clientId), audience: this.#audience(e.audience), grant_type: e.grantType, auth_method: e.authMethod }),
+    tokenIssued: (e) => {
+      const key = `${e.clientId}\u0000${e.audience}\u0000${e.grantType}\u0000${e.authMethod}`;
+      let counted = this.#issuedSinceScrape.get(key);
+      if (counted === undefined) {
+        const labels = { client: this.#client(e.clientId), audience: this.#audience(e.audience), grant_type: e.grantType, auth_method: e.authMethod };
+        counted = { labels, count: 0 };
+        // Unregistered ids and audiences share their labels' entry, so that they cannot grow the map.
+        const bounded = `${labels.client}\u0000${labels.audience}\u0000${e.grantType}\u0000${e.authMethod}`;
+        if (bounded !== key) {
+          counted = this.#issuedSinceScrape.get(bounded) ?? counted;
+          this.#issuedSinceScrape.set(bounded, counted);
+        } else this.#issuedSinceScrape.set(key, counted);
+      }
+      counted.count++;
+    },
     tokenRevoked: (e) => this.#revocations.inc({ client: this.#client(e.clientId) }),
     throttleBlocked: () => this.#throttleBlocks.inc(),
     introspectionCache: (hit) => this.#cache.inc({ result: hit ? "hit" : "miss" }),

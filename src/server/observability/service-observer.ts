@@ -1,3 +1,4 @@
+import { isoTimeFormatter } from "../../internal/iso-time.js";
 import type { Logger } from "../../internal/logger.js";
 import { noServiceEvents, type ServiceEvents } from "../../internal/service-events.js";
 import type { AuditLog } from "./audit-log.js";
@@ -29,10 +30,14 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
   const m = metrics?.events ?? noServiceEvents;
   const blockedUntil = new Map<string, number>();
   const refusalLog = logBudget(logger, now);
+  const expiresAt = isoTimeFormatter();
   return {
     tokenIssued: (e) => {
       m.tokenIssued(e);
-      audit?.record("token.issued", {
+      if (audit === undefined) return;
+      const { workload, delegation } = e;
+      // Absent parts are undefined fields, which the line leaves out.
+      audit.record("token.issued", {
         client_id: e.clientId,
         audience: e.audience,
         scopes: e.scopes,
@@ -41,9 +46,12 @@ export function serviceObserver(targets: ServiceObserverTargets): ServiceEvents 
         grant_type: e.grantType,
         auth_method: e.authMethod,
         source: e.source,
-        expires_at: new Date(e.expiresAt * 1000).toISOString(),
-        ...(e.workload === undefined ? {} : { workload_issuer: e.workload.issuer, workload_subject: e.workload.subject }),
-        ...(e.delegation === undefined ? {} : { sub: e.delegation.subject, actors: e.delegation.actors, subject_token_jti: e.delegation.subjectTokenId }),
+        expires_at: expiresAt(e.expiresAt * 1000),
+        workload_issuer: workload?.issuer,
+        workload_subject: workload?.subject,
+        sub: delegation?.subject,
+        actors: delegation?.actors,
+        subject_token_jti: delegation?.subjectTokenId,
       });
     },
     clientAuthRefused: (e) => {
