@@ -5,6 +5,7 @@
 //   --json FILE                   also write every row, target and series as JSON
 //   --no-results                  do not update bench/RESULTS.md (a full run of every section does)
 //   --cpu-prof                    run the Tessera and echo server processes with --cpu-prof (profiles in a temp dir, printed)
+//   --tsx                         run the server processes from the TypeScript through tsx (default: compiled with tsc first)
 // Servers run in their own processes on 127.0.0.1, ports chosen by the kernel;
 // every load loop is bounded in count and time. See bench/RESULTS.md.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchPlan, startBenchEnv } from "./lib/env.js";
 import { Report } from "./lib/report.js";
+import { compileBenchServers } from "./lib/compiled-servers.js";
+import { useCompiledServers } from "./lib/processes.js";
 import { interceptorSection } from "./sections/interceptors.js";
 import { introspectionSection } from "./sections/introspection.js";
 import { issuanceSection } from "./sections/issuance.js";
@@ -42,6 +45,9 @@ process.stdout.write(
       .map((l) => l.toFixed(2))
       .join(" ")}, ${plan.runs} interleaved run(s)\n`,
 );
+const compiled = args.includes("--tsx") ? undefined : compileBenchServers();
+useCompiledServers(compiled?.dir);
+process.stdout.write(compiled === undefined ? "servers: TypeScript through tsx (--tsx)\n" : "servers: compiled with tsc, as an installed package runs\n");
 const env = await startBenchEnv(plan, profileDir !== undefined ? { profiledNodeFlags: ["--cpu-prof", "--cpu-prof-dir", profileDir] } : {});
 const report = new Report();
 try {
@@ -79,6 +85,7 @@ try {
   }
 } finally {
   await env.stop();
+  compiled?.remove();
   if (profileDir !== undefined) {
     const profiled = [env.tessera, env.tesseraRedis, env.echoNone, env.echoPassthrough, env.echoAuth].map((p) => `  ${p.name}: CPU.*.${p.pid}.*.cpuprofile`);
     process.stdout.write(`CPU profiles in ${profileDir}:\n${profiled.join("\n")}\n`);

@@ -35,9 +35,22 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-/** Starts `node --import tsx bench/servers/<script>` and waits for its JSON line. */
+/** Where compiled servers are (compileBenchServers), or undefined: the TypeScript through tsx. */
+let compiledServers: string | undefined;
+
+/** Runs the servers started from now on from `dir` (the output of compileBenchServers), or from source when undefined. */
+export function useCompiledServers(dir: string | undefined): void {
+  compiledServers = dir;
+}
+
+/**
+ * Starts bench/servers/<script> (`node <compiled>/bench/servers/<script>.js`, or `node --import tsx
+ * bench/servers/<script>` without compiled servers) and waits for its JSON line.
+ */
 export async function startBenchProcess<T extends { pid: number }>(name: string, script: string, options: StartOptions = {}): Promise<BenchProcess<T>> {
-  const nodeArgs = [...(options.nodeFlags ?? []), "--import", "tsx", `bench/servers/${script}`];
+  const entry =
+    compiledServers === undefined ? ["--import", "tsx", `bench/servers/${script}`] : [`${compiledServers}/bench/servers/${script.replace(/\.ts$/, ".js")}`];
+  const nodeArgs = [...(options.nodeFlags ?? []), ...entry];
   const [command, args] = options.cpus !== undefined ? ["taskset", ["-c", options.cpus, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
