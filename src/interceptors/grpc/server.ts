@@ -34,7 +34,12 @@ export interface GrpcAuthOptions {
   rules?: RulesByPath;
 }
 
-const principals = new WeakMap<Metadata, Principal>();
+/**
+ * Where the caller is kept: a property of the call's metadata under a symbol of this module,
+ * read-only and not enumerable (util.inspect and spreads do not show it). (A WeakMap entry per call cost ~1 µs of GC and rehashing per call
+ * in the echo bench.)
+ */
+const PRINCIPAL = Symbol("tessera.principal");
 const NO_RULE = methodAttributes("(unknown)").refused("no_rule");
 
 /**
@@ -45,7 +50,7 @@ const NO_RULE = methodAttributes("(unknown)").refused("no_rule");
  * createEvent(call, callback) { const caller = grpcPrincipal(call); ... }
  */
 export function grpcPrincipal(call: { readonly metadata: Metadata }): Principal | undefined {
-  return principals.get(call.metadata);
+  return (call.metadata as { [PRINCIPAL]?: Principal })[PRINCIPAL];
 }
 
 function ruleFor(rules: RulesByPath, path: string): ResolvedAuthRule | undefined {
@@ -202,7 +207,8 @@ function textOf(metadata: Metadata, key: string): string | undefined {
 
 function admit(metadata: Metadata, caller: Principal | undefined, next: (metadata: Metadata) => void, onCaller?: (caller: Principal) => void): void {
   if (caller !== undefined) {
-    principals.set(metadata, caller);
+    // Configurable: a second interceptor of ours on the same call replaces it instead of throwing.
+    Object.defineProperty(metadata, PRINCIPAL, { value: caller, configurable: true });
     onCaller?.(caller);
   }
   next(metadata);
