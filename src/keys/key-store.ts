@@ -9,7 +9,10 @@ export type KeyState = "next" | "active" | "retired";
 export interface KeyStore {
   /** The key that signs new tokens. */
   signingKey(): SigningKey;
-  /** Every published public key (next, active, retired), with kid, alg and use. */
+  /**
+   * Every published public key (next, active, retired), with kid, alg and use. The same array
+   * until the published keys change, then a new one: WatchKeys rebuilds its message on a new array.
+   */
   publicJwks(): readonly JWK[];
   /** The public key with exactly this kid, if published. */
   verificationKey(kid: string): { key: CryptoKey; alg: SigningAlgorithm } | undefined;

@@ -21,9 +21,19 @@ export type RuleSource = "method" | "service" | "allow-list";
 
 /** Whether granted scopes satisfy a bearer rule (exact string match). */
 export function scopesSatisfy(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>, granted: ReadonlySet<string> | readonly string[]): boolean {
-  const has = Array.isArray(granted) ? (s: string) => granted.includes(s) : (s: string) => (granted as ReadonlySet<string>).has(s);
-  if (!rule.allOf.every(has)) return false;
-  return rule.anyOf.length === 0 || rule.anyOf.some((set) => set.every(has));
+  // Loops, not closures: every call of a protected method runs this.
+  if (!holdsAll(granted, rule.allOf)) return false;
+  if (rule.anyOf.length === 0) return true;
+  for (const set of rule.anyOf) if (holdsAll(granted, set)) return true;
+  return false;
+}
+
+function holdsAll(granted: ReadonlySet<string> | readonly string[], scopes: readonly string[]): boolean {
+  const list = Array.isArray(granted) ? (granted as readonly string[]) : undefined;
+  for (const scope of scopes) {
+    if (!(list !== undefined ? list.includes(scope) : (granted as ReadonlySet<string>).has(scope))) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,11 +1,13 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type {
-  ClientCredentials,
-  WatchKeysRequest,
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type ClientCredentials,
+  type WatchKeysRequest,
+  type WatchKeysResponse,
   WatchKeysResponseSchema,
-  WatchRevocationsRequest,
-  WatchRevocationsResponseSchema,
+  type WatchRevocationsRequest,
+  type WatchRevocationsResponseSchema,
 } from "../../gen/tessera/v1/token_service_pb.js";
+import { shareMessage } from "../internal/shared-message.js";
 import { InvalidRequestError, TemporarilyUnavailableError, type TesseraError } from "../errors/tessera-error.js";
 import { authorizeWatcher, type WatcherCredentials } from "../issuer/authorize-watcher.js";
 import type { IssuerContext } from "../issuer/issuer-context.js";
@@ -46,6 +48,7 @@ function watcherCredentials(client: ClientCredentials | undefined, call: CallInf
  * no transport code. Each call authorizes its watcher first (see authorizeWatcher).
  */
 export function watchHandlers(ctx: IssuerContext, fanout: RevocationFanout, heartbeatMs: number, keys: PublishedKeys = FIXED_KEYS) {
+  const keySet = keySetMessages(ctx, keys, heartbeatMs);
   return {
     async *watchRevocations(req: WatchRevocationsRequest, call: WatchCallInfo): AsyncIterable<MessageInitShape<typeof WatchRevocationsResponseSchema>> {
       await authorizeWatcher(ctx, watcherCredentials(req.client, call));
@@ -83,7 +86,7 @@ export function watchHandlers(ctx: IssuerContext, fanout: RevocationFanout, hear
           if (failed !== undefined) throw failed;
           changed = false;
           // The whole set every time: a watcher that missed a change (or a heartbeat) loses nothing.
-          yield { jwks: jwksMessage(ctx), revokedKids: [...keys.revokedKids()], heartbeatIntervalMs: heartbeatMs };
+          yield keySet();
           if (changed || failed !== undefined) continue;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(done, heartbeatMs);
@@ -106,3 +109,24 @@ export function watchHandlers(ctx: IssuerContext, fanout: RevocationFanout, hear
 }
 
 export type WatchHandlers = ReturnType<typeof watchHandlers>;
+
+/**
+ * The WatchKeys message of the key set in force, built once per change and shared by every watcher
+ * and heartbeat (grpc-js also serializes it once: shareMessage). A change is a new array from
+ * `publicJwks()` (both key stores publish a new frozen one; the key manager on every ring it adopts,
+ * revoked kids included) or a published-keys event, whichever comes first.
+ */
+function keySetMessages(ctx: IssuerContext, keys: PublishedKeys, heartbeatMs: number): () => WatchKeysResponse {
+  let built: { jwks: readonly unknown[]; message: WatchKeysResponse } | undefined;
+  keys.onPublishedChange(() => {
+    built = undefined;
+  });
+  return () => {
+    const jwks = ctx.keys.publicJwks();
+    if (built === undefined || built.jwks !== jwks) {
+      const message = create(WatchKeysResponseSchema, { jwks: jwksMessage(ctx), revokedKids: [...keys.revokedKids()], heartbeatIntervalMs: heartbeatMs });
+      built = { jwks, message: shareMessage(message) };
+    }
+    return built.message;
+  };
+}

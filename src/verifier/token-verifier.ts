@@ -100,6 +100,11 @@ export const VERIFIER_LIMITS = Object.freeze({
 /** Where the verifier stands with its revocations: none configured, not loaded yet, in sync, or stale. */
 export type RevocationStatus = "none" | "loading" | "current" | "stale";
 
+/** What an insufficient_scope answer names: the rule's least-privilege scopes and its audience. */
+function requiredBy(rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): { scopes: string[]; audience: string } {
+  return { scopes: describeRequiredScopes(rule), audience: rule.audience };
+}
+
 function bounded(name: keyof typeof VERIFIER_LIMITS, value: number | undefined): number {
   const { default: fallback, min, max } = VERIFIER_LIMITS[name];
   if (value === undefined) return fallback;
@@ -242,9 +247,8 @@ export class TokenVerifier {
 
   /** Whether a principal satisfies a bearer rule: the audience, then the scopes. Throws InsufficientScopeError. */
   authorize(principal: Principal, rule: Extract<ResolvedAuthRule, { kind: "bearer" }>): void {
-    const required = () => ({ scopes: describeRequiredScopes(rule), audience: rule.audience });
-    if (principal.audience !== rule.audience) throw new InsufficientScopeError("the token was not issued for this service", required());
-    if (!scopesSatisfy(rule, principal.scopes)) throw new InsufficientScopeError("the token lacks the scopes this method requires", required());
+    if (principal.audience !== rule.audience) throw new InsufficientScopeError("the token was not issued for this service", requiredBy(rule));
+    if (!scopesSatisfy(rule, principal.scopes)) throw new InsufficientScopeError("the token lacks the scopes this method requires", requiredBy(rule));
   }
 
   /**
@@ -277,7 +281,7 @@ export class TokenVerifier {
   /** A first sight verified synchronously when the key is at hand (and no verification of the token is under way), else undefined. */
   #firstSightNow(token: string): Principal | undefined {
     const keys = this.#keys;
-    if (keys.resolveNow === undefined || this.#verifying.has(token)) return undefined;
+    if (keys.resolveNow === undefined || (this.#verifying.size > 0 && this.#verifying.has(token))) return undefined;
     const claims = verifyAccessTokenNow(token, (kid, alg) => keys.resolveNow!({ kid, alg }), this.#verifyOptions);
     if (claims === undefined) return undefined;
     this.#verifications.add(1, FIRST_SIGHT);

@@ -93,7 +93,8 @@ function claimsOf(payload: JWTPayload, kid: string): AccessTokenClaims {
     clientId,
     scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s.length > 0) : []),
     actors,
-    raw: Object.freeze({ ...payload }),
+    // The parsed payload itself: nothing else holds it (decodeAccessTokenJws made it for this token).
+    raw: Object.freeze(payload),
   });
 }
 

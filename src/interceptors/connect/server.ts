@@ -1,5 +1,13 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import { context } from "@opentelemetry/api";
-import { libraryInstruments, methodAttributes, refusalReason, startDecisionSpan, tracingRegistered } from "../../internal/library-telemetry.js";
+import {
+  type DecisionSpan,
+  libraryInstruments,
+  methodAttributes,
+  refusalReason,
+  startDecisionSpan,
+  tracingRegistered,
+} from "../../internal/library-telemetry.js";
 import {
   Code,
   ConnectError,
@@ -9,12 +17,18 @@ import {
   type ContextValues,
   type HandlerContext,
   type Interceptor,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
+import type { Counter } from "@opentelemetry/api";
 import { InvalidRequestError, InvalidTokenError } from "../../errors/tessera-error.js";
 import { toConnectError } from "../../errors/to-connect.js";
 import { findAuthRule } from "../../policy/read-auth-rules.js";
 import { authRulesOf } from "../../policy/read-auth-rules.js";
 import type { AccessTokenClaims } from "../../verifier/access-token-claims.js";
+import type { AuthorizationHeader } from "../../verifier/bearer-token.js";
 import type { Principal } from "../../verifier/principal.js";
 import type { TokenVerifier } from "../../verifier/token-verifier.js";
 import { rawHeaderValues } from "../../internal/raw-headers.js";
@@ -93,39 +107,72 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
   const { decisions } = libraryInstruments();
   const tracing = tracingRegistered();
   const attributes = new WeakMap<object, ReturnType<typeof methodAttributes>>();
-  return (next) => async (req) => {
-    const rule = findAuthRule(req.method);
-    if (rule === undefined) throw new ConnectError("no auth rule is declared for this method", Code.PermissionDenied);
-    let decided = attributes.get(req.method);
-    if (decided === undefined) {
-      decided = methodAttributes(`/${req.method.parent.typeName}/${req.method.name}`);
-      attributes.set(req.method, decided);
+  const attributesOf = (method: DescMethod) => {
+    let found = attributes.get(method);
+    if (found === undefined) {
+      found = methodAttributes(`/${method.parent.typeName}/${method.name}`);
+      attributes.set(method, found);
     }
-    let caller: Principal | undefined;
+    return found;
+  };
+  // Not an async function: a token already verified, or one whose key is at hand, is answered and
+  // passed on without a promise of ours (the async path is taken only when the token waits for its key).
+  return (next) => (req) => {
+    const rule = findAuthRule(req.method);
+    if (rule === undefined) return Promise.reject(new ConnectError("no auth rule is declared for this method", Code.PermissionDenied));
+    const decided = attributesOf(req.method);
     const span = tracing ? startDecisionSpan(decided.span, (key) => req.header.get(key) ?? undefined) : undefined;
+    let authorization: AuthorizationHeader;
+    let known: { principal: Principal | undefined } | undefined;
     try {
       if (req.url.includes("access_token") && new URL(req.url).searchParams.has("access_token")) {
         // RFC 6750 §2.3 tokens in the query are not accepted here, and a second credential next to a header is refused, never ignored.
         throw new InvalidRequestError("access tokens are accepted only in the authorization header, not in the query");
       }
       const received = req.contextValues.get(authorizationHeadersKey);
-      const authorization = received !== undefined && received.length > 1 ? received : req.header.get("authorization");
-      // A token already verified, or one whose key is at hand, is answered without a trip through promises.
-      const check = () => verifier.check(authorization, rule);
-      caller = (verifier.checkNow(authorization, rule) ?? { principal: await (span === undefined ? check() : context.with(span.context, check)) }).principal;
+      authorization = received !== undefined && received.length > 1 ? received : req.header.get("authorization");
+      known = verifier.checkNow(authorization, rule);
     } catch (err) {
-      span?.end(err);
-      decisions.add(1, decided.refused(refusalReason(err)));
-      throw toConnectError(err);
+      return Promise.reject(refusal(decisions, decided, span, err));
     }
-    span?.end();
-    decisions.add(1, decided.allowed);
-    if (caller === undefined) return next(req);
-    req.contextValues.set(principalKey, caller);
-    const res = await next(req);
-    if (!res.stream) return res;
-    return { ...res, message: untilTokenEnds(res.message, verifier, caller.claims) };
+    if (known !== undefined) {
+      span?.end();
+      decisions.add(1, decided.allowed);
+      return proceed(verifier, next, req, known.principal);
+    }
+    const check = () => verifier.check(authorization, rule);
+    return (span === undefined ? check() : context.with(span.context, check)).then(
+      (caller) => {
+        span?.end();
+        decisions.add(1, decided.allowed);
+        return proceed(verifier, next, req, caller);
+      },
+      (err: unknown) => {
+        throw refusal(decisions, decided, span, err);
+      },
+    );
   };
+}
+
+/** Records a refused call and makes the error to answer it with. */
+function refusal(decisions: Counter, decided: ReturnType<typeof methodAttributes>, span: DecisionSpan | undefined, err: unknown): ConnectError {
+  span?.end(err);
+  decisions.add(1, decided.refused(refusalReason(err)));
+  return toConnectError(err);
+}
+
+/** Passes an admitted call on, with its caller in the context values; a response stream ends when the caller's token does. */
+function proceed(
+  verifier: TokenVerifier,
+  next: (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>,
+  req: UnaryRequest | StreamRequest,
+  caller: Principal | undefined,
+): Promise<UnaryResponse | StreamResponse> {
+  if (caller === undefined) return next(req);
+  req.contextValues.set(principalKey, caller);
+  const kind = req.method.methodKind;
+  if (kind === "unary" || kind === "client_streaming") return next(req);
+  return next(req).then((res) => (res.stream ? { ...res, message: untilTokenEnds(res.message, verifier, caller.claims) } : res));
 }
 
 /**

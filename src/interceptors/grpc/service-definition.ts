@@ -11,6 +11,7 @@ import {
   type ServiceDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { messageBytes } from "../../internal/shared-message.js";
 
 /**
  * The grpc-js service definition of a protobuf-es described service: paths,
@@ -26,7 +27,8 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.input, create(method.input, init))),
       requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (init: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.output, create(method.output, init))),
+      // grpc-js frames a copy of these bytes: a message shared by many calls (shareMessage) is serialized once.
+      responseSerialize: (init: MessageInitShape<DescMessage>) => messageBytes(init, () => Buffer.from(toBinary(method.output, create(method.output, init)))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.localName,
     };
