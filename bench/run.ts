@@ -1,5 +1,5 @@
 // Tessera's benchmarks against the Node anchor (oidc-provider) and floors, in one run.
-//   npm run bench                 full run (3 interleaved repetitions; a few minutes)
+//   npm run bench                 full run (9 interleaved repetitions; about 4 minutes)
 //   npm run bench -- --quick      quick mode (CI): every row, a few seconds each
 //   --only issuance,introspection,interceptors,token-source,revocation,memory
 //   --json FILE                   also write every row, target and series as JSON

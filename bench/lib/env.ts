@@ -67,8 +67,9 @@ export function benchPlan(quick: boolean): BenchPlan {
       }
     : {
         quick,
-        // Five, not three: this machine's neighbours move single runs by ±20 %; medians of five hold still.
-        runs: 5,
+        // Nine: this machine's neighbours move single runs by ±20 %, and medians of five still moved by up
+        // to a quarter between two full runs (the first-sight rows); with compiled servers nine take ~4 min.
+        runs: 9,
         issuanceCalls: 3000,
         introspectionCalls: 6000,
         grpcEchoCalls: 12_000,
