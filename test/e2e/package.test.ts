@@ -7,7 +7,7 @@
 // grpc-js server of its own enforces them, and TypeScript resolves the declarations of every entry.
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -186,9 +186,25 @@ export const used: [typeof TokenSource, typeof principal, typeof grpcPrincipal, 
 export type Used = [Principal, TesseraServer, AuthErrorDetail];
 `;
 
+/**
+ * A copy of what `npm pack` reads, with the checkout's node_modules: packing rewrites package.json
+ * (prepack strips the tessera-source condition) and rebuilds dist/, which must never happen under the
+ * tests that run beside this one and resolve `tessera/*` through the checkout's package.json.
+ */
+function packingStage(): string {
+  const stage = join(work, "stage");
+  mkdirSync(stage);
+  for (const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "bin", "src", "gen", "proto/tessera", "scripts/pack-manifest.js"]) {
+    cpSync(join(REPO_ROOT, path), join(stage, path), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(stage, "node_modules"));
+  return stage;
+}
+
 test("npm pack: a consumer installs the tarball and runs it with plain Node and TypeScript", { timeout: 300_000 }, async () => {
+  const stage = packingStage();
   const packed = await run("npm", ["pack", "--json", "--pack-destination", work], {
-    cwd: REPO_ROOT,
+    cwd: stage,
     env: plainEnv(),
     maxBuffer: 64 * 1024 * 1024,
     timeout: 120_000,
@@ -235,11 +251,7 @@ test("npm pack: a consumer installs the tarball and runs it with plain Node and 
   assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), PEERS);
   for (const name of [...PEERS, "tsx"]) assert.equal(manifest.dependencies[name], undefined, `${name} is not a runtime dependency`);
   assert.equal(manifest.peerDependenciesMeta["@grpc/grpc-js"]?.optional, true, "an application on Connect alone needs no grpc-js");
-  assert.match(
-    readFileSync(join(REPO_ROOT, "package.json"), "utf8"),
-    /"tessera-source": "\.\/src\/index\.ts"/,
-    "postpack restored the checkout's package.json",
-  );
+  assert.match(readFileSync(join(stage, "package.json"), "utf8"), /"tessera-source": "\.\/src\/index\.ts"/, "postpack restored the package.json it packed");
 
   mkdirSync(consumer);
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
