@@ -341,7 +341,9 @@ export const configSchema = section({
   }),
   http: listener("http", 8080, "The HTTP listener: Connect, gRPC-Web and the OAuth endpoints, HTTP/1.1 and h2c.", {}),
   grpc: listener("grpc", 9090, "The gRPC listener (grpc-js).", {
-    reflection: flag().default(true).meta({ description: "gRPC server reflection (grpc.reflection.v1 and v1alpha) for TokenService, Health and, when admin is enabled, ClientAdminService." }),
+    reflection: flag().default(true).meta({
+      description: "gRPC server reflection (grpc.reflection.v1 and v1alpha) for TokenService, Health and, when admin is enabled, ClientAdminService.",
+    }),
   }),
   tokens: section({
     lifetimeSeconds: int(1, 86_400).default(300).meta({
