@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { stringMemo } from "./string-memo.js";
 
 /**
  * The address a request came from as a throttling bucket: an IPv4 address
@@ -8,26 +9,8 @@ import { BlockList, isIP } from "node:net";
  */
 export function throttleSource(address: string | undefined): string {
   if (address === undefined) return "unknown";
-  return remembered(throttleSources, address, sourceOfAddress);
+  return throttleSourceOf(address);
 }
-
-/**
- * Answers of a pure function of a short string, for the few strings a server sees over and over
- * (its clients' addresses, a connection's peer on every call). Bounded: emptied when full.
- */
-function remembered<T>(answers: Map<string, T>, input: string, answer: (input: string) => T): T {
-  const known = answers.get(input);
-  if (known !== undefined || answers.has(input)) return known as T;
-  const value = answer(input);
-  if (input.length <= 128) {
-    if (answers.size >= 1024) answers.clear();
-    answers.set(input, value);
-  }
-  return value;
-}
-
-const throttleSources = new Map<string, string>();
-const peerAddresses = new Map<string, string | undefined>();
 
 function sourceOfAddress(address: string): string {
   const ip = address.replace(/^\[|\]$/g, "").split("%")[0]!;
@@ -53,7 +36,7 @@ function sourceOfAddress(address: string): string {
  * "[::1]:51234", "ipv4:…", "ipv6:[…]:…"), or undefined when there is none.
  */
 export function peerAddress(peer: string | undefined): string | undefined {
-  return peer === undefined ? undefined : remembered(peerAddresses, peer, addressOfPeer);
+  return peer === undefined ? undefined : peerAddressOf(peer);
 }
 
 function addressOfPeer(peer: string): string | undefined {
@@ -65,6 +48,9 @@ function addressOfPeer(peer: string): string | undefined {
   if (colon > 0 && /^\d+$/.test(value.slice(colon + 1)) && isIP(value.slice(0, colon))) return value.slice(0, colon);
   return undefined;
 }
+
+const throttleSourceOf = stringMemo(sourceOfAddress, { maxLength: 128 });
+const peerAddressOf = stringMemo(addressOfPeer, { maxLength: 128 });
 
 /** The address without brackets or zone, IPv4-mapped IPv6 as IPv4; undefined when it is no IP address. */
 export function normalizeAddress(address: string | undefined): string | undefined {

@@ -1,3 +1,4 @@
+import { stringMemo } from "../internal/string-memo.js";
 import { SCOPE_TOKEN } from "../internal/oauth-syntax.js";
 import { InvalidRequestError, InvalidScopeError, InvalidTargetError } from "../errors/tessera-error.js";
 import type { RegisteredClient } from "../registry/registered-client.js";
@@ -19,21 +20,10 @@ export interface AuthorizedTarget {
 }
 
 /**
- * Resource indicators that passed checkResourceSyntax lately. The check is a function of the string
- * alone, and clients send the same few on every request: a URL parse each time is most of it.
- * Bounded: short ones only, emptied when full.
+ * The syntax check of a resource indicator, remembered for the well-formed ones: it is a function of
+ * the string alone, clients send the same few on every request, and a URL parse is most of it.
  */
-const wellFormedResources = new Set<string>();
-const MAX_REMEMBERED_RESOURCES = 1024;
-const MAX_REMEMBERED_LENGTH = 256;
-
-function checkResourceSyntax(resource: string): void {
-  if (wellFormedResources.has(resource)) return;
-  parseResource(resource);
-  if (resource.length > MAX_REMEMBERED_LENGTH) return;
-  if (wellFormedResources.size >= MAX_REMEMBERED_RESOURCES) wellFormedResources.clear();
-  wellFormedResources.add(resource);
-}
+const checkResourceSyntax = stringMemo(parseResource, { maxLength: 256 });
 
 function parseResource(resource: string): void {
   if (!/^[\x21-\x7E]+$/.test(resource)) throw new InvalidTargetError("resource must be an absolute URI without spaces", { malformed: true });
