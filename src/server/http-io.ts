@@ -48,31 +48,24 @@ export function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const settle = (err: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      if (err === undefined) resolve(Buffer.concat(chunks, size));
+      else reject(err);
+    };
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;
       if (size <= limit) chunks.push(chunk);
       else {
-        settled = true;
         req.pause();
-        reject(new PayloadTooLargeError(limit));
+        settle(new PayloadTooLargeError(limit));
       }
     });
-    req.on("end", () => {
-      if (settled) return;
-      settled = true;
-      resolve(Buffer.concat(chunks, size));
-    });
-    req.on("error", (err: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    });
-    req.on("close", () => {
-      if (settled) return;
-      settled = true;
-      reject(new Error("the request ended before its body"));
-    });
+    req.on("end", () => settle(undefined));
+    req.on("error", settle);
+    req.on("close", () => settle(new Error("the request ended before its body")));
   });
 }
 
