@@ -208,13 +208,10 @@ export class ServerMetrics {
       let counted = this.#issuedSinceScrape.get(key);
       if (counted === undefined) {
         const labels = { client: this.#client(e.clientId), audience: this.#audience(e.audience), grant_type: e.grantType, auth_method: e.authMethod };
-        counted = { labels, count: 0 };
-        // Unregistered ids and audiences share their labels' entry, so that they cannot grow the map.
+        // Kept under its labels: unregistered ids and audiences share one entry, so that they cannot grow the map.
         const bounded = `${labels.client}\u0000${labels.audience}\u0000${e.grantType}\u0000${e.authMethod}`;
-        if (bounded !== key) {
-          counted = this.#issuedSinceScrape.get(bounded) ?? counted;
-          this.#issuedSinceScrape.set(bounded, counted);
-        } else this.#issuedSinceScrape.set(key, counted);
+        counted = this.#issuedSinceScrape.get(bounded) ?? { labels, count: 0 };
+        this.#issuedSinceScrape.set(bounded, counted);
       }
       counted.count++;
     },
